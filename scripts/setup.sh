@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what vvmp needs on a fresh Debian machine: system packages (libpcap
+# for live capture, tcpdump, tmux and tshark for tests) and npm packages.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=false
+[ "${1:-}" = "--quiet" ] && quiet=true
+say() { $quiet || echo "setup: $*"; }
+
+need=()
+[ -f /usr/include/pcap.h ] || [ -f /usr/include/pcap/pcap.h ] || need+=(libpcap-dev)
+command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need[*]} (apt-get)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "setup: missing ${need[*]}; install them (apt-get install ${need[*]}) — tests that need them will say so" >&2
+  fi
+fi
+
+# npm packages: reinstall when package-lock.json changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi

@@ -1,0 +1,374 @@
+// The analysis: one streaming pass over VVMP frames that numbers them,
+// matches replies to requests, judges timeouts on capture time, follows
+// session lifecycles and attaches exchange findings. `read`, `stats`, the
+// terminal UI and live capture all run it (OUTPUT.md, conventions 5–10).
+
+import type { Packet } from '../capture/packet.js';
+import type { FrameEvent, SegmentEvent } from '../net/types.js';
+import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
+import { finding, type Finding } from '../protocol/expert.js';
+import {
+  ANNOUNCE_BOOT, HEADER_SIZE, OP_ALLOCATE, OP_ANNOUNCE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS,
+  REPLY_BIT, STATUS_OK, STATUS_PENDING,
+} from '../protocol/fields.js';
+import type { BlockRecord } from '../protocol/codec.js';
+import type { AnalyzedFrame } from './frame.js';
+import { MinHeap } from './heap.js';
+import { LatencyStats } from './latency.js';
+import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
+import { Clock, stamp, type Stamp } from './time.js';
+import { endpointText } from '../net/endpoint.js';
+
+/** Default request timeout (VVMP.md section 7). */
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched. */
+const LATE_REPLY_GRACE_NS = 60e9;
+const EMPTY = Buffer.alloc(0);
+
+interface OpenRequest {
+  frame: AnalyzedFrame;
+  t: number;
+  deadline: number;
+  matchKey: string;
+  txKey: string;
+  opcode: number;
+  pending: boolean;
+  timedOut: boolean;
+  evicted: boolean;
+  session: SessionRecord | null;
+}
+
+export interface AnalyzerHooks {
+  /** Every frame at once, in order (terminal UI, live). Exchange findings may follow via `lateFinding`. */
+  frame?(f: AnalyzedFrame): void;
+  /** Every frame in order once nothing about it can change (read output). */
+  settled?(f: AnalyzedFrame): void;
+  /** A finding added to a frame already handed to `frame` (a timeout). */
+  lateFinding?(f: AnalyzedFrame, x: Finding): void;
+  /** A finding that belongs to a TCP segment (retransmission, gap). */
+  segment?(e: SegmentEvent): void;
+}
+
+export interface AnalyzerOptions {
+  /** Keep each frame's bytes (copied) for hex dumps; otherwise they are dropped once decoded. */
+  keepBytes?: boolean;
+}
+
+export class Analyzer {
+  packets = 0;
+  vvmpFrames = 0;
+  readonly sessions = new SessionTable();
+  readonly latency = new LatencyStats();
+  requests = 0;
+  answered = 0;
+  timedOut = 0;
+  first: Stamp | null = null;
+  last: Stamp | null = null;
+
+  private readonly clock = new Clock();
+  private now = -Infinity;
+  private readonly open = new Map<string, OpenRequest[]>();
+  private readonly outstandingTx = new Map<string, number>();
+  private readonly deadlines = new MinHeap<OpenRequest>();
+  private readonly held: AnalyzedFrame[] = [];
+  private heldHead = 0;
+  private readonly unsettled = new Set<AnalyzedFrame>();
+  private ended = false;
+
+  private readonly ordered: boolean;
+
+  constructor(private readonly hooks: AnalyzerHooks = {}, private readonly opts: AnalyzerOptions = {}) {
+    this.ordered = hooks.settled !== undefined;
+  }
+
+  /** Every capture packet, before its frames: counts it and moves capture time on. */
+  packet(p: Packet): void {
+    this.packets++;
+    const t = this.clock.ns(p.tsSec, p.tsNsec);
+    this.last = stamp(p.tsSec, p.tsNsec, p.tsDigits);
+    if (this.first === null) this.first = this.last;
+    if (t > this.now) this.now = t;
+    this.expire(this.now, false);
+  }
+
+  segment(e: SegmentEvent): void {
+    this.hooks.segment?.(e);
+  }
+
+  frame(e: FrameEvent): AnalyzedFrame {
+    const d = decodeFrame(e.data, { udp: e.transport === 'udp' });
+    const p = e.packet;
+    const f: AnalyzedFrame = {
+      number: ++this.vvmpFrames,
+      packet: p.index,
+      tsSec: p.tsSec,
+      tsNsec: p.tsNsec,
+      tsDigits: p.tsDigits,
+      transport: e.transport,
+      src: e.src,
+      dst: e.dst,
+      srcText: endpointText(e.src),
+      dstText: endpointText(e.dst),
+      flowKey: e.flowKey,
+      decoded: d,
+      session: null,
+      expert: d.findings,
+      latencyMs: null,
+      peer: null,
+    };
+    if (e.desync) f.expert.push(finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
+    const t = this.clock.ns(p.tsSec, p.tsNsec);
+    const at = stamp(p.tsSec, p.tsNsec, p.tsDigits);
+    if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t, at);
+
+    // Bytes are views into the reader's chunk: copy them only for frames that are kept.
+    const willHold = this.ordered && (this.unsettled.has(f) || this.heldHead < this.held.length);
+    if (this.opts.keepBytes || willHold) d.bytes = Buffer.from(d.bytes);
+    this.hooks.frame?.(f);
+    this.deliver(f);
+    // An open request outlives this packet: do not let it pin the reader's chunk.
+    if (!this.opts.keepBytes && !willHold && d.reply === false) d.bytes = EMPTY;
+    return f;
+  }
+
+  /** End of capture: requests whose deadline the last packet's time passed are timed out. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.expire(this.now, true);
+    // Whatever is still held is final now.
+    this.unsettled.clear();
+    this.drain();
+  }
+
+  get openAtEnd(): number {
+    let n = 0;
+    for (const list of this.open.values()) for (const r of list) if (!r.timedOut) n++;
+    return n;
+  }
+
+  // ---- exchanges ----------------------------------------------------------
+
+  private exchange(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp): void {
+    const h = d.header;
+    const opcode = h.opcode!;
+    const client = h.client_id!;
+    const base = opcode & ~REPLY_BIT;
+    if (opcode === OP_ANNOUNCE) {
+      if (h.sub_opcode === ANNOUNCE_BOOT) {
+        const n = this.sessions.boot(h.server_id!, at, f.number);
+        if (n > 0) f.expert.push(finding('boot_teardown', `boot of server ${hex(h.server_id!)} tears down ${n} live session${n === 1 ? '' : 's'}`));
+      }
+      return;
+    }
+    const matchKey = `${client}:${h.transaction_id}:${base}`;
+    if (!d.reply) this.request(f, d, t, at, matchKey, `${client}:${h.transaction_id}`);
+    else this.reply(f, d, t, at, matchKey);
+  }
+
+  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, matchKey: string, txKey: string): void {
+    const h = d.header;
+    this.requests++;
+    const outstanding = this.outstandingTx.get(txKey) ?? 0;
+    if (outstanding > 0) {
+      f.expert.push(finding('txid_duplicate', `transaction ${h.transaction_id} of client ${hex(h.client_id!)} is still outstanding`));
+    }
+    this.outstandingTx.set(txKey, outstanding + 1);
+    const payload = d.payload as BlockRecord | null;
+    let timeoutMs = DEFAULT_TIMEOUT_MS;
+    let session: SessionRecord | null = null;
+    const op = h.opcode!;
+    if (op === OP_ALLOCATE || op === OP_MODIFY) {
+      const asked = payload ? Number(payload.timeout_ms) : 0;
+      if (asked > 0) timeoutMs = asked;
+    }
+    if (op === OP_ALLOCATE) {
+      session = this.sessions.begin(h.client_id!, h.server_id!, payload ? Number(payload.storage_type) : null,
+        payload ? Number(payload.capacity_kb) : null, at, f.number);
+      this.linkForward(session, d);
+    } else if (op === OP_INITIALIZE || op === OP_MODIFY || op === OP_FREE || op === OP_STATISTICS) {
+      const sid = payload ? Number(payload.session_id) : null;
+      if (sid !== null && h.server_id! !== 0n) {
+        const s = this.sessions.get(h.server_id!, sid);
+        if (s) f.session = s.key;
+        else if (this.sessions.wasBooted(h.server_id!)) f.expert.push(unknownSession(h.server_id!, sid));
+      }
+    }
+    const r: OpenRequest = {
+      frame: f, t, deadline: t + timeoutMs * 1e6, matchKey, txKey, opcode: op,
+      pending: false, timedOut: false, evicted: false, session,
+    };
+    let list = this.open.get(matchKey);
+    if (!list) this.open.set(matchKey, (list = []));
+    list.push(r);
+    this.deadlines.push(r.deadline, r);
+    if (this.ordered) this.unsettled.add(f);
+  }
+
+  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, matchKey: string): void {
+    const h = d.header;
+    const list = this.open.get(matchKey);
+    const r = list?.shift();
+    if (!r || !list) {
+      f.expert.push(finding('reply_unmatched', `no request seen for transaction ${h.transaction_id} of client ${hex(h.client_id!)}`));
+      return;
+    }
+    const status = h.sub_opcode!;
+    const isPending = status === STATUS_PENDING;
+    const req = r.frame;
+    if (!r.pending) {
+      const ms = Math.round((t - r.t) / 1e3) / 1e3;
+      f.latencyMs = ms;
+      this.latency.add(r.opcode, ms);
+    }
+    f.peer = req.number;
+    req.peer = f.number;
+    if (isPending) {
+      // The exchange stays open with no deadline until the final reply.
+      r.pending = true;
+      list.unshift(r);
+    } else {
+      if (list.length === 0) this.open.delete(matchKey);
+      this.answered++;
+      const left = (this.outstandingTx.get(r.txKey) ?? 1) - 1;
+      if (left > 0) this.outstandingTx.set(r.txKey, left);
+      else this.outstandingTx.delete(r.txKey);
+    }
+    this.sessionReply(r, f, d, at);
+    if (req.session === null && f.session !== null) req.session = f.session;
+    this.settle(req);
+  }
+
+  /** What a reply does to its session (convention 7). */
+  private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame, at: Stamp): void {
+    const h = d.header;
+    const status = h.sub_opcode!;
+    const payload = d.payload as BlockRecord | null;
+    const base = h.opcode! & ~REPLY_BIT;
+    const server = h.server_id!;
+    const latency = f.latencyMs === null ? undefined : `${f.latencyMs} ms`;
+    if (base === OP_ALLOCATE && r.session) {
+      const s = r.session;
+      if (status === STATUS_PENDING) this.sessions.waiting(s, f.number);
+      else if (status === STATUS_OK && payload) {
+        this.sessions.allocated(s, server, Number(payload.session_id), Number(payload.storage_type),
+          Number(payload.capacity_kb), at, f.number, latency);
+        if (s.forwardedFor) s.forwardedFor.event('forwarded', f.number, `SAN ${h.src_san}`);
+      } else if (status !== STATUS_OK) this.sessions.rejected(s, d.status!, f.number);
+      f.session = s.key;
+      if (s.key) s.frames += 2;
+      return;
+    }
+    if (base !== OP_INITIALIZE && base !== OP_MODIFY && base !== OP_FREE && base !== OP_STATISTICS) return;
+    const reqPayload = r.frame.decoded.payload as BlockRecord | null;
+    const sid = payload ? Number(payload.session_id) : reqPayload ? Number(reqPayload.session_id) : null;
+    if (sid === null) return;
+    const s = this.sessions.get(server, sid);
+    if (!s) {
+      if (r.frame.decoded.header.server_id === 0n && this.sessions.wasBooted(server)) {
+        f.expert.push(unknownSession(server, sid));
+      }
+      return;
+    }
+    f.session = s.key;
+    s.frames += 2;
+    if (status !== STATUS_OK) return;
+    if (base === OP_INITIALIZE) this.sessions.initialized(s, f.number);
+    else if (base === OP_MODIFY) this.sessions.modified(s, payload ? Number(payload.capacity_kb) : null, f.number);
+    else if (base === OP_STATISTICS) s.event('stats', f.number);
+    else if (base === OP_FREE) {
+      const release = payload ? Number(payload.release_kb) : reqPayload ? Number(reqPayload.release_kb) : 0;
+      this.sessions.freed(s, release, at, f.number);
+    }
+  }
+
+  /**
+   * Cross-SAN (VVMP.md section 7): a manager forwards a client's Allocate to a
+   * peer with the same client_id, src_san = its SAN and dst_san = the peer's.
+   * Link it to the client's outstanding Allocate addressed to that SAN.
+   */
+  private linkForward(s: SessionRecord, d: DecodedFrame): void {
+    const h = d.header;
+    if (h.src_san === h.dst_san) return;
+    for (const list of this.open.values()) {
+      for (const r of list) {
+        const o = r.frame.decoded.header;
+        if (r.opcode === OP_ALLOCATE && r.session && !r.pending && o.client_id === h.client_id
+          && o.transaction_id !== h.transaction_id && o.dst_san === h.src_san && r.session.forwardedTo === null) {
+          r.session.forwardedTo = s;
+          s.forwardedFor = r.session;
+          r.session.event('forwarded', s.firstFrame, `to SAN ${h.dst_san}`);
+          return;
+        }
+      }
+    }
+  }
+
+  /** Requests whose deadline `now` is strictly past time out; at the end, the last packet's time counts too. */
+  private expire(now: number, atEnd: boolean): void {
+    while (this.deadlines.size > 0 && this.deadlines.peekKey() < now) {
+      const r = this.deadlines.pop()!;
+      if (r.evicted) continue;
+      const list = this.open.get(r.matchKey);
+      const stillOpen = list !== undefined && list.includes(r);
+      if (!stillOpen || r.pending) continue;
+      if (!r.timedOut) {
+        r.timedOut = true;
+        this.timedOut++;
+        const ms = (r.deadline - r.t) / 1e6;
+        const x = finding('timeout', `no reply within ${ms} ms`);
+        this.lateFinding(r.frame, x);
+        this.settle(r.frame);
+        if (!atEnd) this.deadlines.push(r.deadline + LATE_REPLY_GRACE_NS, r);
+      } else {
+        // Past the grace: forget it, so unanswered requests do not pile up.
+        r.evicted = true;
+        list.splice(list.indexOf(r), 1);
+        if (list.length === 0) this.open.delete(r.matchKey);
+        const left = (this.outstandingTx.get(r.txKey) ?? 1) - 1;
+        if (left > 0) this.outstandingTx.set(r.txKey, left);
+        else this.outstandingTx.delete(r.txKey);
+      }
+    }
+  }
+
+  private lateFinding(f: AnalyzedFrame, x: Finding): void {
+    f.expert.push(x);
+    this.hooks.lateFinding?.(f, x);
+  }
+
+  // ---- ordered delivery -----------------------------------------------------
+
+  private deliver(f: AnalyzedFrame): void {
+    if (!this.ordered) return;
+    this.held.push(f);
+    this.drain();
+  }
+
+  private settle(f: AnalyzedFrame): void {
+    if (this.unsettled.delete(f)) this.drain();
+  }
+
+  private drain(): void {
+    const settled = this.hooks.settled;
+    if (!settled) return;
+    while (this.heldHead < this.held.length) {
+      const f = this.held[this.heldHead]!;
+      if (this.unsettled.has(f)) break;
+      this.held[this.heldHead++] = undefined as unknown as AnalyzedFrame;
+      settled(f);
+    }
+    if (this.heldHead > 4096 && this.heldHead * 2 > this.held.length) {
+      this.held.splice(0, this.heldHead);
+      this.heldHead = 0;
+    }
+  }
+}
+
+function hex(v: bigint): string {
+  return '0x' + v.toString(16).padStart(16, '0');
+}
+
+function unknownSession(server: bigint, sid: number): Finding {
+  return finding('session_unknown', `session ${sessionKey(server, sid)} was not seen allocated since the server booted`);
+}

@@ -1,0 +1,47 @@
+// The one data path: packets → network layers → VVMP frames → analysis.
+// Files, pipes and live capture all feed `Pipeline.packet`.
+
+import type { Packet } from '../capture/packet.js';
+import { NetDecoder } from '../net/decoder.js';
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, type NetOptions } from '../net/types.js';
+import { Analyzer, type AnalyzerHooks, type AnalyzerOptions } from './analyzer.js';
+
+export interface PipelineOptions extends AnalyzerOptions {
+  ports?: readonly number[];
+  heuristic?: boolean;
+  maxPayload?: number;
+}
+
+export function netOptions(o: PipelineOptions): NetOptions {
+  return {
+    ports: new Set(o.ports && o.ports.length ? o.ports : [DEFAULT_PORT]),
+    heuristic: o.heuristic ?? false,
+    maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+  };
+}
+
+export class Pipeline {
+  readonly analyzer: Analyzer;
+  readonly net: NetDecoder;
+
+  constructor(hooks: AnalyzerHooks, opts: PipelineOptions = {}) {
+    const analyzer = new Analyzer(hooks, opts);
+    this.analyzer = analyzer;
+    this.net = new NetDecoder(netOptions(opts), {
+      frame: (e) => void analyzer.frame(e),
+      segment: (e) => analyzer.segment(e),
+    });
+  }
+
+  /** One captured packet: time first (timeouts), then its frames. */
+  readonly packet = (p: Packet): void => {
+    this.analyzer.packet(p);
+    this.net.packet(p);
+  };
+
+  /** End of input: flush the streams, then judge what is still open. */
+  end(): void {
+    this.net.end();
+    this.analyzer.end();
+  }
+}

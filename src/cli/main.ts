@@ -1,0 +1,55 @@
+// The `vvmp` command: parses the command line, runs one command, maps errors to exit codes.
+
+import { Command, CommanderError } from 'commander';
+import { CaptureError } from '../capture/errors.js';
+import { FilterError } from '../analysis/filter/index.js';
+import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from './errors.js';
+import { registerRead } from './read.js';
+import { registerStats } from './stats.js';
+
+export function buildProgram(): Command {
+  const program = new Command('vvmp')
+    .description('VVMP protocol analyzer and traffic tool')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerRead(program);
+  registerStats(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+function fail(message: string, code: number): void {
+  process.stderr.write(`vvmp: ${message}\n`);
+  // exitCode, not exit(): output already queued on a pipe must still drain.
+  process.exitCode = code;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are successes; everything else commander rejects is usage.
+      const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+      process.exitCode = ok ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (e instanceof FilterError) return fail(`display filter: ${e.message}`, EXIT_USAGE);
+    if (e instanceof UsageError) return fail(e.message, EXIT_USAGE);
+    if (e instanceof CaptureError || e instanceof InputError) return fail(e.message, EXIT_INPUT);
+    const err = e as NodeJS.ErrnoException;
+    if (err && err.code === 'EPIPE') return;
+    // A bug, not bad input: one line, and the stack only on request.
+    if (process.env.VVMP_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    fail(`internal error: ${err?.message ?? String(e)} (VVMP_DEBUG=1 shows the stack)`, 70);
+  }
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
+await main(process.argv);

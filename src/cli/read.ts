@@ -1,0 +1,63 @@
+// `vvmp read FILE`: every VVMP frame of a capture, as text, -V trees or NDJSON.
+
+import type { Command } from 'commander';
+import { readCaptureFile } from '../capture/file.js';
+import { PcapngWriter, fileSink } from '../capture/writer.js';
+import type { Packet } from '../capture/packet.js';
+import { Pipeline } from '../analysis/pipeline.js';
+import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
+import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { reportDamage } from './report.js';
+
+interface ReadFlags extends DecodeFlags {
+  json?: boolean;
+  verbose?: boolean;
+  write?: string;
+  count?: number;
+}
+
+export function registerRead(program: Command): void {
+  addDecodeOptions(program.command('read')
+    .description('decode every VVMP frame of a pcap/pcapng capture')
+    .argument('<file>', 'capture file (pcap or pcapng)')
+    .option('--json', 'one JSON object per frame (NDJSON, see OUTPUT.md)')
+    .option('-V, --verbose', 'the full field tree of each frame, with byte offsets')
+    .option('-w, --write <out.pcapng>', 'write the packets carrying the shown frames to a pcapng file'))
+    .action((file: string, flags: ReadFlags) => readCommand(file, flags));
+}
+
+export function readCommand(file: string, flags: ReadFlags): void {
+  const filter = displayFilter(flags);
+  const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
+  const out = new BufferedOut((s) => process.stdout.write(s));
+  const keep = new Set<number>();
+  let pipeline: Pipeline | null = null;
+  const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
+  pipeline = new Pipeline({
+    settled: (f) => {
+      if (filter && !filter.test(f)) return;
+      writer.write(f);
+      if (flags.write) keep.add(f.packet);
+    },
+  }, pipelineOptions(flags));
+  const result = readCaptureFile(file, pipeline.packet);
+  pipeline.end();
+  out.flush();
+  reportDamage(file, result);
+  if (flags.write) writeSelected(file, flags.write, keep);
+}
+
+/** Second pass: copies the packets that carry the shown frames into a pcapng file. */
+function writeSelected(input: string, output: string, keep: ReadonlySet<number>): void {
+  const sink = fileSink(output);
+  const w = new PcapngWriter(sink, { userAppl: 'vvmp', comment: `VVMP frames selected from ${input}` });
+  const ifaces = new Map<string, number>();
+  readCaptureFile(input, (p: Packet) => {
+    if (!keep.has(p.index)) return;
+    const key = `${p.linkType}/${p.tsDigits}`;
+    let id = ifaces.get(key);
+    if (id === undefined) ifaces.set(key, (id = w.addInterface(p.linkType, { tsDigits: p.tsDigits >= 9 ? 9 : 6 })));
+    w.writePacket(id, p.tsSec, p.tsNsec, p.data, p.origLen);
+  });
+  sink.close();
+}

@@ -1,0 +1,39 @@
+// `vvmp stats FILE`: what happened in a capture, as text or OUTPUT.md's JSON.
+
+import type { Command } from 'commander';
+import { readCaptureFile } from '../capture/file.js';
+import { Pipeline } from '../analysis/pipeline.js';
+import { Summary } from '../analysis/summary.js';
+import { statsJson } from '../output/statsJson.js';
+import { statsText } from '../output/statsText.js';
+import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { reportDamage } from './report.js';
+
+interface StatsFlags extends DecodeFlags {
+  json?: boolean;
+}
+
+export function registerStats(program: Command): void {
+  addDecodeOptions(program.command('stats')
+    .description('summarise a capture: frames by opcode, findings, flows, sessions, latency')
+    .argument('<file>', 'capture file (pcap or pcapng)')
+    .option('--json', 'one JSON object (see OUTPUT.md)'))
+    .action((file: string, flags: StatsFlags) => statsCommand(file, flags));
+}
+
+export function statsCommand(file: string, flags: StatsFlags): void {
+  const filter = displayFilter(flags);
+  const summary = new Summary();
+  const pipeline = new Pipeline({
+    settled: (f) => {
+      if (!filter || filter.test(f)) summary.frame(f);
+    },
+    segment: (e) => {
+      if (!filter) summary.segment(e);
+    },
+  }, pipelineOptions(flags));
+  const result = readCaptureFile(file, pipeline.packet);
+  pipeline.end();
+  process.stdout.write(flags.json ? statsJson(pipeline.analyzer, summary) + '\n' : statsText(file, pipeline.analyzer, summary, filter?.text ?? null));
+  reportDamage(file, result);
+}

@@ -1,0 +1,58 @@
+// What the network layers hand to the VVMP layer.
+
+import type { Packet } from '../capture/packet.js';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface Endpoint {
+  /** Dotted IPv4 or compressed IPv6 text. */
+  ip: string;
+  port: number;
+}
+
+/** One candidate VVMP frame, cut out of a UDP datagram or a TCP stream. */
+export interface FrameEvent {
+  /** The packet after which the frame was complete (for IPv4 fragments: the last fragment). */
+  packet: Packet;
+  transport: Transport;
+  src: Endpoint;
+  dst: Endpoint;
+  /** Transport + unordered endpoint pair: both directions of a flow share it. */
+  flowKey: string;
+  /**
+   * UDP: the whole datagram payload as captured (the decoder judges short,
+   * truncated and trailing bytes). TCP: exactly one frame's bytes, fewer when
+   * the stream ended or the snaplen cut them. Copied out of the packet when
+   * it spans segments; otherwise may be a view valid during the callback.
+   */
+  data: Buffer;
+  /** TCP: this header's length exceeds the receiver limit; the rest of this direction cannot be framed. */
+  desync?: boolean;
+}
+
+/** A finding that belongs to a TCP segment, not to a frame (OUTPUT.md convention 8). */
+export interface SegmentEvent {
+  packet: Packet;
+  flowKey: string;
+  src: Endpoint;
+  dst: Endpoint;
+  code: 'tcp_retransmission' | 'tcp_gap';
+  message: string;
+}
+
+export interface NetSink {
+  frame(e: FrameEvent): void;
+  segment(e: SegmentEvent): void;
+}
+
+export interface NetOptions {
+  /** Ports decoded as VVMP (default 7369). */
+  ports: ReadonlySet<number>;
+  /** Also find VVMP on other ports by its header (opcode, length, checksum). */
+  heuristic: boolean;
+  /** Largest payload a receiver accepts; a TCP frame above it is tcp_desync. Default 65,536 bytes. */
+  maxPayload: number;
+}
+
+export const DEFAULT_PORT = 7369;
+export const DEFAULT_MAX_PAYLOAD = 65536;

@@ -1,0 +1,60 @@
+// Reading and writing single field values at the offsets the field table gives.
+
+import type { BlockLayout, FieldDef } from './fields.js';
+
+export type FieldValue = number | bigint;
+/** One decoded block: field name → value (u64 fields as bigint, others as number). */
+export type BlockRecord = Record<string, FieldValue>;
+
+/** Reads an unsigned big-endian integer of the field's width at `base + field.offset`. */
+export function readField(buf: Uint8Array, base: number, f: FieldDef): FieldValue {
+  return readUint(buf, base + f.offset, f.width);
+}
+
+export function readUint(buf: Uint8Array, at: number, width: number): FieldValue {
+  switch (width) {
+    case 1:
+      return buf[at]!;
+    case 2:
+      return (buf[at]! << 8) | buf[at + 1]!;
+    case 3:
+      return (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
+    case 4:
+      return ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
+    case 8: {
+      const hi = ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
+      const lo = ((buf[at + 4]! << 24) >>> 0) + ((buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!);
+      return (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    default:
+      throw new RangeError(`unsupported width ${width}`);
+  }
+}
+
+/** Writes `value` truncated to the field's width (fuzzing relies on wrap-around, not errors). */
+export function writeUint(buf: Uint8Array, at: number, width: number, value: FieldValue): void {
+  let v = BigInt.asUintN(width * 8, typeof value === 'bigint' ? value : BigInt(Math.trunc(value)));
+  for (let i = width - 1; i >= 0; i--) {
+    buf[at + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+export function writeField(buf: Uint8Array, base: number, f: FieldDef, value: FieldValue): void {
+  writeUint(buf, base + f.offset, f.width, value);
+}
+
+export function readBlock(buf: Uint8Array, base: number, layout: BlockLayout): BlockRecord {
+  const rec: BlockRecord = {};
+  for (const f of layout.fields) rec[f.name] = readField(buf, base, f);
+  return rec;
+}
+
+export function writeBlock(buf: Uint8Array, base: number, layout: BlockLayout, rec: Partial<BlockRecord>): void {
+  for (const f of layout.fields) writeField(buf, base, f, rec[f.name] ?? 0);
+}
+
+/** `0x` + 16 lower-case hex digits, as OUTPUT.md writes 64-bit ids. */
+export function hexId(v: bigint): string {
+  return '0x' + v.toString(16).padStart(16, '0');
+}

@@ -1,0 +1,209 @@
+// The VVMP decoder: any byte sequence in, what could be read plus the
+// single-frame expert findings out. It never throws.
+
+import { byteSum } from './checksum.js';
+import { readBlock, readUint, type BlockRecord } from './codec.js';
+import { finding, type Finding } from './expert.js';
+import {
+  HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING, opcodeDef, statusName,
+  type BlockLayout, type OpcodeDef,
+} from './fields.js';
+
+export interface HeaderFields {
+  opcode: number | null;
+  src_san: number | null;
+  dst_san: number | null;
+  client_id: bigint | null;
+  server_id: bigint | null;
+  transaction_id: number | null;
+  sub_opcode: number | null;
+  length: number | null;
+  checksum: number | null;
+}
+
+export type DevicesPayload = { devices: BlockRecord[] };
+export type Payload = BlockRecord | DevicesPayload;
+
+export interface DecodedFrame {
+  /** The frame's bytes that are present (for UDP: without trailing bytes). A view, not a copy. */
+  bytes: Buffer;
+  header: HeaderFields;
+  /** The opcode's definition, undefined when unknown or absent. */
+  def: OpcodeDef | undefined;
+  /** `Query` … `Announce`, `Unknown`; null when the opcode bytes are absent. */
+  name: string | null;
+  reply: boolean | null;
+  /** Reply status name (`OK`, `0x7E`); null in requests. */
+  status: string | null;
+  /** 32 + 4 × length, or null without a length field. */
+  declaredSize: number | null;
+  /** All of the frame's declared bytes are present. */
+  complete: boolean;
+  /** Bytes after the frame in its UDP datagram. */
+  trailing: number;
+  /** Layout the payload was decoded with (for the tree and hex highlighting). */
+  payloadBlock: BlockLayout | null;
+  payload: Payload | null;
+  /** Sum of the present bytes mod 256; 0 means the checksum is good. */
+  sum: number;
+  checksumOk: boolean;
+  findings: Finding[];
+}
+
+export interface DecodeOptions {
+  /** The bytes are a whole UDP datagram: extra bytes after the frame are `udp_trailing`. */
+  udp?: boolean;
+}
+
+function hex2(v: number): string {
+  return '0x' + v.toString(16).padStart(2, '0');
+}
+
+export function isDevicesPayload(p: Payload): p is DevicesPayload {
+  return Array.isArray((p as DevicesPayload).devices);
+}
+
+/** Header fields whose bytes are present; the rest null (OUTPUT.md convention 2). */
+function readHeader(b: Buffer, n: number): HeaderFields {
+  return {
+    opcode: n >= 2 ? (readUint(b, 0, 2) as number) : null,
+    src_san: n >= 5 ? (readUint(b, 2, 3) as number) : null,
+    dst_san: n >= 8 ? (readUint(b, 5, 3) as number) : null,
+    client_id: n >= 16 ? (readUint(b, 8, 8) as bigint) : null,
+    server_id: n >= 24 ? (readUint(b, 16, 8) as bigint) : null,
+    transaction_id: n >= 28 ? (readUint(b, 24, 4) as number) : null,
+    sub_opcode: n >= 29 ? b[28]! : null,
+    length: n >= 31 ? (readUint(b, 29, 2) as number) : null,
+    checksum: n >= 32 ? b[31]! : null,
+  };
+}
+
+export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFrame {
+  const findings: Finding[] = [];
+  const header = readHeader(input, input.length);
+  const declaredSize = header.length === null ? null : HEADER_SIZE + 4 * header.length;
+  let frameLen = input.length;
+  let trailing = 0;
+  if (declaredSize !== null && input.length > declaredSize) {
+    frameLen = declaredSize;
+    trailing = opts.udp ? input.length - declaredSize : 0;
+  }
+  const bytes = frameLen === input.length ? input : input.subarray(0, frameLen);
+  const complete = declaredSize !== null && frameLen === declaredSize;
+  const sum = byteSum(bytes);
+  const opcode = header.opcode;
+  const def = opcode === null ? undefined : opcodeDef(opcode);
+  const reply = opcode === null ? null : (opcode & REPLY_BIT) !== 0;
+  const sub = header.sub_opcode;
+  const status = reply && sub !== null ? statusName(sub) : null;
+  const frame: DecodedFrame = {
+    bytes, header, def, reply, status, declaredSize, complete, trailing,
+    name: opcode === null ? null : def ? def.name : 'Unknown',
+    payloadBlock: null, payload: null, sum, checksumOk: sum === 0, findings,
+  };
+
+  if (sum !== 0) {
+    findings.push(finding('checksum_bad', `frame bytes sum to ${hex2(sum)}, not 0`));
+  }
+  if (input.length < HEADER_SIZE) {
+    findings.push(finding('frame_short', `${input.length} bytes, fewer than the 32-byte header`));
+    return frame;
+  }
+  if (!complete) {
+    findings.push(finding('frame_truncated',
+      `length ${header.length} words asks for ${declaredSize} bytes, only ${frameLen} present`));
+  }
+  if (trailing > 0) {
+    findings.push(finding('udp_trailing', `${trailing} bytes after the ${declaredSize}-byte frame in the datagram`));
+  }
+
+  if (!def) {
+    findings.push(finding('opcode_unknown', `opcode 0x${opcode!.toString(16).padStart(4, '0')} is not defined`));
+  }
+  if (reply) {
+    if (!(sub! in STATUSES)) {
+      findings.push(finding('subop_invalid', `reply status ${status} is not defined`));
+    }
+    if (sub === STATUS_PENDING) {
+      findings.push(finding('status_pending', 'PENDING: a second reply follows when storage frees up'));
+    } else if (sub !== STATUS_OK) {
+      findings.push(finding('status_error', `reply status ${status}`));
+    }
+  } else if (def && !(sub! in def.subops)) {
+    findings.push(finding('subop_invalid', `sub-opcode ${hex2(sub!)} is not valid for ${def.name}`));
+  }
+  if (!def) return frame;
+
+  const payloadLen = 4 * header.length!;
+  const block = reply ? def.reply : def.request;
+  const errorReply = reply && sub !== STATUS_OK && sub !== STATUS_PENDING;
+  if (errorReply && payloadLen === 0) return frame; // error replies may be empty
+  if (block === null) {
+    if (payloadLen !== 0) findings.push(finding('payload_size', `${def.name} request carries no payload, got ${payloadLen} bytes`));
+    return frame;
+  }
+  if (block.repeated ? payloadLen % block.size !== 0 : payloadLen !== block.size) {
+    const want = block.repeated ? `a multiple of ${block.size}` : `${block.size}`;
+    findings.push(finding('payload_size', `${def.name} ${reply ? 'reply' : 'request'} payload is ${payloadLen} bytes, expected ${want}`));
+    return frame;
+  }
+  if (!complete) return frame;
+
+  frame.payloadBlock = block;
+  if (block.repeated) {
+    const devices: BlockRecord[] = [];
+    for (let at = HEADER_SIZE; at < frameLen; at += block.size) devices.push(readBlock(bytes, at, block));
+    frame.payload = { devices };
+    checkReserved(block, devices, findings);
+  } else {
+    const rec = readBlock(bytes, HEADER_SIZE, block);
+    frame.payload = rec;
+    checkReserved(block, [rec], findings);
+  }
+  return frame;
+}
+
+function checkReserved(block: BlockLayout, records: BlockRecord[], findings: Finding[]): void {
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i]!;
+    for (const f of block.fields) {
+      const v = rec[f.name]!;
+      const where = block.repeated ? `${block.label.toLowerCase()} ${i + 1}: ` : '';
+      if (f.kind === 'reserved' && v !== 0) {
+        findings.push(finding('reserved_nonzero', `${where}${f.label.toLowerCase()} ${f.name} is ${v}, not 0`));
+        return;
+      }
+      if (f.reservedMask && (Number(v) & f.reservedMask) !== 0) {
+        findings.push(finding('reserved_nonzero', `${where}reserved bits of ${f.name} set (0x${Number(v).toString(16).padStart(2, '0')})`));
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Size of the frame starting at `at` if a header is there, else null. Used by
+ * the TCP framer, which needs only the length field.
+ */
+export function frameSizeAt(buf: Uint8Array, at: number): number | null {
+  if (buf.length - at < HEADER_SIZE) return null;
+  return HEADER_SIZE + 4 * ((buf[at + 29]! << 8) | buf[at + 30]!);
+}
+
+/**
+ * Heuristic test (VVMP.md section 1): a known opcode, a sub-opcode or status
+ * that fits it, a declared size no larger than `available` allows, and a
+ * good checksum when the whole frame is present.
+ */
+export function looksLikeVvmp(buf: Uint8Array, at: number, available: number, maxPayload = 65536): boolean {
+  if (available < HEADER_SIZE) return false;
+  const opcode = (buf[at]! << 8) | buf[at + 1]!;
+  const def = opcodeDef(opcode);
+  if (!def) return false;
+  const sub = buf[at + 28]!;
+  if (opcode & REPLY_BIT ? !(sub in STATUSES) : !(sub in def.subops)) return false;
+  const size = HEADER_SIZE + 4 * ((buf[at + 29]! << 8) | buf[at + 30]!);
+  if (size - HEADER_SIZE > maxPayload) return false;
+  if (size > available) return false;
+  return byteSum(buf, at, at + size) === 0;
+}
