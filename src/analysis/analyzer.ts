@@ -91,6 +91,17 @@ export class Analyzer {
     this.expire(this.now, false);
   }
 
+  /**
+   * Live capture only: the wall clock moved on with no packet (quiet line).
+   * Times out requests as a packet at that time would, without counting a packet.
+   */
+  tick(sec: number, nsec: number): void {
+    if (this.first === null) return;
+    const t = this.clock.ns(sec, nsec);
+    if (t > this.now) this.now = t;
+    this.expire(this.now, false);
+  }
+
   segment(e: SegmentEvent): void {
     this.hooks.segment?.(e);
   }

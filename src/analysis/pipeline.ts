@@ -39,6 +39,11 @@ export class Pipeline {
     this.net.packet(p);
   };
 
+  /** Live capture: time passes without packets (see Analyzer.tick). */
+  tick(sec: number, nsec: number): void {
+    this.analyzer.tick(sec, nsec);
+  }
+
   /** End of input: flush the streams, then judge what is still open. */
   end(): void {
     this.net.end();
