@@ -1,7 +1,15 @@
-// Endpoint text as OUTPUT.md writes it: "a.b.c.d:port", IPv6 as "[addr]:port".
+// Endpoint text (OUTPUT.md: "a.b.c.d:port", "[addr]:port") and flow keys.
 
-import type { Endpoint } from './types.js';
+import type { Endpoint, Transport } from './types.js';
 
+/** `1.2.3.4:5` or `[::1]:5`. */
 export function endpointText(e: Endpoint): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/** Transport + the two endpoint texts in sorted order: both directions share it. */
+export function flowKeyOf(transport: Transport, a: Endpoint, b: Endpoint): string {
+  const ta = endpointText(a);
+  const tb = endpointText(b);
+  return ta <= tb ? `${transport} ${ta} ${tb}` : `${transport} ${tb} ${ta}`;
 }

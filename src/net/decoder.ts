@@ -1,0 +1,142 @@
+// The network layers in one place: packets in, candidate VVMP frames and TCP segment findings out.
+
+import type { Packet } from '../capture/packet.js';
+import type { FragmentDrop } from './fragments.js';
+import { IP_HELD, IP_OK, PROTO_TCP, PROTO_UDP, newIpOut, type IpOut } from './ip.js';
+import { Ipv4 } from './ipv4.js';
+import { Ipv6 } from './ipv6.js';
+import { NET_IPV4, NET_IPV6, NET_SHORT, NET_UNSUPPORTED, decodeLink, type LinkOut } from './link.js';
+import { TcpTable } from './tcp.js';
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, type NetOptions, type NetSink } from './types.js';
+import { UdpDecoder } from './udp.js';
+
+/** IP datagrams waiting for fragments at most, per IP version; the oldest is given up beyond it. */
+export const MAX_PENDING_DATAGRAMS = 256;
+
+export interface NetCounters {
+  /** Packets handed to `packet`. */
+  packets: number;
+  /**
+   * Reason → packets not decoded down to UDP/TCP for it: `link type 105`,
+   * `not IP`, `IP protocol 1`, `IPv4 fragment incomplete` (each packet of a
+   * datagram given up), ... Packets on non-VVMP ports are decoded, not counted.
+   */
+  undecoded: Map<string, number>;
+}
+
+/** NetOptions with defaults: port 7369, no heuristic, 65,536-byte payload limit. */
+export function netOptions(o: Partial<NetOptions> = {}): NetOptions {
+  return {
+    ports: o.ports ?? new Set([DEFAULT_PORT]),
+    heuristic: o.heuristic ?? false,
+    maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+  };
+}
+
+export class NetDecoder {
+  readonly counters: NetCounters = { packets: 0, undecoded: new Map() };
+  private readonly opts: NetOptions;
+  private readonly link: LinkOut = { offset: 0 };
+  private readonly ip: IpOut = newIpOut();
+  private readonly ipv4: Ipv4;
+  private readonly ipv6: Ipv6;
+  private readonly udp: UdpDecoder;
+  readonly tcp: TcpTable;
+  private readonly reasons = new Map<number, string>();
+  /** The error a sink threw (passed on, never counted as ours). */
+  private sinkError: unknown = undefined;
+
+  constructor(opts: Partial<NetOptions>, sink: NetSink) {
+    this.opts = netOptions(opts);
+    const guarded: NetSink = {
+      frame: (e) => {
+        try {
+          sink.frame(e);
+        } catch (err) {
+          this.sinkError = err;
+          throw err;
+        }
+      },
+      segment: (e) => {
+        try {
+          sink.segment(e);
+        } catch (err) {
+          this.sinkError = err;
+          throw err;
+        }
+      },
+    };
+    const count = (reason: string): void => this.count(reason, 1);
+    const drop = (v: string) => (why: FragmentDrop, packets: number): void => this.count(`${v} fragment ${why}`, packets);
+    this.ipv4 = new Ipv4(MAX_PENDING_DATAGRAMS, drop('IPv4'));
+    this.ipv6 = new Ipv6(MAX_PENDING_DATAGRAMS, drop('IPv6'));
+    this.udp = new UdpDecoder(this.opts, guarded, count);
+    this.tcp = new TcpTable(this.opts, guarded, count);
+  }
+
+  packet(p: Packet): void {
+    this.counters.packets++;
+    try {
+      this.decode(p);
+    } catch (err) {
+      this.rethrowSinkError(err);
+      this.count('internal error', 1);
+    }
+  }
+
+  /** End of capture: open streams are flushed as at FIN, pending fragments given up. */
+  end(): void {
+    try {
+      this.tcp.end();
+    } catch (err) {
+      this.rethrowSinkError(err);
+      this.count('internal error', 1);
+    }
+    this.ipv4.frags.end();
+    this.ipv6.frags.end();
+  }
+
+  private rethrowSinkError(err: unknown): void {
+    if (this.sinkError !== undefined && err === this.sinkError) {
+      this.sinkError = undefined;
+      throw err;
+    }
+  }
+
+  private decode(p: Packet): void {
+    const net = decodeLink(p.linkType, p.data, this.link);
+    let r: string;
+    if (net === NET_IPV4) {
+      r = this.ipv4.decode(p, this.link.offset, this.ip);
+    } else if (net === NET_IPV6) {
+      r = this.ipv6.decode(p, this.link.offset, this.ip);
+    } else {
+      r = net === NET_UNSUPPORTED ? this.reason(0x10000 + p.linkType, 'link type ')
+        : net === NET_SHORT ? 'link header truncated' : 'not IP';
+    }
+    if (r !== IP_OK) {
+      if (r !== IP_HELD) this.count(r, 1);
+      return;
+    }
+    const proto = this.ip.proto;
+    if (proto === PROTO_UDP) this.udp.datagram(p, this.ip);
+    else if (proto === PROTO_TCP) this.tcp.segment(p, this.ip);
+    else this.count(this.reason(proto, 'IP protocol '), 1);
+  }
+
+  /** A cached reason text for a number (link types above 0xffff, protocols below). */
+  private reason(n: number, prefix: string): string {
+    let r = this.reasons.get(n);
+    if (r === undefined) {
+      if (this.reasons.size > 1024) this.reasons.clear();
+      r = prefix + (n >= 0x10000 ? n - 0x10000 : n);
+      this.reasons.set(n, r);
+    }
+    return r;
+  }
+
+  private count(reason: string, n: number): void {
+    const u = this.counters.undecoded;
+    u.set(reason, (u.get(reason) ?? 0) + n);
+  }
+}

@@ -1,0 +1,436 @@
+// Cuts one direction of a TCP stream into VVMP frames (32 + 4 × length bytes).
+//
+// It is fed the direction's bytes in sequence order (`data`), told where bytes
+// are missing (`missing`: cut by the snaplen, or lost by the capture), and
+// flushed when the stream ends. Modes:
+//   FRAMING  frame boundaries known: cut frames back to back
+//   SKIP     inside the rest of a frame whose bytes are missing; then FRAMING
+//   RESYNC   boundary unknown: scan for the next plausible header
+//   PROBE    heuristic mode, undecided: is the first data a VVMP header?
+//   DESYNC   a frame over the receiver limit: nothing more is framed
+//   REJECTED heuristic mode: not VVMP
+
+import type { Packet } from '../capture/packet.js';
+import { decodeFrame, frameSizeAt, looksLikeVvmp } from '../protocol/decode.js';
+import { HEADER_SIZE, REPLY_BIT, STATUSES, opcodeDef } from '../protocol/fields.js';
+
+export const F_FRAMING: number = 1;
+export const F_SKIP: number = 2;
+export const F_RESYNC: number = 3;
+export const F_PROBE: number = 4;
+export const F_DESYNC: number = 5;
+export const F_REJECTED: number = 6;
+
+export const PLAUSIBLE_NO: number = 0;
+export const PLAUSIBLE_YES: number = 1;
+export const PLAUSIBLE_NEED_MORE: number = 2;
+
+/**
+ * Whether a VVMP frame starts at `at` with `avail` bytes present: NO, YES
+ * (looksLikeVvmp: known opcode, fitting sub-opcode or status, length within
+ * the limit, good checksum), or NEED_MORE when the bytes so far fit but the
+ * frame is not all there to check its checksum. `strict` (used to resync
+ * inside a stream) also wants the payload size the opcode calls for.
+ */
+export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload: number, strict = false): number {
+  if (avail < 2) return PLAUSIBLE_NEED_MORE;
+  const opcode = (b[at]! << 8) | b[at + 1]!;
+  const def = opcodeDef(opcode);
+  if (!def) return PLAUSIBLE_NO;
+  if (avail < HEADER_SIZE) return PLAUSIBLE_NEED_MORE;
+  if (!headerFits(b, at, opcode, maxPayload)) return PLAUSIBLE_NO;
+  const size = HEADER_SIZE + 4 * ((b[at + 29]! << 8) | b[at + 30]!);
+  if (size > avail) return PLAUSIBLE_NEED_MORE;
+  if (!looksLikeVvmp(b, at, avail, maxPayload)) return PLAUSIBLE_NO;
+  if (strict) {
+    const f = decodeFrame(Buffer.from(b.buffer, b.byteOffset + at, size));
+    if (f.findings.some((x) => x.code === 'payload_size')) return PLAUSIBLE_NO;
+  }
+  return PLAUSIBLE_YES;
+}
+
+/** The lenient check of a whole header whose frame is not all present: opcode, sub-opcode/status, length limit. */
+function headerFits(b: Uint8Array, at: number, opcode: number, maxPayload: number): boolean {
+  const def = opcodeDef(opcode);
+  if (!def) return false;
+  const sub = b[at + 28]!;
+  if (opcode & REPLY_BIT ? !(sub in STATUSES) : !(sub in def.subops)) return false;
+  return 4 * ((b[at + 29]! << 8) | b[at + 30]!) <= maxPayload;
+}
+
+export interface FramerHost {
+  /** A frame (or what is present of it). `data` may be a view valid during the call. */
+  frame(data: Buffer, packet: Packet, desync: boolean): void;
+  /** PROBE ended: the direction is VVMP or not. */
+  decide(vvmp: boolean, packet: Packet): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Framer {
+  mode: number;
+  /** Largest frame accepted: 32 + maxPayload. */
+  private readonly maxFrame: number;
+  /** Header bytes of the current frame while fewer than 32 are held. */
+  private hdr: Buffer | null = null;
+  /** The current frame, allocated once its size is known. */
+  private cur: Buffer = EMPTY;
+  /** Bytes of the current frame held. */
+  private have = 0;
+  /** Declared size of the current frame, -1 while its header is incomplete. */
+  private size = -1;
+  /** SKIP: bytes left to skip. */
+  private skip = 0;
+  /** RESYNC/PROBE: bytes not yet judged (a copy). */
+  private sbuf: Buffer | null = null;
+  private slen = 0;
+
+  constructor(
+    private readonly host: FramerHost,
+    private readonly maxPayload: number,
+    mode: number,
+  ) {
+    this.mode = mode;
+    this.maxFrame = HEADER_SIZE + maxPayload;
+  }
+
+  /** Bytes held that are not yet emitted (a partial frame or unjudged bytes). */
+  get pending(): number {
+    return this.have + this.slen;
+  }
+
+  /** Feeds in-order bytes `buf[s, e)`; frames completed are attributed to `pkt`. */
+  data(buf: Buffer, s: number, e: number, pkt: Packet): void {
+    while (s < e) {
+      switch (this.mode) {
+        case F_FRAMING:
+          this.frameData(buf, s, e, pkt);
+          return;
+        case F_SKIP: {
+          const take = Math.min(this.skip, e - s);
+          s += take;
+          this.skip -= take;
+          if (this.skip === 0) this.mode = F_FRAMING;
+          break;
+        }
+        case F_RESYNC:
+          s = this.resyncData(buf, s, e, pkt);
+          break;
+        case F_PROBE:
+          s = this.probeData(buf, s, e, pkt);
+          break;
+        default: // DESYNC, REJECTED
+          return;
+      }
+    }
+  }
+
+  /**
+   * `n` bytes of the stream are missing here. `gap` false: cut by the snaplen
+   * from a captured segment, so the frame they cut is emitted with its present
+   * bytes. `gap` true: lost by the capture, and the frame they cut is dropped.
+   * Either way framing continues at the cut frame's declared end when its
+   * header was present, else at the next plausible header.
+   */
+  missing(n: number, gap: boolean, pkt: Packet): void {
+    if (n <= 0) return;
+    switch (this.mode) {
+      case F_FRAMING: {
+        if (this.have === 0) {
+          this.resync();
+          return;
+        }
+        if (this.size < 0) {
+          if (!gap) this.host.frame(Buffer.from(this.hdr!.subarray(0, this.have)), pkt, false);
+          this.resetFrame();
+          this.resync();
+          return;
+        }
+        if (!gap) this.host.frame(this.cur.subarray(0, this.have), pkt, false);
+        const rest = this.size - this.have;
+        this.resetFrame();
+        if (rest > n) {
+          this.skip = rest - n;
+          this.mode = F_SKIP;
+        } else if (rest === n) {
+          this.mode = F_FRAMING;
+        } else {
+          this.resync();
+        }
+        return;
+      }
+      case F_SKIP:
+        if (this.skip > n) {
+          this.skip -= n;
+        } else {
+          if (this.skip === n) this.mode = F_FRAMING;
+          else this.resync();
+          this.skip = 0;
+        }
+        return;
+      case F_RESYNC:
+        // No candidate can be checked across the hole: decide with what is held.
+        if (this.slen > 0) {
+          this.rescan(pkt, true);
+          if (this.mode === F_FRAMING) {
+            this.missing(n, gap, pkt);
+            return;
+          }
+        }
+        this.resync();
+        return;
+      case F_PROBE: {
+        // The first frame cannot be checked whole: judge its header alone.
+        const b = this.sbuf;
+        const l = this.slen;
+        this.sbuf = null;
+        this.slen = 0;
+        if (b && l >= HEADER_SIZE && headerFits(b, 0, (b[0]! << 8) | b[1]!, this.maxPayload)) {
+          this.mode = F_FRAMING;
+          this.host.decide(true, pkt);
+          this.data(b, 0, l, pkt);
+          this.missing(n, gap, pkt);
+        } else {
+          this.mode = F_REJECTED;
+          this.host.decide(false, pkt);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The stream ended: a partial frame is emitted with what is present (short or truncated). */
+  flush(pkt: Packet): void {
+    if (this.mode === F_RESYNC && this.slen > 0) this.rescan(pkt, true);
+    if (this.mode === F_FRAMING && this.have > 0) {
+      const data = this.size < 0 ? Buffer.from(this.hdr!.subarray(0, this.have)) : this.cur.subarray(0, this.have);
+      this.resetFrame();
+      this.host.frame(data, pkt, false);
+    }
+  }
+
+  /**
+   * Heuristic mode found VVMP (in this direction or the other): leave PROBE.
+   * `trusted`: the bytes held start the direction's stream (its SYN was seen),
+   * so framing starts at them; otherwise scan them for a header.
+   */
+  promote(trusted: boolean, pkt: Packet): void {
+    if (this.mode !== F_PROBE) return;
+    const b = this.sbuf;
+    const l = this.slen;
+    this.sbuf = null;
+    this.slen = 0;
+    if (trusted) this.mode = F_FRAMING;
+    else this.resync();
+    if (b && l > 0) this.data(b, 0, l, pkt);
+  }
+
+  private resetFrame(): void {
+    this.cur = EMPTY;
+    this.have = 0;
+    this.size = -1;
+  }
+
+  private frameData(buf: Buffer, s: number, e: number, pkt: Packet): void {
+    const host = this.host;
+    while (s < e) {
+      if (this.have === 0) {
+        const avail = e - s;
+        if (avail >= HEADER_SIZE) {
+          const size = frameSizeAt(buf, s)!;
+          if (size > this.maxFrame) {
+            this.mode = F_DESYNC;
+            host.frame(buf.subarray(s, s + HEADER_SIZE), pkt, true);
+            return;
+          }
+          if (avail >= size) {
+            host.frame(buf.subarray(s, s + size), pkt, false);
+            s += size;
+            continue;
+          }
+          const cur = Buffer.allocUnsafe(size);
+          buf.copy(cur, 0, s, e);
+          this.cur = cur;
+          this.size = size;
+          this.have = avail;
+          return;
+        }
+        const hdr = (this.hdr ??= Buffer.allocUnsafe(HEADER_SIZE));
+        buf.copy(hdr, 0, s, e);
+        this.size = -1;
+        this.have = avail;
+        return;
+      }
+      if (this.size < 0) {
+        const hdr = this.hdr!;
+        const take = Math.min(HEADER_SIZE - this.have, e - s);
+        buf.copy(hdr, this.have, s, s + take);
+        this.have += take;
+        s += take;
+        if (this.have < HEADER_SIZE) return;
+        const size = frameSizeAt(hdr, 0)!;
+        if (size > this.maxFrame) {
+          this.resetFrame();
+          this.mode = F_DESYNC;
+          host.frame(Buffer.from(hdr), pkt, true);
+          return;
+        }
+        const cur = Buffer.allocUnsafe(size);
+        hdr.copy(cur, 0, 0, HEADER_SIZE);
+        this.cur = cur;
+        this.size = size;
+      } else {
+        const take = Math.min(this.size - this.have, e - s);
+        buf.copy(this.cur, this.have, s, s + take);
+        this.have += take;
+        s += take;
+      }
+      if (this.have === this.size) {
+        const done = this.cur;
+        this.resetFrame();
+        host.frame(done, pkt, false);
+      }
+    }
+  }
+
+  /**
+   * Where framing can resume in `b[from, to)`: the first candidate header
+   * that is confirmed, or -1. A candidate must pass the strict check (whole
+   * frame present, good checksum, right payload size) and be confirmed: its
+   * frame ends exactly at `to`, or the next header passes the strict check
+   * too. A candidate whose next header is not all there yet is confirmed only
+   * when `final` (no more bytes will come before a hole or the end);
+   * otherwise `this.keep` is set to the first position worth rescanning once
+   * more bytes arrive (-1: none).
+   */
+  private scan(b: Buffer, from: number, to: number, final: boolean): number {
+    const maxPayload = this.maxPayload;
+    let keep = -1;
+    for (let p = from; p < to; p++) {
+      const v = plausibleAt(b, p, to - p, maxPayload, true);
+      if (v === PLAUSIBLE_NO) continue;
+      if (v === PLAUSIBLE_NEED_MORE) {
+        if (keep < 0) keep = p;
+        continue;
+      }
+      const next = p + frameSizeAt(b, p)!;
+      if (next === to || (p === from && this.atStart)) return p;
+      const w = plausibleAt(b, next, to - next, maxPayload, true);
+      if (w === PLAUSIBLE_YES) return p;
+      if (w === PLAUSIBLE_NEED_MORE) {
+        if (final) return p;
+        if (keep < 0) keep = p;
+      }
+    }
+    this.keep = keep;
+    return -1;
+  }
+
+  private keep = -1;
+  /**
+   * The held bytes (or, with none held, the next byte fed) are the first after
+   * the discontinuity that started RESYNC. Writers align segments with frames
+   * more often than not, so a frame that passes the strict check right there
+   * is taken without waiting for the next header to confirm it.
+   */
+  private atStart = false;
+
+  /** Frame boundary unknown from here on: scan for the next plausible header. */
+  resync(): void {
+    this.mode = F_RESYNC;
+    this.atStart = true;
+    this.sbuf = null;
+    this.slen = 0;
+  }
+
+  /**
+   * RESYNC: scans for where framing resumes (see `scan`); returns where to go
+   * on in `buf` (FRAMING from there) or `e` when all was taken. Bytes from
+   * the first position worth rescanning are kept (a copy) for the next call.
+   */
+  private resyncData(buf: Buffer, s: number, e: number, pkt: Packet): number {
+    if (this.slen === 0) {
+      const p = this.scan(buf, s, e, false);
+      if (p >= 0) {
+        this.mode = F_FRAMING;
+        return p;
+      }
+      if (this.keep >= 0) this.append(buf, this.keep, e);
+      if (this.keep !== s) this.atStart = false;
+      return e;
+    }
+    this.append(buf, s, e);
+    this.rescan(pkt, false);
+    return e;
+  }
+
+  /** Scans the held bytes again; `final`: no more bytes follow them. */
+  private rescan(pkt: Packet, final: boolean): void {
+    const b = this.sbuf!;
+    const l = this.slen;
+    const p = this.scan(b, 0, l, final);
+    if (p >= 0) {
+      this.sbuf = null;
+      this.slen = 0;
+      this.mode = F_FRAMING;
+      this.data(b, p, l, pkt);
+      return;
+    }
+    if (this.keep < 0 || final) {
+      this.sbuf = null;
+      this.slen = 0;
+      this.atStart = false;
+    } else if (this.keep > 0) {
+      b.copy(b, 0, this.keep, l);
+      this.slen = l - this.keep;
+      this.atStart = false;
+    }
+  }
+
+  /** Heuristic: judges the direction's first bytes. */
+  private probeData(buf: Buffer, s: number, e: number, pkt: Packet): number {
+    let b: Buffer = buf;
+    let at = s;
+    let avail = e - s;
+    if (this.slen > 0) {
+      this.append(buf, s, e);
+      b = this.sbuf!;
+      at = 0;
+      avail = this.slen;
+    }
+    const v = plausibleAt(b, at, avail, this.maxPayload);
+    if (v === PLAUSIBLE_NEED_MORE) {
+      if (this.slen === 0) this.append(buf, s, e);
+      return e;
+    }
+    this.sbuf = null;
+    this.slen = 0;
+    if (v === PLAUSIBLE_NO) {
+      this.mode = F_REJECTED;
+      this.host.decide(false, pkt);
+      return e;
+    }
+    this.mode = F_FRAMING;
+    this.host.decide(true, pkt);
+    if (b === buf) return s; // go on framing in place
+    this.data(b, 0, avail, pkt);
+    return e;
+  }
+
+  /** Appends `buf[s, e)` to the scan buffer (a copy). */
+  private append(buf: Buffer, s: number, e: number): void {
+    const n = e - s;
+    const need = this.slen + n;
+    let sb = this.sbuf;
+    if (!sb || sb.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(need, sb ? sb.length * 2 : 256));
+      if (sb) sb.copy(grown, 0, 0, this.slen);
+      sb = grown;
+      this.sbuf = sb;
+    }
+    buf.copy(sb, this.slen, s, e);
+    this.slen = need;
+  }
+}

@@ -1,0 +1,302 @@
+// One direction of a TCP connection: puts segments in sequence order and
+// hands the bytes to a Framer. Sequence numbers are compared modulo 2^32.
+//
+// - Bytes before `next` were seen already: a segment carrying any of them is
+//   a retransmission (reported once per segment); only its new bytes go on.
+// - A segment past `next` waits in a queue until the hole before it fills.
+// - A hole is given up as lost (tcp_gap on the segment after it) when the
+//   other direction ACKs past it, when the queue holds more than
+//   MAX_QUEUE_BYTES or MAX_QUEUE_SEGMENTS, or when the stream closes (FIN,
+//   RST, end of capture).
+// - Bytes the snaplen cut from a captured segment are not a hole: they count
+//   in sequence space and the Framer is told they are missing.
+
+import type { Packet } from '../capture/packet.js';
+import { F_FRAMING, F_PROBE, F_REJECTED, Framer, type FramerHost } from './framer.js';
+
+export const MAX_QUEUE_BYTES = 1 << 20;
+export const MAX_QUEUE_SEGMENTS = 256;
+
+/** What a stream reports to (its connection). */
+export interface StreamOwner {
+  /** Whether segment findings are reported (the flow is VVMP). */
+  readonly vvmp: boolean;
+  frame(dir: number, data: Buffer, packet: Packet, desync: boolean): void;
+  segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string): void;
+  decide(dir: number, vvmp: boolean, packet: Packet): void;
+}
+
+interface Queued {
+  seq: number;
+  /** Captured bytes (a copy, or a view into `pkt.data`, which is a copy). */
+  data: Buffer;
+  /** Bytes of the segment the snaplen cut after `data`. */
+  missing: number;
+  /** A copy of the segment's packet. */
+  pkt: Packet;
+}
+
+/** A copy of a packet that stays valid after its callback. */
+export function keepPacket(p: Packet): Packet {
+  return { ...p, data: Buffer.from(p.data) };
+}
+
+function diff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+export class TcpStream implements FramerHost {
+  /** Any segment or SYN seen: `next` is meaningful. */
+  started = false;
+  /** The SYN's sequence number is known (the stream's start was seen). */
+  hasIsn = false;
+  isn = 0;
+  /** Sequence number of the next in-order byte. */
+  next = 0;
+  /** FIN seen and flushed. */
+  finished = false;
+  readonly framer: Framer;
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  /** The other direction acknowledged up to here (valid while ackPast). */
+  private ackMark = 0;
+  private ackPast = false;
+  /** Bytes given up as lost that no delivered segment followed yet. */
+  private gapBytes = 0;
+  /** The last packet whose bytes this stream holds (attribution at end of capture). */
+  private tail: Packet | null = null;
+  /**
+   * A copy of that packet kept in a reused object and buffer (no allocation per
+   * segment). It is handed out only by the final flush, after which the
+   * stream takes no more bytes.
+   */
+  private own: Packet | null = null;
+  private ownBuf: Buffer | null = null;
+
+  constructor(
+    private readonly owner: StreamOwner,
+    private readonly dir: number,
+    maxPayload: number,
+  ) {
+    this.framer = new Framer(this, maxPayload, F_PROBE);
+  }
+
+  // FramerHost
+  frame(data: Buffer, packet: Packet, desync: boolean): void {
+    this.owner.frame(this.dir, data, packet, desync);
+  }
+
+  decide(vvmp: boolean, packet: Packet): void {
+    this.owner.decide(this.dir, vvmp, packet);
+  }
+
+  /** Bytes held: partial frame, unjudged bytes, queued segments. */
+  get held(): number {
+    return this.framer.pending + this.queuedBytes;
+  }
+
+  /** The SYN: the stream starts at isn + 1, at a frame boundary. */
+  syn(isn: number): void {
+    this.started = true;
+    this.hasIsn = true;
+    this.isn = isn;
+    this.next = (isn + 1) >>> 0;
+    if (this.owner.vvmp) this.framer.mode = F_FRAMING;
+  }
+
+  /** Forgets everything (heuristic: the direction is followed again from its next segment). */
+  restart(): void {
+    this.started = false;
+    this.hasIsn = false;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.ackPast = false;
+    this.gapBytes = 0;
+    this.tail = null;
+    this.own = null;
+    this.ownBuf = null;
+    this.framer.resync();
+  }
+
+  /**
+   * A segment with captured payload `buf[s, e)` followed by `missing` bytes
+   * the snaplen cut, starting at sequence number `seq`.
+   */
+  segment(pkt: Packet, buf: Buffer, s: number, e: number, missing: number, seq: number): void {
+    const len = e - s + missing;
+    if (len <= 0) return;
+    if (!this.started) {
+      // Capture started mid-connection: begin here, boundary unknown.
+      this.started = true;
+      this.next = seq;
+      if (this.owner.vvmp) this.framer.resync();
+    }
+    const d = diff(seq, this.next);
+    if (d <= 0) {
+      if (d + len <= 0) {
+        this.retransmission(pkt, len, len);
+        return;
+      }
+      if (d < 0) {
+        this.retransmission(pkt, -d, len);
+        const k = -d;
+        if (k <= e - s) {
+          s += k;
+        } else {
+          missing -= k - (e - s);
+          s = e;
+        }
+      }
+      if (this.gapBytes > 0) this.reportGap(pkt);
+      this.deliver(buf, s, e, missing, pkt);
+      if (this.framer.pending > 0) this.keepTail(pkt);
+      this.drain(pkt);
+    } else {
+      this.enqueue(pkt, buf, s, e, missing, seq, d, len);
+      this.ackLoss(pkt);
+      while (this.queue.length > MAX_QUEUE_SEGMENTS || this.queuedBytes > MAX_QUEUE_BYTES) this.giveUpHole(pkt);
+    }
+    if (this.framer.mode === F_REJECTED) this.dropAll();
+  }
+
+  /** Copies `p` into the stream's own packet object and buffer. */
+  private keepTail(p: Packet): void {
+    const n = p.data.length;
+    let buf = this.ownBuf;
+    if (!buf || buf.length < n) buf = this.ownBuf = Buffer.allocUnsafe(Math.max(n, 2048));
+    p.data.copy(buf, 0, 0, n);
+    const own = (this.own ??= { ...p });
+    Object.assign(own, p);
+    own.data = buf.subarray(0, n);
+    this.tail = own;
+  }
+
+  /** Heuristic: not VVMP. Nothing held. */
+  private dropAll(): void {
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.tail = null;
+    this.own = null;
+    this.ownBuf = null;
+  }
+
+  /** The other direction acknowledges bytes up to `ack`. */
+  ack(ack: number, pkt: Packet): void {
+    if (!this.started) return;
+    const d = diff(ack, this.next);
+    if (d <= 0 || d > 0x40000000) return;
+    if (!this.ackPast || diff(ack, this.ackMark) > 0) this.ackMark = ack;
+    this.ackPast = true;
+    this.ackLoss(pkt);
+    if (this.framer.mode === F_REJECTED) this.dropAll();
+  }
+
+  /**
+   * FIN, RST or end of capture: holes are lost, queued bytes go on, a partial
+   * frame is emitted short or truncated. `pkt` null: attribute to the packets
+   * the bytes came in (end of capture).
+   */
+  close(pkt: Packet | null): void {
+    while (this.queue.length > 0) this.giveUpHole(pkt);
+    this.gapBytes = 0;
+    const at = pkt ?? this.tail;
+    if (at) this.framer.flush(at);
+    this.tail = null;
+    this.own = null;
+    this.ownBuf = null;
+  }
+
+  private retransmission(pkt: Packet, seen: number, len: number): void {
+    if (!this.owner.vvmp) return;
+    this.owner.segment(this.dir, pkt, 'tcp_retransmission',
+      seen === len ? `retransmission: all ${len} bytes already seen` : `overlap: ${seen} of ${len} bytes already seen`);
+  }
+
+  private reportGap(pkt: Packet): void {
+    const n = this.gapBytes;
+    this.gapBytes = 0;
+    if (!this.owner.vvmp) return;
+    this.owner.segment(this.dir, pkt, 'tcp_gap', `${n} bytes before this segment were not captured`);
+  }
+
+  private deliver(buf: Buffer, s: number, e: number, missing: number, pkt: Packet): void {
+    if (e > s) this.framer.data(buf, s, e, pkt);
+    if (missing > 0) this.framer.missing(missing, false, pkt);
+    this.next = (this.next + (e - s) + missing) >>> 0;
+    if (this.ackPast && diff(this.ackMark, this.next) <= 0) this.ackPast = false;
+  }
+
+  /** Delivers queued segments that are now in order. `pkt` null: each segment's own packet. */
+  private drain(pkt: Packet | null): void {
+    const q = this.queue;
+    while (q.length > 0) {
+      const h = q[0]!;
+      const d = diff(h.seq, this.next);
+      if (d > 0) return;
+      q.shift();
+      this.queuedBytes -= h.data.length + h.missing;
+      let data = h.data;
+      let missing = h.missing;
+      const k = -d;
+      if (k >= data.length + missing) continue;
+      if (k <= data.length) {
+        data = data.subarray(k);
+      } else {
+        missing -= k - data.length;
+        data = data.subarray(data.length);
+      }
+      if (this.gapBytes > 0) this.reportGap(h.pkt);
+      this.tail = h.pkt; // the last bytes held came in it
+      this.deliver(data, 0, data.length, missing, pkt ?? h.pkt);
+    }
+  }
+
+  private enqueue(pkt: Packet, buf: Buffer, s: number, e: number, missing: number, seq: number, d: number, len: number): void {
+    const q = this.queue;
+    // Overlap with queued bytes (a retransmission), full coverage (nothing new to keep), insert position.
+    let seen = 0; // bytes also in queued segments (overlapping queued segments may count twice)
+    let covered = d; // queued bytes cover [d, covered) relative to next
+    let pos = q.length;
+    for (let i = 0; i < q.length; i++) {
+      const h = q[i]!;
+      const hs = diff(h.seq, this.next);
+      const he = hs + h.data.length + h.missing;
+      const o = Math.min(he, d + len) - Math.max(hs, d);
+      if (o > 0) seen += o;
+      if (hs <= covered && he > covered) covered = he;
+      if (pos === q.length && hs > d) pos = i;
+    }
+    if (seen > 0) this.retransmission(pkt, Math.min(seen, len), len);
+    if (covered >= d + len) return;
+    const kept = keepPacket(pkt);
+    const data = buf === pkt.data ? kept.data.subarray(s, e) : Buffer.from(buf.subarray(s, e));
+    q.splice(pos, 0, { seq, data, missing, pkt: kept });
+    this.queuedBytes += len;
+  }
+
+  /** The other direction ACKed past `next`: the bytes up to the ACK (or the queue head) were lost. */
+  private ackLoss(pkt: Packet): void {
+    const q = this.queue;
+    while (this.ackPast && q.length > 0 && diff(this.ackMark, this.next) > 0) {
+      const head = q[0]!.seq;
+      this.skipTo(diff(head, this.ackMark) <= 0 ? head : this.ackMark, pkt);
+      this.drain(pkt);
+    }
+  }
+
+  /** Gives up the hole before the first queued segment. */
+  private giveUpHole(pkt: Packet | null): void {
+    const h = this.queue[0]!;
+    this.skipTo(h.seq, pkt ?? h.pkt);
+    this.drain(pkt);
+  }
+
+  private skipTo(seq: number, pkt: Packet): void {
+    const n = diff(seq, this.next);
+    if (n <= 0) return;
+    this.gapBytes += n;
+    this.framer.missing(n, true, pkt);
+    this.next = seq;
+    if (this.ackPast && diff(this.ackMark, this.next) <= 0) this.ackPast = false;
+  }
+}

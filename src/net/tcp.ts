@@ -1,0 +1,192 @@
+// TCP: segment header, the connection table, SYN/FIN/RST, ACKs to the other direction.
+
+import type { Packet } from '../capture/packet.js';
+import { ipText } from './addr.js';
+import { flowKeyOf } from './endpoint.js';
+import { F_PROBE, F_REJECTED } from './framer.js';
+import type { IpOut } from './ip.js';
+import { TcpStream, type StreamOwner } from './stream.js';
+import type { Endpoint, FrameEvent, NetOptions, NetSink } from './types.js';
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const ACK = 0x10;
+
+/** Open connections kept at most; the oldest is flushed and dropped beyond it. */
+export const MAX_CONNECTIONS = 1 << 16;
+/** Closed connections remembered (to tell retransmissions after the close from a new connection). */
+export const MAX_CLOSED = 4096;
+
+function diff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+export class TcpConn implements StreamOwner {
+  /** Frames are cut in both directions: a VVMP port, or the heuristic found VVMP. */
+  vvmp: boolean;
+  readonly dirs: [TcpStream, TcpStream];
+  closed = false;
+
+  constructor(
+    private readonly sink: NetSink,
+    readonly key: string,
+    /** ep[0] → ep[1] is direction 0. */
+    readonly ep: [Endpoint, Endpoint],
+    readonly flowKey: string,
+    vvmp: boolean,
+    maxPayload: number,
+  ) {
+    this.vvmp = vvmp;
+    this.dirs = [new TcpStream(this, 0, maxPayload), new TcpStream(this, 1, maxPayload)];
+  }
+
+  frame(dir: number, data: Buffer, packet: Packet, desync: boolean): void {
+    const e: FrameEvent = { packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data };
+    if (desync) e.desync = true;
+    this.sink.frame(e);
+  }
+
+  segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string): void {
+    this.sink.segment({ packet, flowKey: this.flowKey, src: this.ep[dir]!, dst: this.ep[1 - dir]!, code, message });
+  }
+
+  decide(dir: number, vvmp: boolean, packet: Packet): void {
+    if (!vvmp || this.vvmp) return;
+    this.vvmp = true;
+    const other = this.dirs[1 - dir]!;
+    if (other.framer.mode === F_PROBE) other.framer.promote(other.hasIsn, packet);
+    else if (other.framer.mode === F_REJECTED) other.restart();
+  }
+}
+
+export class TcpTable {
+  private readonly conns = new Map<string, TcpConn>();
+  private readonly closed = new Map<string, TcpConn>();
+
+  constructor(
+    private readonly opts: NetOptions,
+    private readonly sink: NetSink,
+    private readonly undecoded: (reason: string) => void,
+  ) {}
+
+  /** Open connections (for tests and memory checks). */
+  get open(): number {
+    return this.conns.size;
+  }
+
+  /** Bytes held by all open connections. */
+  get held(): number {
+    let n = 0;
+    for (const c of this.conns.values()) n += c.dirs[0].held + c.dirs[1].held;
+    return n;
+  }
+
+  segment(p: Packet, ip: IpOut): void {
+    const d = ip.buf;
+    const o = ip.start;
+    const end = ip.end;
+    if (end - o < 20) return this.undecoded('TCP header truncated');
+    const hl = (d[o + 12]! >> 4) * 4;
+    if (hl < 20) return this.undecoded('TCP bad header length');
+    if (end - o < hl) return this.undecoded('TCP header truncated');
+    const sport = (d[o]! << 8) | d[o + 1]!;
+    const dport = (d[o + 2]! << 8) | d[o + 3]!;
+    const ports = this.opts.ports;
+    const match = ports.has(sport) || ports.has(dport);
+    if (!match && !this.opts.heuristic) return;
+
+    const seq = ((d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!) >>> 0;
+    const ack = ((d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!) >>> 0;
+    const flags = d[o + 13]!;
+    const syn = (flags & SYN) !== 0;
+    const ps = o + hl;
+    const missing = ip.missing;
+    const dataLen = end - ps + missing;
+
+    const aa = ip.addrAt;
+    const al = ip.addrLen;
+    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
+    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
+    const dir = ka <= kb ? 0 : 1;
+    const key = dir === 0 ? ka + kb : kb + ka;
+
+    let conn = this.conns.get(key);
+    if (conn && syn) {
+      const st = conn.dirs[dir]!;
+      if (st.started && !(st.hasIsn && st.isn === seq)) {
+        // A new connection on the same ports whose close was not captured.
+        this.close(conn, p);
+        conn = undefined;
+      }
+    }
+    if (!conn) {
+      const old = this.closed.get(key);
+      if (old && !syn) {
+        if (dataLen <= 0) return;
+        const st = old.dirs[dir]!;
+        if (st.started && diff(seq, st.next) + dataLen <= 0) {
+          // A retransmission after the close.
+          if (old.vvmp) old.segment(dir, p, 'tcp_retransmission', `retransmission: all ${dataLen} bytes already seen`);
+          return;
+        }
+      }
+      if (!syn && dataLen <= 0) return;
+      if (old) this.closed.delete(key);
+      conn = this.create(d, aa, al, sport, dport, dir, key, match);
+    }
+
+    const st = conn.dirs[dir]!;
+    if (syn && !st.started) st.syn(seq);
+    if (dataLen > 0 && st.framer.mode !== F_REJECTED) {
+      st.segment(p, d, ps, end, missing, syn ? (seq + 1) >>> 0 : seq);
+    }
+    if (flags & ACK) {
+      const other = conn.dirs[1 - dir]!;
+      if (other.framer.mode !== F_REJECTED) other.ack(ack, p);
+    }
+    if (flags & RST) {
+      this.close(conn, p);
+    } else if (flags & FIN && !st.finished) {
+      st.close(p);
+      st.finished = true;
+      if (conn.dirs[1 - dir]!.finished) this.close(conn, p);
+    }
+  }
+
+  /** End of capture: every open stream is flushed as at FIN. */
+  end(): void {
+    for (const c of [...this.conns.values()]) this.close(c, null);
+    this.conns.clear();
+    this.closed.clear();
+  }
+
+  private create(
+    d: Buffer, aa: number, al: number, sport: number, dport: number, dir: number, key: string, match: boolean,
+  ): TcpConn {
+    const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
+    const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
+    const ep: [Endpoint, Endpoint] = dir === 0 ? [src, dst] : [dst, src];
+    const conn = new TcpConn(this.sink, key, ep, flowKeyOf('tcp', src, dst), match, this.opts.maxPayload);
+    if (this.conns.size >= MAX_CONNECTIONS) {
+      const oldest = this.conns.values().next();
+      if (!oldest.done) this.close(oldest.value, null);
+    }
+    this.conns.set(key, conn);
+    return conn;
+  }
+
+  /** Flushes both directions (as at FIN) and forgets the connection but for its sequence numbers. */
+  private close(conn: TcpConn, p: Packet | null): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.dirs[0].close(p);
+    conn.dirs[1].close(p);
+    this.conns.delete(conn.key);
+    if (this.closed.size >= MAX_CLOSED) {
+      const oldest = this.closed.keys().next();
+      if (!oldest.done) this.closed.delete(oldest.value);
+    }
+    this.closed.set(conn.key, conn);
+  }
+}

@@ -1,0 +1,65 @@
+// UDP: one datagram, one candidate frame (the decoder judges short, truncated and trailing bytes).
+
+import type { Packet } from '../capture/packet.js';
+import { looksLikeVvmp } from '../protocol/decode.js';
+import { ipText } from './addr.js';
+import { flowKeyOf } from './endpoint.js';
+import type { IpOut } from './ip.js';
+import type { Endpoint, NetOptions, NetSink } from './types.js';
+
+interface UdpFlow {
+  src: Endpoint;
+  dst: Endpoint;
+  flowKey: string;
+}
+
+/** Directed flows remembered for their texts; the cache is dropped whole when it grows past this. */
+const MAX_CACHED_FLOWS = 4096;
+
+export class UdpDecoder {
+  private readonly flows = new Map<string, UdpFlow>();
+
+  constructor(
+    private readonly opts: NetOptions,
+    private readonly sink: NetSink,
+    private readonly undecoded: (reason: string) => void,
+  ) {}
+
+  datagram(p: Packet, ip: IpOut): void {
+    const d = ip.buf;
+    const o = ip.start;
+    const avail = ip.end - o;
+    if (avail < 8) return this.undecoded('UDP header truncated');
+    const sport = (d[o]! << 8) | d[o + 1]!;
+    const dport = (d[o + 2]! << 8) | d[o + 3]!;
+    const ulen = (d[o + 4]! << 8) | d[o + 5]!;
+    let end = ip.end;
+    if (ulen !== 0) {
+      // 0: IPv6 jumbogram or offload; take what the IP layer gave.
+      if (ulen < 8) return this.undecoded('UDP bad length');
+      if (ulen < avail) end = o + ulen; // more than its length: trim; less: the snaplen cut it
+    }
+    const ps = o + 8;
+    const ports = this.opts.ports;
+    if (!ports.has(sport) && !ports.has(dport)) {
+      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) return;
+    }
+    const flow = this.flow(d, ip.addrAt, ip.addrLen, sport, dport);
+    this.sink.frame({
+      packet: p, transport: 'udp', src: flow.src, dst: flow.dst, flowKey: flow.flowKey, data: d.subarray(ps, end),
+    });
+  }
+
+  private flow(d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
+    const key = d.toString('latin1', aa, aa + 2 * al) + String.fromCharCode(sport, dport);
+    let f = this.flows.get(key);
+    if (!f) {
+      const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
+      const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
+      f = { src, dst, flowKey: flowKeyOf('udp', src, dst) };
+      if (this.flows.size >= MAX_CACHED_FLOWS) this.flows.clear();
+      this.flows.set(key, f);
+    }
+    return f;
+  }
+}
