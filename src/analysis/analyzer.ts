@@ -112,6 +112,7 @@ export class Analyzer {
     const f: AnalyzedFrame = {
       number: ++this.vvmpFrames,
       packet: p.index,
+      firstPacket: e.firstPacket ?? p.index,
       tsSec: p.tsSec,
       tsNsec: p.tsNsec,
       tsDigits: p.tsDigits,

@@ -11,6 +11,8 @@ export interface AnalyzedFrame {
   number: number;
   /** Capture packet number (from 1) holding the frame's last byte. */
   packet: number;
+  /** Packet number holding its first byte (differs from `packet` for frames spanning TCP segments). */
+  firstPacket: number;
   tsSec: number;
   tsNsec: number;
   tsDigits: number;

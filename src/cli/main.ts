@@ -10,7 +10,7 @@ import { registerStats } from './stats.js';
 export function buildProgram(): Command {
   const program = new Command('vvmp')
     .description('VVMP protocol analyzer and traffic tool')
-    .version('0.1.0')
+    .version('0.1.0', '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -37,7 +37,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
     settled: (f) => {
       if (filter && !filter.test(f)) return;
       writer.write(f);
-      if (flags.write) keep.add(f.packet);
+      if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
     },
   }, pipelineOptions(flags));
   const result = readCaptureFile(file, pipeline.packet);
@@ -47,7 +47,11 @@ export function readCommand(file: string, flags: ReadFlags): void {
   if (flags.write) writeSelected(file, flags.write, keep);
 }
 
-/** Second pass: copies the packets that carry the shown frames into a pcapng file. */
+/**
+ * Second pass: copies the packets that carry the shown frames into a pcapng
+ * file. A frame spanning TCP segments brings every packet from its first
+ * byte's to its last byte's (packets of other flows in between come along).
+ */
 function writeSelected(input: string, output: string, keep: ReadonlySet<number>): void {
   const sink = fileSink(output);
   const w = new PcapngWriter(sink, { userAppl: 'vvmp', comment: `VVMP frames selected from ${input}` });

@@ -60,7 +60,7 @@ function headerFits(b: Uint8Array, at: number, opcode: number, maxPayload: numbe
 
 export interface FramerHost {
   /** A frame (or what is present of it). `data` may be a view valid during the call. */
-  frame(data: Buffer, packet: Packet, desync: boolean): void;
+  frame(data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void;
   /** PROBE ended: the direction is VVMP or not. */
   decide(vvmp: boolean, packet: Packet): void;
 }
@@ -84,6 +84,8 @@ export class Framer {
   /** RESYNC/PROBE: bytes not yet judged (a copy). */
   private sbuf: Buffer | null = null;
   private slen = 0;
+  /** Packet number holding the current partial frame's first byte (for export of whole frames). */
+  private first = 0;
 
   constructor(
     private readonly host: FramerHost,
@@ -141,12 +143,12 @@ export class Framer {
           return;
         }
         if (this.size < 0) {
-          if (!gap) this.host.frame(Buffer.from(this.hdr!.subarray(0, this.have)), pkt, false);
+          if (!gap) this.host.frame(Buffer.from(this.hdr!.subarray(0, this.have)), pkt, false, this.first);
           this.resetFrame();
           this.resync();
           return;
         }
-        if (!gap) this.host.frame(this.cur.subarray(0, this.have), pkt, false);
+        if (!gap) this.host.frame(this.cur.subarray(0, this.have), pkt, false, this.first);
         const rest = this.size - this.have;
         this.resetFrame();
         if (rest > n) {
@@ -207,7 +209,7 @@ export class Framer {
     if (this.mode === F_FRAMING && this.have > 0) {
       const data = this.size < 0 ? Buffer.from(this.hdr!.subarray(0, this.have)) : this.cur.subarray(0, this.have);
       this.resetFrame();
-      this.host.frame(data, pkt, false);
+      this.host.frame(data, pkt, false, this.first);
     }
   }
 
@@ -242,11 +244,11 @@ export class Framer {
           const size = frameSizeAt(buf, s)!;
           if (size > this.maxFrame) {
             this.mode = F_DESYNC;
-            host.frame(buf.subarray(s, s + HEADER_SIZE), pkt, true);
+            host.frame(buf.subarray(s, s + HEADER_SIZE), pkt, true, pkt.index);
             return;
           }
           if (avail >= size) {
-            host.frame(buf.subarray(s, s + size), pkt, false);
+            host.frame(buf.subarray(s, s + size), pkt, false, pkt.index);
             s += size;
             continue;
           }
@@ -255,12 +257,14 @@ export class Framer {
           this.cur = cur;
           this.size = size;
           this.have = avail;
+          this.first = pkt.index;
           return;
         }
         const hdr = (this.hdr ??= Buffer.allocUnsafe(HEADER_SIZE));
         buf.copy(hdr, 0, s, e);
         this.size = -1;
         this.have = avail;
+        this.first = pkt.index;
         return;
       }
       if (this.size < 0) {
@@ -274,7 +278,7 @@ export class Framer {
         if (size > this.maxFrame) {
           this.resetFrame();
           this.mode = F_DESYNC;
-          host.frame(Buffer.from(hdr), pkt, true);
+          host.frame(Buffer.from(hdr), pkt, true, this.first);
           return;
         }
         const cur = Buffer.allocUnsafe(size);
@@ -290,7 +294,7 @@ export class Framer {
       if (this.have === this.size) {
         const done = this.cur;
         this.resetFrame();
-        host.frame(done, pkt, false);
+        host.frame(done, pkt, false, this.first);
       }
     }
   }

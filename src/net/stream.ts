@@ -21,7 +21,7 @@ export const MAX_QUEUE_SEGMENTS = 256;
 export interface StreamOwner {
   /** Whether segment findings are reported (the flow is VVMP). */
   readonly vvmp: boolean;
-  frame(dir: number, data: Buffer, packet: Packet, desync: boolean): void;
+  frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void;
   segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string): void;
   decide(dir: number, vvmp: boolean, packet: Packet): void;
 }
@@ -82,8 +82,8 @@ export class TcpStream implements FramerHost {
   }
 
   // FramerHost
-  frame(data: Buffer, packet: Packet, desync: boolean): void {
-    this.owner.frame(this.dir, data, packet, desync);
+  frame(data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
+    this.owner.frame(this.dir, data, packet, desync, firstPacket);
   }
 
   decide(vvmp: boolean, packet: Packet): void {

@@ -41,8 +41,9 @@ export class TcpConn implements StreamOwner {
     this.dirs = [new TcpStream(this, 0, maxPayload), new TcpStream(this, 1, maxPayload)];
   }
 
-  frame(dir: number, data: Buffer, packet: Packet, desync: boolean): void {
+  frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
     const e: FrameEvent = { packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data };
+    if (firstPacket !== packet.index) e.firstPacket = firstPacket;
     if (desync) e.desync = true;
     this.sink.frame(e);
   }

@@ -26,6 +26,8 @@ export interface FrameEvent {
    * it spans segments; otherwise may be a view valid during the callback.
    */
   data: Buffer;
+  /** TCP: the packet holding the frame's first byte, when not `packet` (a frame spanning segments). */
+  firstPacket?: number;
   /** TCP: this header's length exceeds the receiver limit; the rest of this direction cannot be framed. */
   desync?: boolean;
 }
