@@ -1,13 +1,14 @@
 // `vvmp read FILE`: every VVMP frame of a capture, as text, -V trees or NDJSON.
 
 import type { Command } from 'commander';
-import { readCaptureFile } from '../capture/file.js';
+import { describeFsError, readCaptureFile } from '../capture/file.js';
 import { PcapngWriter, fileSink } from '../capture/writer.js';
 import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { reportDamage } from './report.js';
+import { InputError } from './errors.js';
 
 interface ReadFlags extends DecodeFlags {
   json?: boolean;
@@ -53,7 +54,12 @@ export function readCommand(file: string, flags: ReadFlags): void {
  * byte's to its last byte's (packets of other flows in between come along).
  */
 function writeSelected(input: string, output: string, keep: ReadonlySet<number>): void {
-  const sink = fileSink(output);
+  let sink: ReturnType<typeof fileSink>;
+  try {
+    sink = fileSink(output);
+  } catch (e) {
+    throw new InputError(`${output}: cannot write (${describeFsError(e)})`);
+  }
   const w = new PcapngWriter(sink, { userAppl: 'vvmp', comment: `VVMP frames selected from ${input}` });
   const ifaces = new Map<string, number>();
   readCaptureFile(input, (p: Packet) => {

@@ -28,6 +28,7 @@ function frame(number: number, spec: FrameSpec, w: Where): AnalyzedFrame {
   return {
     number,
     packet: number + 100,
+    firstPacket: number + 100,
     tsSec: w.time[0],
     tsNsec: w.time[1],
     tsDigits: 9,

@@ -1,0 +1,615 @@
+// One incremental push parser for classic pcap and pcapng.
+//
+// Feed it chunks as they come (a file read in pieces, a `tcpdump -w -` pipe); it keeps the
+// unfinished tail of one chunk and emits whole records. Like node-postgres' pg-protocol parser:
+//   - a record lying inside one chunk is emitted as a view (subarray) into that chunk: no copy;
+//   - only a record that spans chunks is assembled, in a reusable accumulator buffer.
+// Either way `Packet.data` is valid only during the callback (see packet.ts).
+//
+// Errors: the first 4 bytes decide the format. No recognised magic (or fewer than 4 bytes at
+// end()) throws CaptureError: it is not a capture. Once the magic is recognised the input IS a
+// capture, and any later problem (cut short, broken block length, impossible packet length, ...)
+// only stops the reading: `damage` says what and where (byte offset), and every packet before it
+// has been delivered. Nothing after the damage is delivered.
+
+import { CaptureError } from './errors.js';
+import type { Packet } from './packet.js';
+
+/** Largest captured length we believe (Wireshark's and libpcap's largest maximum). */
+export const MAX_CAPLEN = 256 * 1024 * 1024;
+/** Largest pcapng block we believe: a maximal packet plus generous room for options. */
+const MAX_BLOCK = MAX_CAPLEN + 1024 * 1024;
+
+/** An accumulator larger than this is dropped once its record is done. */
+const ACC_KEEP = 8 * 1024 * 1024;
+
+const PCAP_US = 0xa1b2c3d4;
+const PCAP_US_SWAPPED = 0xd4c3b2a1;
+const PCAP_NS = 0xa1b23c4d;
+const PCAP_NS_SWAPPED = 0x4d3cb2a1;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const BOM = 0x1a2b3c4d;
+const BOM_SWAPPED = 0x4d3c2b1a;
+
+const BT_IDB = 1;
+const BT_PB = 2; // obsolete Packet Block
+const BT_SPB = 3;
+const BT_EPB = 6;
+
+// Parser states.
+const S_MAGIC = 0;
+const S_PCAP_HEADER = 1;
+const S_PCAP_RECORD = 2;
+const S_PCAPNG_BLOCK = 3;
+
+interface Interface {
+  linkType: number;
+  /** 0 = no limit. */
+  snaplen: number;
+  tsDigits: number;
+  /** Timestamp units per second, when the limb arithmetic below is exact for it (≤ 2^30); else 0. */
+  unitsPerSec: number;
+  /** Power-of-ten resolution ≤ 10^-9: nanoseconds per unit. 0 for other resolutions. */
+  nsPerUnit: number;
+  /** Power-of-two resolution: the exponent (units per second = 2^pow2). -1 for power-of-ten. */
+  pow2: number;
+  /** Units per second for the BigInt slow path. */
+  unitsPerSecBig: bigint;
+  /** if_tsoffset: seconds to add to every timestamp. */
+  tsOffset: number;
+}
+
+function u32(b: Buffer, p: number, le: boolean): number {
+  return le
+    ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
+    : ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+}
+
+function u16(b: Buffer, p: number, le: boolean): number {
+  return le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
+}
+
+function hex32(v: number): string {
+  return '0x' + v.toString(16).padStart(8, '0');
+}
+
+function blockName(type: number): string {
+  switch (type) {
+    case PCAPNG_SHB: return 'section header block';
+    case BT_IDB: return 'interface description block';
+    case BT_PB: return 'packet block';
+    case BT_SPB: return 'simple packet block';
+    case 4: return 'name resolution block';
+    case 5: return 'interface statistics block';
+    case BT_EPB: return 'enhanced packet block';
+    case 0x0a: return 'decryption secrets block';
+    default: return `block of type ${hex32(type)}`;
+  }
+}
+
+/** Rounds up to a multiple of 4 (arithmetic, not bitwise: lengths are unsigned 32-bit). */
+function roundUp4(n: number): number {
+  const r = n % 4;
+  return r === 0 ? n : n + 4 - r;
+}
+
+function minBlockLength(type: number): number {
+  switch (type) {
+    case PCAPNG_SHB: return 28;
+    case BT_IDB: return 20;
+    case BT_PB:
+    case BT_EPB: return 32;
+    case BT_SPB: return 16;
+    default: return 12;
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export class CaptureParser {
+  /** Detected format; null until the first 4 bytes arrived. */
+  format: 'pcap' | 'pcapng' | null = null;
+  /** Packets delivered so far. */
+  packets = 0;
+  /** Why reading stopped early (one line, with the byte offset), or null. */
+  damage: string | null = null;
+
+  private state = S_MAGIC;
+  private done = false;
+  private failure: CaptureError | null = null;
+  /** Byte order of the pcap file or of the current pcapng section. */
+  private le = true;
+
+  // classic pcap
+  private pcapNano = false;
+  private pcapLinkType = 0;
+
+  // pcapng
+  private ifaces: Interface[] = [];
+  private sections = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
+  private lastDigits = 6;
+  // scratch results of tsFromUnits (avoids allocating a pair per packet)
+  private tSec = 0;
+  private tNsec = 0;
+
+  /** Accumulator for a unit (header, record, block) spanning chunks: acc[0..accLen). */
+  private acc: Buffer = Buffer.allocUnsafe(0);
+  private accLen = 0;
+  /** Bytes the unit at the current position needs in total (valid when incomplete). */
+  private need = 0;
+  /** Stream offset of the first byte not yet consumed (= of acc[0] when accLen > 0). */
+  private offset = 0;
+  /** Total bytes pushed. */
+  private received = 0;
+
+  constructor(
+    private readonly onPacket: (p: Packet) => void,
+    private readonly source = '<stream>',
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.failure) throw this.failure;
+    if (this.done) return;
+    const len = chunk.length;
+    if (len === 0) return;
+    this.received += len;
+    let pos = 0;
+
+    // Finish the unit that began in an earlier chunk, copying only the bytes it still needs.
+    while (this.accLen > 0) {
+      const want = this.need - this.accLen;
+      const take = Math.min(want, len - pos);
+      this.ensureAcc(this.accLen + take);
+      chunk.copy(this.acc, this.accLen, pos, pos + take);
+      this.accLen += take;
+      pos += take;
+      if (take < want) return; // chunk used up, unit still incomplete
+      const used = this.parseUnits(this.acc, 0, this.accLen, this.offset);
+      if (this.done) return;
+      if (used > 0) {
+        if (used < this.accLen) this.acc.copyWithin(0, used, this.accLen);
+        this.accLen -= used;
+        this.offset += used;
+      } else if (this.need <= this.accLen) {
+        // Cannot happen: an incomplete unit always needs more than it has.
+        this.setDamage(`internal parser error at byte ${this.offset}`);
+        return;
+      }
+    }
+
+    // Do not hold on to a huge accumulator after a huge record.
+    if (this.acc.length > ACC_KEEP) this.acc = Buffer.allocUnsafe(0);
+
+    // The common case: parse in place, records are views into `chunk`.
+    const base = this.offset - pos;
+    const used = this.parseUnits(chunk, pos, len, base);
+    if (this.done) return;
+    const rest = len - used;
+    this.offset = base + used;
+    if (rest > 0) {
+      this.ensureAcc(rest);
+      chunk.copy(this.acc, 0, used, len);
+      this.accLen = rest;
+    }
+  }
+
+  /** No more input. Throws CaptureError if this never looked like a capture. */
+  end(): void {
+    if (this.failure) throw this.failure;
+    if (this.done) return;
+    this.done = true;
+    if (this.state === S_MAGIC) {
+      const n = this.received;
+      this.failure = new CaptureError(
+        this.source,
+        n === 0 ? 'empty file, not a capture' : `not a capture file (only ${plural(n, 'byte')})`,
+      );
+      throw this.failure;
+    }
+    if (this.accLen > 0) this.damage = this.cutMessage();
+    this.acc = Buffer.allocUnsafe(0);
+  }
+
+  private ensureAcc(size: number): void {
+    if (size <= this.acc.length) return;
+    const next = Buffer.allocUnsafe(Math.max(size, this.acc.length * 2, 65536));
+    this.acc.copy(next, 0, 0, this.accLen);
+    this.acc = next;
+  }
+
+  private setDamage(reason: string): void {
+    this.damage = reason;
+    this.done = true;
+    this.accLen = 0;
+  }
+
+  /**
+   * Parse whole units in buf[pos..end); `base` is the stream offset of buf[0].
+   * Returns the position after the last whole unit. On an incomplete unit sets `need`;
+   * on damage sets `done`.
+   */
+  private parseUnits(buf: Buffer, pos: number, end: number, base: number): number {
+    let p = pos;
+    for (;;) {
+      const avail = end - p;
+      switch (this.state) {
+        case S_PCAP_RECORD: {
+          // Hot loop: classic pcap records.
+          const le = this.le;
+          const nano = this.pcapNano;
+          const linkType = this.pcapLinkType;
+          const tsDigits = nano ? 9 : 6;
+          const onPacket = this.onPacket;
+          for (;;) {
+            const left = end - p;
+            if (left < 16) {
+              this.need = 16;
+              return p;
+            }
+            const caplen = u32(buf, p + 8, le);
+            if (caplen > MAX_CAPLEN) {
+              this.setDamage(
+                `impossible captured length ${caplen} in packet ${this.packets + 1} at byte ${base + p} ` +
+                  `(maximum ${MAX_CAPLEN})`,
+              );
+              return p;
+            }
+            const total = 16 + caplen;
+            if (left < total) {
+              this.need = total;
+              return p;
+            }
+            let sec = u32(buf, p, le);
+            let frac = u32(buf, p + 4, le);
+            let nsec: number;
+            if (nano) {
+              if (frac >= 1e9) {
+                sec += Math.floor(frac / 1e9);
+                frac %= 1e9;
+              }
+              nsec = frac;
+            } else {
+              if (frac >= 1e6) {
+                sec += Math.floor(frac / 1e6);
+                frac %= 1e6;
+              }
+              nsec = frac * 1000;
+            }
+            const pkt: Packet = {
+              index: ++this.packets,
+              tsSec: sec,
+              tsNsec: nsec,
+              tsDigits,
+              linkType,
+              data: buf.subarray(p + 16, p + total),
+              origLen: u32(buf, p + 12, le),
+              interfaceId: 0,
+              fileOffset: base + p,
+            };
+            p += total;
+            onPacket(pkt);
+          }
+        }
+
+        case S_PCAPNG_BLOCK: {
+          const q = this.parseBlock(buf, p, end, base);
+          if (q === p) return p; // incomplete or damaged
+          p = q;
+          break;
+        }
+
+        case S_MAGIC: {
+          if (avail < 4) {
+            this.need = 4;
+            return p;
+          }
+          const magic = buf.readUInt32BE(p);
+          if (magic === PCAPNG_SHB) {
+            this.format = 'pcapng';
+            this.state = S_PCAPNG_BLOCK;
+          } else if (magic === PCAP_US || magic === PCAP_NS) {
+            this.format = 'pcap';
+            this.le = false;
+            this.pcapNano = magic === PCAP_NS;
+            this.state = S_PCAP_HEADER;
+          } else if (magic === PCAP_US_SWAPPED || magic === PCAP_NS_SWAPPED) {
+            this.format = 'pcap';
+            this.le = true;
+            this.pcapNano = magic === PCAP_NS_SWAPPED;
+            this.state = S_PCAP_HEADER;
+          } else {
+            this.done = true;
+            this.failure = new CaptureError(this.source, `not a capture file (unknown magic ${hex32(magic)})`);
+            throw this.failure;
+          }
+          break;
+        }
+
+        case S_PCAP_HEADER: {
+          if (avail < 24) {
+            this.need = 24;
+            return p;
+          }
+          // version (p+4, p+6), thiszone, sigfigs, snaplen (p+16): not needed to read records.
+          // Link type: the low 16 bits (libpcap's LT_LINKTYPE); the upper bits carry the FCS
+          // length and flags, and are set in real files (tcpdump's own test captures).
+          this.pcapLinkType = u32(buf, p + 20, this.le) & 0xffff;
+          this.state = S_PCAP_RECORD;
+          p += 24;
+          break;
+        }
+
+        default:
+          this.setDamage(`internal parser error at byte ${base + p}`);
+          return p;
+      }
+    }
+  }
+
+  /** Parse one pcapng block at p; returns p + block length, or p when incomplete or damaged. */
+  private parseBlock(buf: Buffer, p: number, end: number, base: number): number {
+    const avail = end - p;
+    if (avail < 8) {
+      this.need = 8;
+      return p;
+    }
+    const at = base + p;
+    const type0 = buf.readUInt32BE(p);
+    let le = this.le;
+    if (type0 === PCAPNG_SHB) {
+      // The section's byte order comes from its byte-order magic.
+      if (avail < 12) {
+        this.need = 12;
+        return p;
+      }
+      const bom = buf.readUInt32BE(p + 8);
+      if (bom === BOM) le = false;
+      else if (bom === BOM_SWAPPED) le = true;
+      else {
+        this.setDamage(`bad byte-order magic ${hex32(bom)} in section header block at byte ${at}`);
+        return p;
+      }
+    } else if (this.sections === 0) {
+      // Only possible for a stream whose first block is not an SHB (cannot happen: magic check).
+      this.setDamage(`pcapng data without a section header at byte ${at}`);
+      return p;
+    }
+    const type = type0 === PCAPNG_SHB ? PCAPNG_SHB : u32(buf, p, le);
+    const stated = u32(buf, p + 4, le);
+    if (stated < 12) {
+      this.setDamage(`bad block length ${stated} in ${this.describeBlock(type)} at byte ${at} (must be at least 12)`);
+      return p;
+    }
+    // A length that is not a multiple of 4 is rounded up, as Wireshark does (the block is
+    // padded on disk); the trailing copy may carry either form.
+    const len = roundUp4(stated);
+    if (len > MAX_BLOCK) {
+      this.setDamage(`impossible block length ${stated} in ${this.describeBlock(type)} at byte ${at} (maximum ${MAX_BLOCK})`);
+      return p;
+    }
+    if (avail < len) {
+      this.need = len;
+      return p;
+    }
+    const trailer = u32(buf, p + len - 4, le);
+    if (trailer !== stated && roundUp4(trailer) !== len) {
+      this.setDamage(
+        `block length mismatch in ${this.describeBlock(type)} at byte ${at} (header says ${stated}, trailer says ${trailer})`,
+      );
+      return p;
+    }
+    const min = minBlockLength(type);
+    if (len < min) {
+      this.setDamage(`${this.describeBlock(type)} at byte ${at} too short (${len} bytes, needs at least ${min})`);
+      return p;
+    }
+
+    switch (type) {
+      case PCAPNG_SHB: {
+        const major = u16(buf, p + 12, le);
+        const minor = u16(buf, p + 14, le);
+        if (major !== 1) {
+          this.setDamage(`unsupported pcapng version ${major}.${minor} in section header block at byte ${at}`);
+          return p;
+        }
+        this.le = le;
+        this.sections++;
+        this.ifaces = [];
+        break;
+      }
+
+      case BT_IDB: {
+        const iface = this.readInterface(buf, p, len, le, at);
+        if (!iface) return p;
+        this.ifaces.push(iface);
+        break;
+      }
+
+      case BT_EPB:
+      case BT_PB: {
+        const ifId = type === BT_EPB ? u32(buf, p + 8, le) : u16(buf, p + 8, le);
+        const caplen = u32(buf, p + 20, le);
+        const index = this.packets + 1;
+        if (ifId >= this.ifaces.length) {
+          this.setDamage(
+            `packet ${index} at byte ${at} refers to interface ${ifId}, but the section has ` +
+              `${plural(this.ifaces.length, 'interface')}`,
+          );
+          return p;
+        }
+        if (28 + caplen + 4 > len) {
+          this.setDamage(
+            `packet ${index} at byte ${at}: captured length ${caplen} does not fit in its ${len}-byte block`,
+          );
+          return p;
+        }
+        const iface = this.ifaces[ifId];
+        this.tsFromUnits(u32(buf, p + 12, le), u32(buf, p + 16, le), iface);
+        this.emit(iface.tsDigits, iface.linkType, buf, p + 28, p + 28 + caplen, u32(buf, p + 24, le), ifId, at);
+        break;
+      }
+
+      case BT_SPB: {
+        if (this.ifaces.length === 0) {
+          this.setDamage(`simple packet block at byte ${at} before any interface description block in its section`);
+          return p;
+        }
+        const iface = this.ifaces[0];
+        const origLen = u32(buf, p + 8, le);
+        let caplen = Math.min(origLen, len - 16);
+        if (iface.snaplen !== 0 && caplen > iface.snaplen) caplen = iface.snaplen;
+        // No timestamp in an SPB: it takes the previous packet's time (OUTPUT.md convention 9).
+        this.tSec = this.lastSec;
+        this.tNsec = this.lastNsec;
+        const digits = this.packets === 0 ? iface.tsDigits : this.lastDigits;
+        this.emit(digits, iface.linkType, buf, p + 12, p + 12 + caplen, origLen, 0, at);
+        break;
+      }
+
+      default:
+        // NRB, ISB, DSB, custom and unknown blocks: nothing we need.
+        break;
+    }
+    return p + len;
+  }
+
+  private emit(
+    tsDigits: number,
+    linkType: number,
+    buf: Buffer,
+    start: number,
+    stop: number,
+    origLen: number,
+    interfaceId: number,
+    fileOffset: number,
+  ): void {
+    const pkt: Packet = {
+      index: ++this.packets,
+      tsSec: this.tSec,
+      tsNsec: this.tNsec,
+      tsDigits,
+      linkType,
+      data: buf.subarray(start, stop),
+      origLen,
+      interfaceId,
+      fileOffset,
+    };
+    this.lastSec = pkt.tsSec;
+    this.lastNsec = pkt.tsNsec;
+    this.lastDigits = tsDigits;
+    this.onPacket(pkt);
+  }
+
+  private readInterface(buf: Buffer, p: number, len: number, le: boolean, at: number): Interface | null {
+    const linkType = u16(buf, p + 8, le);
+    const snaplen = u32(buf, p + 12, le);
+    let tsresol = 6;
+    let tsOffset = 0;
+    // Options: code u16, length u16, value padded to 4; opt_endofopt (0) ends them. A malformed
+    // option list is not fatal (we keep what we understood), as in Wireshark.
+    let o = p + 16;
+    const stop = p + len - 4;
+    while (o + 4 <= stop) {
+      const code = u16(buf, o, le);
+      const olen = u16(buf, o + 2, le);
+      if (code === 0) break;
+      const v = o + 4;
+      if (v + olen > stop) break;
+      if (code === 9 && olen >= 1) tsresol = buf[v];
+      else if (code === 14 && olen === 8) {
+        // if_tsoffset: signed 64-bit seconds
+        const hi = le ? buf.readInt32LE(v + 4) : buf.readInt32BE(v);
+        const lo = le ? buf.readUInt32LE(v) : buf.readUInt32BE(v + 4);
+        tsOffset = hi * 4294967296 + lo;
+      }
+      o = v + ((olen + 3) & ~3);
+    }
+    const pow2 = tsresol & 0x80 ? tsresol & 0x7f : -1;
+    const exp = tsresol & 0x7f;
+    if ((pow2 >= 0 && exp > 63) || (pow2 < 0 && exp > 19)) {
+      this.setDamage(`unsupported timestamp resolution (if_tsresol ${tsresol}) in interface description block at byte ${at}`);
+      return null;
+    }
+    const unitsPerSecBig = pow2 >= 0 ? 1n << BigInt(exp) : 10n ** BigInt(exp);
+    const small = pow2 >= 0 ? exp <= 30 : exp <= 9;
+    return {
+      linkType,
+      snaplen,
+      tsDigits: pow2 >= 0 ? 9 : Math.min(exp, 9),
+      unitsPerSec: small ? Number(unitsPerSecBig) : 0,
+      nsPerUnit: pow2 < 0 && exp <= 9 ? 10 ** (9 - exp) : 0,
+      pow2,
+      unitsPerSecBig,
+      tsOffset,
+    };
+  }
+
+  /**
+   * 64-bit timestamp units (hi:lo) → tSec, tNsec, exactly (nanoseconds truncated when the
+   * resolution is finer than 1 ns or a power of two). Integer long division in 16-bit limbs,
+   * every intermediate below 2^53; BigInt only for resolutions finer than 2^-30 s.
+   */
+  private tsFromUnits(hi: number, lo: number, iface: Interface): void {
+    const d = iface.unitsPerSec;
+    let sec: number;
+    let rem: number;
+    if (d !== 0) {
+      const qh = Math.floor(hi / d);
+      const rh = hi - qh * d;
+      const t1 = rh * 65536 + (lo >>> 16);
+      let q1 = Math.floor(t1 / d);
+      let r1 = t1 - q1 * d;
+      if (r1 < 0) { q1--; r1 += d; } else if (r1 >= d) { q1++; r1 -= d; }
+      const t2 = r1 * 65536 + (lo & 0xffff);
+      let q2 = Math.floor(t2 / d);
+      let r2 = t2 - q2 * d;
+      if (r2 < 0) { q2--; r2 += d; } else if (r2 >= d) { q2++; r2 -= d; }
+      sec = qh * 4294967296 + q1 * 65536 + q2;
+      rem = r2;
+      if (iface.nsPerUnit !== 0) {
+        this.tNsec = rem * iface.nsPerUnit;
+      } else {
+        // 2^-e resolution, e ≤ 30: floor(rem · 10^9 / 2^e) = floor(rem · 1953125 · 2^(9-e)), exact.
+        this.tNsec = Math.floor(rem * 1953125 * 2 ** (9 - iface.pow2));
+      }
+    } else {
+      const units = (BigInt(hi) << 32n) | BigInt(lo);
+      const per = iface.unitsPerSecBig;
+      sec = Number(units / per);
+      this.tNsec = Number(((units % per) * 1000000000n) / per);
+    }
+    this.tSec = sec + iface.tsOffset;
+  }
+
+  private describeBlock(type: number): string {
+    if (type === BT_EPB || type === BT_PB || type === BT_SPB) return `${blockName(type)} (packet ${this.packets + 1})`;
+    return blockName(type);
+  }
+
+  /** Reason for input that ended inside a unit (acc holds its first accLen bytes). */
+  private cutMessage(): string {
+    const at = this.offset;
+    const have = this.accLen;
+    const need = this.need;
+    switch (this.state) {
+      case S_PCAP_HEADER:
+        return `cut off in the file header at byte ${at} (header needs 24 bytes, ${have} present)`;
+      case S_PCAP_RECORD:
+        return have < 16
+          ? `cut off in the header of packet ${this.packets + 1} at byte ${at} (record header needs 16 bytes, ${have} present)`
+          : `cut off in packet ${this.packets + 1} at byte ${at} (record needs ${need} bytes, ${have} present)`;
+      default: {
+        const b = this.acc;
+        if (have < 8 || (have < 12 && b.readUInt32BE(0) === PCAPNG_SHB)) {
+          return `cut off in a block header at byte ${at} (block header needs ${need} bytes, ${have} present)`;
+        }
+        const type = b.readUInt32BE(0) === PCAPNG_SHB ? PCAPNG_SHB : u32(b, 0, this.le);
+        return `cut off in ${this.describeBlock(type)} at byte ${at} (block needs ${need} bytes, ${have} present)`;
+      }
+    }
+  }
+}
