@@ -22,6 +22,7 @@ import {
 } from '../capture/live.js';
 import type { Packet } from '../capture/packet.js';
 import { PcapngWriter, fileSink, type FileSink } from '../capture/writer.js';
+import { onBrokenPipe } from './report.js';
 import { describeFsError } from '../capture/file.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
@@ -167,7 +168,14 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
   let lastPacketAt = 0;
   const onPacket = (p: Packet): void => {
     lastPacketAt = Date.now();
-    if (pcapng) pcapng.writePacket(ifaceFor(p.linkType), p.tsSec, p.tsNsec, p.data, p.origLen);
+    if (pcapng) {
+      try {
+        pcapng.writePacket(ifaceFor(p.linkType), p.tsSec, p.tsNsec, p.data, p.origLen);
+      } catch (err) {
+        pcapng = null; // stop writing; the capture stops through onError
+        throw new InputError(`${flags.write}: cannot write (${describeFsError(err)})`);
+      }
+    }
     pipeline!.packet(p);
   };
 
@@ -239,6 +247,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
         }
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        onBrokenPipe(null);
         process.stderr.write(summaryLine(cap, shown) + '\n');
         error ??= endError;
         if (error) reject(error);
@@ -248,6 +257,8 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
 
     stopRequested = stop;
     onBackendEnd = () => stop('backend');
+    // `vvmp live … | head`: finish the -w file before leaving.
+    onBrokenPipe(() => stop('pipe'));
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 

@@ -6,6 +6,10 @@ import { FilterError } from '../analysis/filter/index.js';
 import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from './errors.js';
 import { registerRead } from './read.js';
 import { registerStats } from './stats.js';
+import { registerLive } from './live.js';
+import { handleBrokenPipe } from './report.js';
+import { registerServe } from './serve.js';
+import { registerClient } from './client.js';
 
 export function buildProgram(): Command {
   const program = new Command('vvmp')
@@ -16,7 +20,15 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerRead(program);
   registerStats(program);
-  for (const c of program.commands) c.exitOverride();
+  registerLive(program);
+  registerServe(program);
+  registerClient(program);
+  // Every command, and every subcommand's subcommands, reports usage errors to main().
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 
@@ -49,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
+  if (e.code === 'EPIPE') handleBrokenPipe();
 });
 
 await main(process.argv);

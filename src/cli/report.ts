@@ -8,3 +8,20 @@ export function warn(message: string): void {
 export function reportDamage(file: string, result: { packets: number; damage: string | null }): void {
   if (result.damage) warn(`${file}: ${result.damage}; read ${result.packets} packets before it`);
 }
+
+let brokenPipe: (() => void) | null = null;
+
+/**
+ * What to do when stdout's reader goes away (`vvmp live … | head`): a command
+ * with files to finish registers its clean stop here; otherwise vvmp exits 0.
+ */
+export function onBrokenPipe(fn: (() => void) | null): void {
+  brokenPipe = fn;
+}
+
+export function handleBrokenPipe(): void {
+  const fn = brokenPipe;
+  brokenPipe = null;
+  if (fn) fn();
+  else process.exit(0);
+}

@@ -63,6 +63,11 @@ export interface ScenarioOptions {
   clientId?: bigint;
   /** Ports for servers the scenario starts (multi-san: three; errors: aux, silent peer). 0 = any. */
   ports?: number[];
+  /**
+   * Loopback addresses for those servers (default 127.0.0.1 each). Distinct
+   * addresses let every server use port 7369, so a capture decodes without --port.
+   */
+  hosts?: string[];
   /** Log lines of in-process servers. */
   serverLog?: (line: string) => void;
   /** Each step's line as it completes. */
@@ -354,6 +359,7 @@ export async function startSilentPeer(port = 0, host = '127.0.0.1'): Promise<{ p
 export async function multiSan(opts: ScenarioOptions = {}): Promise<ScenarioResult> {
   const run = new Run('multi-san', opts);
   const ports = opts.ports ?? [0, 0, 0];
+  const hostOf = (i: number): string => opts.hosts?.[i] ?? '127.0.0.1';
   const cfgs = [
     sanConfig(1, [dev(11, 2, 0x05, 0x02, 4 * GiB, 200 * 1024), dev(12, 3, 0x00, 0x02, 0, 500 * 1024)]),
     sanConfig(2, [dev(21, 2, 0x01, 0x01, 100 * GiB, 300 * 1024)]),
@@ -363,7 +369,7 @@ export async function multiSan(opts: ScenarioOptions = {}): Promise<ScenarioResu
   try {
     for (let i = 0; i < 3; i++) {
       const log = opts.serverLog;
-      servers.push(await startServer({ port: ports[i] ?? 0, config: cfgs[i]!, log: log ? (l) => log(`san=${i + 1} ${l}`) : undefined }));
+      servers.push(await startServer({ host: hostOf(i), port: ports[i] ?? 0, config: cfgs[i]!, log: log ? (l) => log(`san=${i + 1} ${l}`) : undefined }));
     }
   } catch (e) {
     for (const s of servers) await s.close();
@@ -371,14 +377,14 @@ export async function multiSan(opts: ScenarioOptions = {}): Promise<ScenarioResu
     return run.finish('-');
   }
   run.onCleanup(() => Promise.all(servers.map((s) => s.close())));
-  const peerOf = (i: number): PeerConfig => ({ san_id: i + 1, address: `127.0.0.1:${servers[i]!.tcpPort}`, host: '127.0.0.1', port: servers[i]!.tcpPort });
+  const peerOf = (i: number): PeerConfig => ({ san_id: i + 1, address: formatHostPort(hostOf(i), servers[i]!.tcpPort), host: hostOf(i), port: servers[i]!.tcpPort });
   servers.forEach((s, i) => s.setPeers([0, 1, 2].filter((j) => j !== i).map(peerOf)));
   // Now that every manager knows its peers: a round of periodic Announces (UDP) between them.
   await Promise.all(servers.map((s) => s.announce(0x01)));
-  servers.forEach((s, i) => run.servers.push(`SAN ${i + 1} ${formatHostPort('127.0.0.1', s.tcpPort)}`));
+  servers.forEach((s, i) => run.servers.push(`SAN ${i + 1} ${formatHostPort(hostOf(i), s.tcpPort)}`));
   run.line(`     ${run.servers.join(', ')}`);
 
-  const target = `127.0.0.1:${servers[0]!.tcpPort}`;
+  const target = formatHostPort(hostOf(0), servers[0]!.tcpPort);
   const r: Req = { client: opts.clientId ?? DEFAULT_CLIENT_ID, san: 1 };
   const c = await connect(target, opts.transport);
   run.onCleanup(() => c.close());
@@ -419,24 +425,26 @@ export async function errors(opts: ScenarioOptions = {}): Promise<ScenarioResult
   const outsider: Req = { client: 0xbad0000000000badn };
 
   // Auxiliary manager: domain {base, base+1}; one peer that never answers.
-  const silent = await startSilentPeer(opts.ports?.[1] ?? 0);
+  const auxHost = opts.hosts?.[0] ?? '127.0.0.1';
+  const silentHost = opts.hosts?.[1] ?? '127.0.0.1';
+  const silent = await startSilentPeer(opts.ports?.[1] ?? 0, silentHost);
   run.onCleanup(() => silent.close());
   const cfg = defaultServerConfig();
   cfg.san_id = 9;
   cfg.server_id = 0xa9n;
   cfg.devices = cfg.devices.map((d) => ({ ...d, san_id: 9 }));
   cfg.allowed_clients = [base, base + 1n];
-  cfg.peers = [{ san_id: 10, address: `127.0.0.1:${silent.port}`, host: '127.0.0.1', port: silent.port }];
+  cfg.peers = [{ san_id: 10, address: formatHostPort(silentHost, silent.port), host: silentHost, port: silent.port }];
   let aux: VvmpServer;
   try {
-    aux = await startServer({ port: opts.ports?.[0] ?? 0, config: cfg, log: opts.serverLog });
+    aux = await startServer({ host: auxHost, port: opts.ports?.[0] ?? 0, config: cfg, log: opts.serverLog });
   } catch (e) {
     run.check('start the auxiliary manager', false, (e as Error).message);
     return run.finish('-');
   }
   run.onCleanup(() => aux.close());
-  const auxTarget = `127.0.0.1:${aux.tcpPort}`;
-  run.servers.push(`aux SAN 9 ${auxTarget}`, `silent peer SAN 10 127.0.0.1:${silent.port}`);
+  const auxTarget = formatHostPort(auxHost, aux.tcpPort);
+  run.servers.push(`aux SAN 9 ${auxTarget}`, `silent peer SAN 10 ${formatHostPort(silentHost, silent.port)}`);
   run.line(`     ${run.servers.join(', ')}`);
   const target = opts.target ?? auxTarget;
   let c: VvmpConnection;
