@@ -4,7 +4,7 @@
 // terminal UI and live capture all run it (OUTPUT.md, conventions 5–10).
 
 import type { Packet } from '../capture/packet.js';
-import type { FrameEvent, SegmentEvent } from '../net/types.js';
+import type { Endpoint, FrameEvent, SegmentEvent } from '../net/types.js';
 import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import {
@@ -26,12 +26,17 @@ const LATE_REPLY_GRACE_NS = 60e9;
 const EMPTY = Buffer.alloc(0);
 
 interface OpenRequest {
-  frame: AnalyzedFrame;
+  /** The request frame; released (null) once the exchange is over, while the deadline heap may still hold this entry. */
+  frame: AnalyzedFrame | null;
   t: number;
   deadline: number;
-  matchKey: string;
-  txKey: string;
+  txid: number;
+  client: bigint;
   opcode: number;
+  /** Server id and session id named by the request (for session lookups on its reply). */
+  sessionId: number | null;
+  releaseKb: number;
+  serverId: bigint;
   pending: boolean;
   timedOut: boolean;
   evicted: boolean;
@@ -67,13 +72,14 @@ export class Analyzer {
 
   private readonly clock = new Clock();
   private now = -Infinity;
-  private readonly open = new Map<string, OpenRequest[]>();
-  private readonly outstandingTx = new Map<string, number>();
+  /** Requests not finally answered, by transaction id (oldest first); client and opcode are checked on the short list. */
+  private readonly open = new Map<number, OpenRequest[]>();
   private readonly deadlines = new MinHeap<OpenRequest>();
   private readonly held: AnalyzedFrame[] = [];
   private heldHead = 0;
   private readonly unsettled = new Set<AnalyzedFrame>();
   private ended = false;
+  private readonly endpointTexts = new WeakMap<Endpoint, string>();
 
   private readonly ordered: boolean;
 
@@ -119,8 +125,8 @@ export class Analyzer {
       transport: e.transport,
       src: e.src,
       dst: e.dst,
-      srcText: endpointText(e.src),
-      dstText: endpointText(e.dst),
+      srcText: this.text(e.src),
+      dstText: this.text(e.dst),
       flowKey: e.flowKey,
       decoded: d,
       session: null,
@@ -173,19 +179,25 @@ export class Analyzer {
       }
       return;
     }
-    const matchKey = `${client}:${h.transaction_id}:${base}`;
-    if (!d.reply) this.request(f, d, t, at, matchKey, `${client}:${h.transaction_id}`);
-    else this.reply(f, d, t, at, matchKey);
+    if (!d.reply) this.request(f, d, t, at, client);
+    else this.reply(f, d, t, at, client, base);
   }
 
-  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, matchKey: string, txKey: string): void {
+  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, client: bigint): void {
     const h = d.header;
+    const txid = h.transaction_id!;
     this.requests++;
-    const outstanding = this.outstandingTx.get(txKey) ?? 0;
-    if (outstanding > 0) {
-      f.expert.push(finding('txid_duplicate', `transaction ${h.transaction_id} of client ${hex(h.client_id!)} is still outstanding`));
+    let list = this.open.get(txid);
+    if (list) {
+      for (const o of list) {
+        if (o.client === client) {
+          f.expert.push(finding('txid_duplicate', `transaction ${txid} of client ${hex(client)} is still outstanding`));
+          break;
+        }
+      }
+    } else {
+      this.open.set(txid, (list = []));
     }
-    this.outstandingTx.set(txKey, outstanding + 1);
     const payload = d.payload as BlockRecord | null;
     let timeoutMs = DEFAULT_TIMEOUT_MS;
     let session: SessionRecord | null = null;
@@ -206,28 +218,39 @@ export class Analyzer {
         else if (this.sessions.wasBooted(h.server_id!)) f.expert.push(unknownSession(h.server_id!, sid));
       }
     }
+    const sid = payload && (op === OP_INITIALIZE || op === OP_MODIFY || op === OP_FREE || op === OP_STATISTICS) ? Number(payload.session_id) : null;
     const r: OpenRequest = {
-      frame: f, t, deadline: t + timeoutMs * 1e6, matchKey, txKey, opcode: op,
+      frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
+      sessionId: sid, releaseKb: op === OP_FREE && payload ? Number(payload.release_kb) : 0, serverId: h.server_id!,
       pending: false, timedOut: false, evicted: false, session,
     };
-    let list = this.open.get(matchKey);
-    if (!list) this.open.set(matchKey, (list = []));
     list.push(r);
     this.deadlines.push(r.deadline, r);
     if (this.ordered) this.unsettled.add(f);
   }
 
-  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, matchKey: string): void {
+  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, client: bigint, base: number): void {
     const h = d.header;
-    const list = this.open.get(matchKey);
-    const r = list?.shift();
-    if (!r || !list) {
-      f.expert.push(finding('reply_unmatched', `no request seen for transaction ${h.transaction_id} of client ${hex(h.client_id!)}`));
+    const txid = h.transaction_id!;
+    const list = this.open.get(txid);
+    let i = -1;
+    if (list) {
+      for (let k = 0; k < list.length; k++) {
+        const o = list[k]!;
+        if (o.client === client && o.opcode === base) {
+          i = k;
+          break;
+        }
+      }
+    }
+    if (i < 0 || !list) {
+      f.expert.push(finding('reply_unmatched', `no request seen for transaction ${txid} of client ${hex(client)}`));
       return;
     }
+    const r = list[i]!;
     const status = h.sub_opcode!;
     const isPending = status === STATUS_PENDING;
-    const req = r.frame;
+    const req = r.frame!;
     if (!r.pending) {
       const ms = Math.round((t - r.t) / 1e3) / 1e3;
       f.latencyMs = ms;
@@ -238,17 +261,20 @@ export class Analyzer {
     if (isPending) {
       // The exchange stays open with no deadline until the final reply.
       r.pending = true;
-      list.unshift(r);
     } else {
-      if (list.length === 0) this.open.delete(matchKey);
+      this.forget(r, list, i);
       this.answered++;
-      const left = (this.outstandingTx.get(r.txKey) ?? 1) - 1;
-      if (left > 0) this.outstandingTx.set(r.txKey, left);
-      else this.outstandingTx.delete(r.txKey);
     }
     this.sessionReply(r, f, d, at);
     if (req.session === null && f.session !== null) req.session = f.session;
     this.settle(req);
+    if (!isPending) r.frame = null;
+  }
+
+  /** Drops a request from the open list (answered, or timed out long ago). */
+  private forget(r: OpenRequest, list: OpenRequest[], i: number): void {
+    list.splice(i, 1);
+    if (list.length === 0) this.open.delete(r.txid);
   }
 
   /** What a reply does to its session (convention 7). */
@@ -272,12 +298,11 @@ export class Analyzer {
       return;
     }
     if (base !== OP_INITIALIZE && base !== OP_MODIFY && base !== OP_FREE && base !== OP_STATISTICS) return;
-    const reqPayload = r.frame.decoded.payload as BlockRecord | null;
-    const sid = payload ? Number(payload.session_id) : reqPayload ? Number(reqPayload.session_id) : null;
+    const sid = payload ? Number(payload.session_id) : r.sessionId;
     if (sid === null) return;
     const s = this.sessions.get(server, sid);
     if (!s) {
-      if (r.frame.decoded.header.server_id === 0n && this.sessions.wasBooted(server)) {
+      if (r.serverId === 0n && this.sessions.wasBooted(server)) {
         f.expert.push(unknownSession(server, sid));
       }
       return;
@@ -289,7 +314,7 @@ export class Analyzer {
     else if (base === OP_MODIFY) this.sessions.modified(s, payload ? Number(payload.capacity_kb) : null, f.number);
     else if (base === OP_STATISTICS) s.event('stats', f.number);
     else if (base === OP_FREE) {
-      const release = payload ? Number(payload.release_kb) : reqPayload ? Number(reqPayload.release_kb) : 0;
+      const release = payload ? Number(payload.release_kb) : r.releaseKb;
       this.sessions.freed(s, release, at, f.number);
     }
   }
@@ -304,8 +329,8 @@ export class Analyzer {
     if (h.src_san === h.dst_san) return;
     for (const list of this.open.values()) {
       for (const r of list) {
-        const o = r.frame.decoded.header;
-        if (r.opcode === OP_ALLOCATE && r.session && !r.pending && o.client_id === h.client_id
+        const o = r.frame?.decoded.header;
+        if (o && r.opcode === OP_ALLOCATE && r.session && !r.pending && r.client === h.client_id
           && o.transaction_id !== h.transaction_id && o.dst_san === h.src_san && r.session.forwardedTo === null) {
           r.session.forwardedTo = s;
           s.forwardedFor = r.session;
@@ -320,10 +345,8 @@ export class Analyzer {
   private expire(now: number, atEnd: boolean): void {
     while (this.deadlines.size > 0 && this.deadlines.peekKey() < now) {
       const r = this.deadlines.pop()!;
-      if (r.evicted) continue;
-      const list = this.open.get(r.matchKey);
-      const stillOpen = list !== undefined && list.includes(r);
-      if (!stillOpen || r.pending) continue;
+      // Answered (frame released), or waiting on a PENDING with no deadline.
+      if (r.evicted || r.frame === null || r.pending) continue;
       if (!r.timedOut) {
         r.timedOut = true;
         this.timedOut++;
@@ -335,11 +358,10 @@ export class Analyzer {
       } else {
         // Past the grace: forget it, so unanswered requests do not pile up.
         r.evicted = true;
-        list.splice(list.indexOf(r), 1);
-        if (list.length === 0) this.open.delete(r.matchKey);
-        const left = (this.outstandingTx.get(r.txKey) ?? 1) - 1;
-        if (left > 0) this.outstandingTx.set(r.txKey, left);
-        else this.outstandingTx.delete(r.txKey);
+        const list = this.open.get(r.txid);
+        const i = list ? list.indexOf(r) : -1;
+        if (list && i >= 0) this.forget(r, list, i);
+        r.frame = null;
       }
     }
   }
@@ -347,6 +369,13 @@ export class Analyzer {
   private lateFinding(f: AnalyzedFrame, x: Finding): void {
     f.expert.push(x);
     this.hooks.lateFinding?.(f, x);
+  }
+
+  /** Endpoint text, made once per endpoint object (the network layers reuse them per flow). */
+  private text(e: Endpoint): string {
+    let t = this.endpointTexts.get(e);
+    if (t === undefined) this.endpointTexts.set(e, (t = endpointText(e)));
+    return t;
   }
 
   // ---- ordered delivery -----------------------------------------------------

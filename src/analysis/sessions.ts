@@ -52,11 +52,7 @@ export class SessionRecord {
   }
 
   /** `"<server_id>/<session_id>"` once allocated; null for REQUESTED, WAITING and REJECTED entries. */
-  get key(): string | null {
-    return isLive(this.state) || this.state === 'CLOSED' || this.state === 'TORN_DOWN'
-      ? sessionKey(this.server_id, this.session_id)
-      : null;
-  }
+  key: string | null = null;
 
   event(kind: LifecycleKind, frame: number, detail?: string): void {
     if (kind === 'modify') this.modifies++;
@@ -77,8 +73,8 @@ export function sessionKey(serverId: bigint, sessionId: number): string {
 export class SessionTable {
   /** Every session and exchange entry in the order it began. */
   readonly all: SessionRecord[] = [];
-  /** Allocated sessions by key (the newest holder of a key). */
-  private readonly byKey = new Map<string, SessionRecord>();
+  /** Allocated sessions by server, then session id (the newest holder of an id). */
+  private readonly byServer = new Map<bigint, Map<number, SessionRecord>>();
   /** Live sessions per server, for boot teardown. */
   private readonly liveByServer = new Map<bigint, Set<SessionRecord>>();
   /** Servers whose boot Announce was seen. */
@@ -99,8 +95,11 @@ export class SessionTable {
     s.capacity_kb = capacity;
     s.opened = at;
     s.state = 'ALLOCATED';
+    s.key = sessionKey(server, sessionId);
     s.event('alloc', frame, latency ? `OK ${latency}` : 'OK');
-    this.byKey.set(sessionKey(server, sessionId), s);
+    let ids = this.byServer.get(server);
+    if (!ids) this.byServer.set(server, (ids = new Map()));
+    ids.set(sessionId, s);
     this.liveSet(server).add(s);
   }
 
@@ -115,7 +114,7 @@ export class SessionTable {
   }
 
   get(server: bigint, sessionId: number): SessionRecord | undefined {
-    return this.byKey.get(sessionKey(server, sessionId));
+    return this.byServer.get(server)?.get(sessionId);
   }
 
   initialized(s: SessionRecord, frame: number): void {

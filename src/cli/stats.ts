@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { readCaptureFile } from '../capture/file.js';
 import { Pipeline } from '../analysis/pipeline.js';
+import type { AnalyzerHooks } from '../analysis/analyzer.js';
 import { Summary } from '../analysis/summary.js';
 import { statsJson } from '../output/statsJson.js';
 import { statsText } from '../output/statsText.js';
@@ -24,14 +25,12 @@ export function registerStats(program: Command): void {
 export function statsCommand(file: string, flags: StatsFlags): void {
   const filter = displayFilter(flags);
   const summary = new Summary();
-  const pipeline = new Pipeline({
-    settled: (f) => {
-      if (!filter || filter.test(f)) summary.frame(f);
-    },
-    segment: (e) => {
-      if (!filter) summary.segment(e);
-    },
-  }, pipelineOptions(flags));
+  // Without a filter, count frames at once and late findings as they come (no
+  // frames held back); a filter must see each frame final, so it reads settled frames.
+  const hooks: AnalyzerHooks = filter
+    ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
+    : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
+  const pipeline = new Pipeline(hooks, pipelineOptions(flags));
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   process.stdout.write(flags.json ? statsJson(pipeline.analyzer, summary) + '\n' : statsText(file, pipeline.analyzer, summary, filter?.text ?? null));

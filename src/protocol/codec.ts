@@ -44,10 +44,36 @@ export function writeField(buf: Uint8Array, base: number, f: FieldDef, value: Fi
   writeUint(buf, base + f.offset, f.width, value);
 }
 
+type BlockReader = (buf: Uint8Array, base: number) => BlockRecord;
+const readers = new WeakMap<BlockLayout, BlockReader>();
+
+/** Source of an expression reading `width` bytes big-endian at `base + at` from `b`. */
+function readExpr(at: number, width: number): string {
+  const byte = (i: number) => `b[base + ${at + i}]`;
+  switch (width) {
+    case 1: return byte(0);
+    case 2: return `((${byte(0)} << 8) | ${byte(1)})`;
+    case 3: return `((${byte(0)} << 16) | (${byte(1)} << 8) | ${byte(2)})`;
+    case 4: return `(((${byte(0)} << 24) >>> 0) + ((${byte(1)} << 16) | (${byte(2)} << 8) | ${byte(3)}))`;
+    default: return `readUint(b, base + ${at}, ${width})`;
+  }
+}
+
+/**
+ * A reader made from the layout once: one object literal with the table's
+ * field names, so every record of a layout has the same shape (fast
+ * property access, little garbage) and the table stays the only list of fields.
+ */
+function compileReader(layout: BlockLayout): BlockReader {
+  const props = layout.fields.map((f) => `${JSON.stringify(f.name)}: ${readExpr(f.offset, f.width)}`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('readUint', `return function read(b, base) { return { ${props.join(', ')} }; };`)(readUint) as BlockReader;
+}
+
 export function readBlock(buf: Uint8Array, base: number, layout: BlockLayout): BlockRecord {
-  const rec: BlockRecord = {};
-  for (const f of layout.fields) rec[f.name] = readField(buf, base, f);
-  return rec;
+  let read = readers.get(layout);
+  if (!read) readers.set(layout, (read = compileReader(layout)));
+  return read(buf, base);
 }
 
 export function writeBlock(buf: Uint8Array, base: number, layout: BlockLayout, rec: Partial<BlockRecord>): void {
