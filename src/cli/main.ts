@@ -7,6 +7,8 @@ import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from './errors.js';
 import { registerRead } from './read.js';
 import { registerStats } from './stats.js';
 import { registerLive } from './live.js';
+import { registerTui } from './tui.js';
+import { registerReplay } from './replay.js';
 import { handleBrokenPipe } from './report.js';
 import { registerServe } from './serve.js';
 import { registerClient } from './client.js';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerRead(program);
   registerStats(program);
   registerLive(program);
+  registerTui(program);
+  registerReplay(program);
   registerServe(program);
   registerClient(program);
   // Every command, and every subcommand's subcommands, reports usage errors to main().

@@ -27,6 +27,17 @@ function opName(op: number): string {
 }
 
 const RULE = '='.repeat(78);
+/** Text tables stop after this many rows (the JSON lists everything). */
+const MAX_ROWS = 50;
+
+function append(out: string[], lines: string[]): void {
+  for (const l of lines) out.push(l);
+}
+
+function limited<T>(items: T[], what: string): { rows: T[]; more: string[] } {
+  if (items.length <= MAX_ROWS) return { rows: items, more: [] };
+  return { rows: items.slice(0, MAX_ROWS), more: [`  … and ${groupDigits(items.length - MAX_ROWS)} more ${what} (--json lists all)`] };
+}
 
 export function statsText(file: string, a: Analyzer, sum: Summary, filter: string | null): string {
   const out: string[] = [RULE, `VVMP statistics: ${file}${filter ? `  (filter: ${filter})` : ''}`, RULE];
@@ -51,24 +62,26 @@ export function statsText(file: string, a: Analyzer, sum: Summary, filter: strin
     : ['  (none)']));
 
   out.push('', 'Flows:');
-  const flows = [...sum.flows.values()];
-  out.push(...(flows.length
+  const flows = limited([...sum.flows.values()], 'flows');
+  append(out, flows.rows.length
     ? table([['Proto', 'A', 'B', 'Frames', 'Bytes', 'First', 'Last', 'Errors'],
-      ...flows.map((f) => [f.transport.toUpperCase(), f.a, f.b, groupDigits(f.frames), groupDigits(f.bytes), rel(f.first, origin), rel(f.last, origin), String(f.errors)])],
+      ...flows.rows.map((f) => [f.transport.toUpperCase(), f.a, f.b, groupDigits(f.frames), groupDigits(f.bytes), rel(f.first, origin), rel(f.last, origin), String(f.errors)])],
     new Set([3, 4, 5, 6, 7]))
-    : ['  (none)']));
+    : ['  (none)']);
+  append(out, flows.more);
 
   out.push('', 'Sessions:');
-  const sessions = a.sessions.all;
-  out.push(...(sessions.length
+  const sessions = limited(a.sessions.all, 'sessions');
+  append(out, sessions.rows.length
     ? table([['Server', 'Session', 'Client', 'State', 'Type', 'Capacity', 'Opened', 'Closed', 'Lifecycle'],
-      ...sessions.map((s) => [
+      ...sessions.rows.map((s) => [
         hexId(s.server_id), s.session_id ? String(s.session_id) : '-', hexId(s.client_id), s.state,
         s.storage_type === null ? '-' : STORAGE_TYPES[s.storage_type] ?? String(s.storage_type),
         s.capacity_kb === null ? '-' : humanKb(s.capacity_kb), rel(s.opened, origin), rel(s.closed, origin),
         lifecycle(s.events.map((e) => (e.detail ? `${e.kind}(${e.detail})` : e.kind)), s.dropped),
       ])], new Set([1, 5, 6, 7]))
-    : ['  (none)']));
+    : ['  (none)']);
+  append(out, sessions.more);
 
   out.push('', 'Transactions:');
   out.push(`  requests ${a.requests}   answered ${a.answered}   timed out ${a.timedOut}   open at end ${a.openAtEnd}`);

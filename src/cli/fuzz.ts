@@ -1,0 +1,215 @@
+// `vvmp fuzz --target HOST:PORT [--spawn CMD]`: the VVMP fuzzer (src/traffic/fuzz/).
+// `vvmp fuzz --reproduce DIR --target HOST:PORT [--spawn CMD]` re-runs a saved failure.
+
+import { randomBytes } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { readCaptureFile } from '../capture/file.js';
+import { Pipeline } from '../analysis/pipeline.js';
+import { DEFAULT_MAX_PAYLOAD, VvmpConnection, parseHostPort } from '../traffic/transport.js';
+import { Fuzzer, type FuzzOptions } from '../traffic/fuzz/fuzzer.js';
+import { DEFAULT_MEMORY_RULE } from '../traffic/fuzz/memory.js';
+import { progressLine, reportJson, summaryText } from '../traffic/fuzz/report.js';
+import { loadCaseDir } from '../traffic/fuzz/store.js';
+import { SpawnError } from '../traffic/fuzz/target.js';
+import type { TransportMode } from '../traffic/fuzz/strategies.js';
+import { EXIT_FINDINGS, EXIT_INPUT, InputError, UsageError, parseIntStrict } from './errors.js';
+
+interface FuzzFlags {
+  target?: string;
+  spawn?: string;
+  seed?: number;
+  cases?: number;
+  duration?: number;
+  timeout?: number;
+  transport?: TransportMode;
+  out?: string;
+  seedCapture?: string;
+  json?: boolean;
+  quiet?: boolean;
+  reproduce?: string;
+  maxPayload?: number;
+  batch?: number;
+  healthEvery?: number;
+  memoryMb?: number;
+  memory?: boolean;
+  crashThreshold?: number;
+  minimize?: boolean;
+}
+
+const int = (what: string, min: number, max: number) => (v: string) => parseIntStrict(v, what, min, max);
+
+export function registerFuzz(program: Command): void {
+  program.command('fuzz')
+    .description('fuzz a VVMP server: field boundaries, lies, broken checksums, illegal sequences, transport abuse')
+    .option('--target <host:port>', 'the server to fuzz (required)')
+    .option('--spawn <cmd>', 'start the server with this shell command, watch it, restart it after crashes')
+    .addOption(new Option('--seed <n>', 'PRNG seed: the same seed gives the same cases').argParser(int('--seed', 0, 0xffffffff)))
+    .addOption(new Option('--cases <n>', 'stop after this many cases (default 10000 without --duration)').argParser(int('--cases', 1, 1e9)))
+    .addOption(new Option('--duration <s>', 'stop after this many seconds').argParser(int('--duration', 1, 86400 * 7)))
+    .addOption(new Option('--timeout <ms>', 'a reply is due within this time').default(1000).argParser(int('--timeout', 10, 600000)))
+    .addOption(new Option('--transport <kind>', 'tcp, udp or both').choices(['tcp', 'udp', 'both']).default('both'))
+    .option('--out <dir>', 'where failures are saved as fNNNN/ directories', 'fuzz-out')
+    .option('--seed-capture <file>', 'also mutate the VVMP frames of this capture (pcap/pcapng)')
+    .option('--json', 'print the result as one JSON object (OUTPUT.md)')
+    .option('-q, --quiet', 'no live progress')
+    .option('--reproduce <dir>', 're-run a saved failure: exit 3 when it fails again, 0 when not')
+    .addOption(new Option('--max-payload <bytes>', "the target's payload limit (TCP frames over it are expected to close the connection)")
+      .default(DEFAULT_MAX_PAYLOAD).argParser(int('--max-payload', 4, 4 * 0xffff)))
+    .addOption(new Option('--batch <n>', 'cases pipelined per batch').default(256).argParser(int('--batch', 1, 4096)))
+    .addOption(new Option('--health-every <n>', 'health check after this many cases at most').default(256).argParser(int('--health-every', 1, 1e6)))
+    .addOption(new Option('--memory-mb <n>', 'sustained RSS growth (MB) that is a memory failure (--spawn)')
+      .default(DEFAULT_MEMORY_RULE.thresholdMb).argParser(int('--memory-mb', 1, 1 << 20)))
+    .option('--no-memory', 'no memory oracle')
+    .addOption(new Option('--crash-threshold <n>', 'retire a strategy after this many crashes/hangs').default(2).argParser(int('--crash-threshold', 1, 1e6)))
+    .option('--no-minimize', 'save failures as found, without minimising')
+    .action((flags: FuzzFlags) => fuzzCommand(flags));
+}
+
+function unreachable(message: string): void {
+  process.stderr.write(`vvmp fuzz: ${message}\n`);
+  process.exitCode = EXIT_INPUT;
+}
+
+/** Whole VVMP frames of a capture, deduplicated. */
+export function seedFrames(file: string, port: number): Buffer[] {
+  const seen = new Set<string>();
+  const out: Buffer[] = [];
+  const pipeline = new Pipeline({
+    frame: (f) => {
+      const d = f.decoded;
+      if (!d.complete || d.bytes.length < 32 || out.length >= 1000) return;
+      const key = d.bytes.toString('hex');
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push(Buffer.from(d.bytes));
+    },
+  }, { keepBytes: true, ports: [7369, port], heuristic: true });
+  readCaptureFile(file, pipeline.packet);
+  pipeline.end();
+  return out;
+}
+
+export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
+  if (!flags.target) throw new UsageError('fuzz: --target HOST:PORT is required');
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = parseHostPort(flags.target));
+  } catch (e) {
+    throw new UsageError(`fuzz: --target: ${(e as Error).message}`);
+  }
+  if (port === 0) throw new UsageError('fuzz: --target needs a port other than 0');
+  const tty = !!process.stderr.isTTY && !flags.quiet;
+  const opts: FuzzOptions = {
+    host, port, spawn: flags.spawn ?? null,
+    seed: flags.seed ?? randomBytes(4).readUInt32BE(0),
+    maxCases: flags.cases ?? (flags.duration === undefined ? 10_000 : null),
+    durationS: flags.duration ?? null,
+    timeoutMs: flags.timeout ?? 1000,
+    transport: flags.transport ?? 'both',
+    maxPayload: flags.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    outDir: flags.out ?? 'fuzz-out',
+    seeds: [],
+    batch: flags.batch ?? 256,
+    healthEvery: flags.healthEvery ?? 256,
+    healthMs: 500,
+    memory: flags.memory === false ? null : { ...DEFAULT_MEMORY_RULE, thresholdMb: flags.memoryMb ?? DEFAULT_MEMORY_RULE.thresholdMb },
+    crashThreshold: flags.crashThreshold ?? 2,
+    minimize: flags.minimize !== false,
+    minimizeRuns: 40,
+    minimizeMs: 15_000,
+  };
+  if (flags.reproduce) return reproduceCommand(flags.reproduce, opts, flags);
+  if (flags.seedCapture) {
+    try {
+      opts.seeds = seedFrames(flags.seedCapture, port);
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    if (opts.seeds.length === 0) throw new InputError(`${flags.seedCapture}: no whole VVMP frames to use as seeds`);
+  }
+  if (!opts.spawn) {
+    try {
+      const c = await VvmpConnection.connect({ host, port, transport: 'tcp', connectTimeoutMs: 3000 });
+      await c.close();
+    } catch (e) {
+      return unreachable(`${(e as Error).message} (is the server running?)`);
+    }
+  }
+  let lastLen = 0;
+  const clear = () => {
+    if (tty && lastLen) process.stderr.write('\r\x1b[K');
+    lastLen = 0;
+  };
+  const t0 = Date.now();
+  if (tty) opts.onEvent = (line) => {
+    clear();
+    process.stderr.write(`${line}\n`);
+  };
+  else if (process.env.VVMP_FUZZ_DEBUG) opts.onEvent = (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(2)}] ${line}\n`);
+  const fuzzer = new Fuzzer(opts);
+  const timer = tty
+    ? setInterval(() => {
+      const line = progressLine(fuzzer.live()).slice(0, Math.max(20, (process.stderr.columns ?? 100) - 1));
+      process.stderr.write(`\r\x1b[K${line}`);
+      lastLen = line.length;
+    }, 250)
+    : null;
+  let report;
+  try {
+    report = await fuzzer.run();
+  } catch (e) {
+    if (e instanceof SpawnError) return unreachable(e.message);
+    throw e;
+  } finally {
+    if (timer) clearInterval(timer);
+    clear();
+  }
+  const target = `${host}:${port}`;
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(reportJson(report)) + '\n');
+    if (!flags.quiet) process.stderr.write(summaryText(report, target));
+  } else if (!flags.quiet) process.stdout.write(summaryText(report, target));
+  process.exitCode = report.failures.length ? EXIT_FINDINGS : 0;
+}
+
+async function reproduceCommand(dir: string, opts: FuzzOptions, flags: FuzzFlags): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadCaseDir(dir);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  const { c, json } = loaded;
+  const oracle = json.oracle as Parameters<Fuzzer['reproduceCase']>[1];
+  if (oracle === 'memory' && !opts.spawn) throw new UsageError('fuzz --reproduce: a memory failure needs --spawn (the target\'s memory is measured)');
+  const fz = new Fuzzer({
+    ...opts,
+    seed: json.seed ?? 0,
+    timeoutMs: flags.timeout !== undefined && flags.timeout !== 1000 ? flags.timeout : json.timeout_ms ?? opts.timeoutMs,
+    maxPayload: json.max_payload ?? opts.maxPayload,
+  });
+  if (!opts.spawn) {
+    try {
+      const conn = await VvmpConnection.connect({ host: opts.host, port: opts.port, transport: 'tcp', connectTimeoutMs: 3000 });
+      await conn.close();
+    } catch (e) {
+      return unreachable(`${(e as Error).message} (is the server running?)`);
+    }
+  }
+  let v;
+  try {
+    v = await fz.reproduceCase(c, oracle, json.memory_threshold_mb);
+  } catch (e) {
+    if (e instanceof SpawnError) return unreachable(e.message);
+    throw e;
+  }
+  const same = v !== null && v.oracle === oracle;
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ case: dir, expected: oracle, reproduced: v !== null, oracle: v?.oracle ?? null, detail: v?.detail ?? null }) + '\n');
+  } else if (!flags.quiet) {
+    if (!v) process.stdout.write(`${dir}: did not reproduce (expected ${oracle}: ${c.strategy})\n`);
+    else process.stdout.write(`${dir}: ${same ? 'reproduced' : `failed differently (expected ${oracle})`}: ${v.oracle}: ${v.detail}\n`);
+  }
+  process.exitCode = v ? EXIT_FINDINGS : 0;
+}

@@ -1,0 +1,381 @@
+// The terminal UI: a header with the view tabs, the filter bar, one of the
+// four views (Frames, Flows, Sessions, Expert) or help, and a status bar.
+// Keys go through the one key table (keys.ts). The store fills while the UI
+// runs (a file loading in slices, a live capture); the screen is redrawn at
+// most ~12 times a second for that, and at once after a key.
+
+import { basename } from 'node:path';
+import blessed from 'blessed';
+import { compileFilter } from '../analysis/filter/index.js';
+import { ExpertView } from './expertView.js';
+import { FilterBar } from './filterBar.js';
+import { FlowsView } from './flowsView.js';
+import { FrameView } from './frameview.js';
+import { FramesView } from './framesView.js';
+import { HelpView } from './help.js';
+import { actionFor, hints, keyName, type Action } from './keys.js';
+import { SessionsView } from './sessionsView.js';
+import type { Source } from './source.js';
+import type { FrameStore } from './store.js';
+import { cut, esc, fit, plural, Theme, thousands } from './text.js';
+import { pane, place, type AppContext, type View, type ViewId } from './view.js';
+
+export interface AppOptions {
+  /** Initial display filter (already validated), or null. */
+  filter?: string | null;
+  colour: boolean;
+}
+
+/** Redraws for new frames (loading, live) at most this often; keys redraw at once. */
+const RENDER_INTERVAL_MS = 150;
+const FILTER_SLICE_MS = 15;
+
+const TABS: ReadonlyArray<[ViewId, string, string]> = [
+  ['frames', 'F', 'rames'], ['flows', 'L', 'flows'], ['sessions', 'S', 'essions'], ['expert', 'E', 'xpert'],
+];
+
+/** Runs the UI until the user quits; the terminal is restored when the promise resolves. */
+export function runApp(store: FrameStore, source: Source, opts: AppOptions): Promise<void> {
+  return new Promise((resolve) => {
+    const app = new App(store, source, opts, resolve);
+    app.start();
+  });
+}
+
+class App implements AppContext {
+  readonly screen: blessed.Widgets.Screen;
+  readonly frames: FrameView;
+  readonly theme: Theme;
+  readonly live: boolean;
+
+  private readonly views: Record<ViewId, View>;
+  private readonly framesView: FramesView;
+  private readonly help: HelpView;
+  private readonly filterBar: FilterBar;
+  private readonly headerBox: blessed.Widgets.BoxElement;
+  private readonly statusBox: blessed.Widgets.BoxElement;
+  private current: ViewId = 'frames';
+  private helpOpen = false;
+  private paused = false;
+  private flashText: string | null = null;
+  private flashTimer: NodeJS.Timeout | null = null;
+  private renderTimer: NodeJS.Timeout | null = null;
+  private lastRender = 0;
+  private pumping = false;
+  private quitting = false;
+
+  constructor(
+    readonly store: FrameStore,
+    private readonly source: Source,
+    opts: AppOptions,
+    private readonly done: () => void,
+  ) {
+    this.live = source.live;
+    this.theme = new Theme(opts.colour);
+    this.screen = blessed.screen({
+      smartCSR: true,
+      fullUnicode: true,
+      autoPadding: false,
+      warnings: false,
+      title: `vvmp — ${source.label}`,
+      input: process.stdin,
+      output: process.stdout,
+    });
+    // On a UTF-8 terminal draw box characters as they are, not through the
+    // alternate character set (cleaner, and the same text in tmux captures).
+    const tput = (this.screen as unknown as { tput: { unicode: boolean; brokenACS: boolean } }).tput;
+    if (tput.unicode) tput.brokenACS = true;
+
+    this.frames = new FrameView(store);
+    this.headerBox = pane(this.screen);
+    this.headerBox.show();
+    this.filterBar = new FilterBar(this.screen, this.theme);
+    this.statusBox = pane(this.screen);
+    this.statusBox.show();
+    this.framesView = new FramesView(this);
+    this.views = {
+      frames: this.framesView,
+      flows: new FlowsView(this),
+      sessions: new SessionsView(this),
+      expert: new ExpertView(this),
+    };
+    this.help = new HelpView(this);
+    if (opts.filter) this.setFilter(opts.filter);
+  }
+
+  start(): void {
+    const s = this.screen;
+    s.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg) => this.guard(() => this.onKey(ch, key)));
+    s.on('resize', () => this.guard(() => {
+      this.layout();
+      this.render();
+    }));
+    for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, () => this.quit());
+    process.on('uncaughtException', (err) => this.crash(err));
+    s.enableMouse();
+    this.layout();
+    this.views.frames.show();
+    this.render();
+    this.source.start(() => {
+      this.kick();
+      this.requestRender();
+    });
+    this.kick();
+  }
+
+  // ---- context for the views ----------------------------------------------------
+
+  applyFilter(text: string): void {
+    try {
+      this.setFilter(text);
+    } catch (e) {
+      this.flash(`display filter: ${(e as Error).message}`);
+      return;
+    }
+    this.show('frames');
+  }
+
+  jumpToFrame(seq: number): void {
+    if (!this.store.has(seq)) {
+      this.flash(`frame ${seq + 1} is no longer kept`);
+      return;
+    }
+    if (!this.frames.keeps(seq)) {
+      this.setFilter('');
+      this.flash(`filter cleared to show frame ${seq + 1}`);
+    }
+    this.framesView.select(seq);
+    this.show('frames');
+  }
+
+  show(view: ViewId): void {
+    if (this.helpOpen) {
+      this.help.hide();
+      this.helpOpen = false;
+    } else if (view === this.current) return;
+    this.views[this.current].hide();
+    this.current = view;
+    this.views[view].show();
+  }
+
+  flash(message: string): void {
+    this.flashText = message;
+    if (this.flashTimer) clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => {
+      this.flashText = null;
+      this.requestRender();
+    }, 4000);
+    this.flashTimer.unref();
+  }
+
+  requestRender(): void {
+    if (this.renderTimer || this.quitting) return;
+    const wait = Math.max(0, RENDER_INTERVAL_MS - (Date.now() - this.lastRender));
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = null;
+      this.guard(() => this.render());
+    }, wait);
+  }
+
+  // ---- filter ---------------------------------------------------------------------
+
+  private setFilter(text: string): void {
+    const compiled = text.trim() === '' ? null : compileFilter(text);
+    this.frames.setFilter(compiled);
+    this.filterBar.applied = compiled ? text : '';
+    if (this.paused) this.framesView.frozen = null;
+    this.paused = false;
+    this.kick();
+  }
+
+  /** Runs the filter over new frames in slices, yielding between them. */
+  private kick(): void {
+    if (this.pumping || !this.frames.pending) return;
+    this.pumping = true;
+    const pump = (): void => {
+      if (this.quitting) return;
+      this.guard(() => {
+        const more = this.frames.step(FILTER_SLICE_MS);
+        this.requestRender();
+        if (more) setImmediate(pump);
+        else this.pumping = false;
+      });
+    };
+    setImmediate(pump);
+  }
+
+  // ---- keys -------------------------------------------------------------------------
+
+  private onKey(ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg): void {
+    if (this.quitting) return;
+    const name = keyName(ch, key);
+    if (name === null) return;
+    if (name === 'C-c') return this.quit();
+    if (this.filterBar.editing) {
+      const r = this.filterBar.key(name, ch, key.ctrl === true || key.meta === true);
+      if (r === 'apply') {
+        this.filterBar.end();
+        this.applyFilter(this.filterBar.text);
+      } else if (r === 'cancel') this.filterBar.end();
+      this.render();
+      return;
+    }
+    if (this.helpOpen) {
+      if (name === '?' || name === 'escape' || name === 'q') {
+        this.help.hide();
+        this.helpOpen = false;
+        this.views[this.current].show();
+      } else {
+        const a = actionFor(name);
+        if (a && !this.global(a)) this.help.handle(a);
+      }
+      this.render();
+      return;
+    }
+    const action = actionFor(name);
+    if (!action) return;
+    if (!this.global(action)) this.views[this.current].handle(action);
+    if (!this.quitting) this.render();
+  }
+
+  /** Actions that do the same in every view; false for the view's own. */
+  private global(a: Action): boolean {
+    switch (a) {
+      case 'quit': this.quit(); return true;
+      case 'help':
+        this.views[this.current].hide();
+        this.helpOpen = true;
+        this.help.show();
+        return true;
+      case 'filter': this.filterBar.begin(); return true;
+      case 'viewFrames': this.show('frames'); return true;
+      case 'viewFlows': this.show('flows'); return true;
+      case 'viewSessions': this.show('sessions'); return true;
+      case 'viewExpert': this.show('expert'); return true;
+      case 'pause':
+        this.paused = !this.paused;
+        this.framesView.frozen = this.paused ? this.framesView.rowCount() : null;
+        this.flash(this.paused
+          ? `display paused${this.source.live ? ' (capture goes on)' : ''}: p resumes`
+          : 'display resumed');
+        return true;
+      default: return false;
+    }
+  }
+
+  // ---- drawing ------------------------------------------------------------------------
+
+  private layout(): void {
+    const w = Math.max(20, this.screen.width as number);
+    const h = Math.max(6, this.screen.height as number);
+    place(this.headerBox, 0, 0, w, 1);
+    this.filterBar.layout(1, w);
+    place(this.statusBox, h - 1, 0, w, 1);
+    const main = h - 3;
+    for (const v of Object.values(this.views)) v.layout(2, main, w);
+    this.help.layout(2, main, w);
+  }
+
+  private render(): void {
+    if (this.quitting) return;
+    if (this.renderTimer) {
+      clearTimeout(this.renderTimer);
+      this.renderTimer = null;
+    }
+    this.lastRender = Date.now();
+    const w = this.screen.width as number;
+    this.headerBox.setContent(this.headerLine(w));
+    this.filterBar.render();
+    this.statusBox.setContent(this.statusLine(w));
+    if (this.helpOpen) this.help.render();
+    else this.views[this.current].render();
+    this.screen.render();
+  }
+
+  private headerLine(w: number): string {
+    const th = this.theme;
+    const s = this.store;
+    const active = this.helpOpen ? null : this.current;
+    // Narrow terminals: only the active view's tab is spelt out.
+    const full = w >= 100;
+    const tabText = TABS.map(([id, k, rest]) => (full || id === active ? `[${k}]${rest}` : `[${k}]`));
+    const tabs = tabText.map((t, i) => (TABS[i]![0] === active ? th.inverse(t) : t)).join(' ');
+    const tabsLen = tabText.join(' ').length;
+    const shown = this.frames.filter ? `${thousands(this.frames.length)} of ${thousands(s.total)} frames` : plural(s.total, 'frame');
+    const kept = Number.isFinite(s.ring) && s.first > 0 ? ` (newest ${thousands(s.size)} kept)` : '';
+    const counts = `${shown}${kept}  ${plural(s.errors, 'error')}  ${plural(s.timeouts, 'timeout')}`;
+    const room = Math.max(0, w - tabsLen - 2);
+    let left = ` vvmp — ${this.source.label}   ${counts}`;
+    if (left.length > room) {
+      const label = this.source.live ? this.source.label : basename(this.source.label);
+      left = ` ${cut(label, Math.max(8, room - counts.length - 3))}  ${counts}`;
+    }
+    left = fit(left, room);
+    // Errors in red in the counts.
+    let leftTagged = esc(left);
+    if (s.errors > 0 && th.colour) {
+      const e = esc(plural(s.errors, 'error'));
+      leftTagged = leftTagged.replace(e, th.fg('red', e));
+    }
+    return `${th.bold(leftTagged)} ${tabs} `;
+  }
+
+  private statusLine(w: number): string {
+    const th = this.theme;
+    const src = this.source;
+    const parts: string[] = [];
+    let colour: 'yellow' | 'red' | null = null;
+    if (this.flashText) {
+      parts.push(this.flashText);
+      colour = 'yellow';
+    } else if (src.problem) {
+      parts.push(src.problem);
+      colour = 'yellow';
+    }
+    const p = src.progress();
+    if (!src.done && p !== null) parts.push(`loading… ${Math.floor(p * 100)}%`);
+    if (this.frames.pending) parts.push(`filtering… ${Math.floor(this.frames.progress * 100)}%`);
+    if (src.live) {
+      const drops = src.drops();
+      parts.push(src.done ? 'capture stopped' : `live: ${thousands(src.rate() ?? 0)} fr/s  ${drops === null ? '? drops' : plural(drops, 'drop')}`);
+    }
+    if (this.paused) parts.push('PAUSED');
+    if (this.frames.lastError) parts.push(`filter: ${this.frames.lastError}`);
+    const right = parts.join('  ·  ');
+    const hintText = hints().join('  ');
+    const hintRoom = Math.max(0, w - right.length - 2);
+    const left = hintRoom >= 10 ? fit(' ' + hintText, hintRoom) : ' '.repeat(hintRoom);
+    const r = cut(right, w - left.length - 1);
+    return esc(left) + ' ' + th.fg(colour, esc(r));
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.crash(e as Error);
+    }
+  }
+
+  private quit(): void {
+    if (this.quitting) return;
+    this.quitting = true;
+    if (this.renderTimer) clearTimeout(this.renderTimer);
+    if (this.flashTimer) clearTimeout(this.flashTimer);
+    this.screen.destroy();
+    void this.source.stop().catch(() => undefined).finally(() => this.done());
+  }
+
+  /** A bug: give the terminal back before saying so. */
+  private crash(err: Error): void {
+    try {
+      this.screen.destroy();
+    } catch {
+      // the terminal is as good as it gets
+    }
+    process.stderr.write(`vvmp tui: internal error: ${err.message}${process.env.VVMP_DEBUG ? `\n${err.stack}` : ' (VVMP_DEBUG=1 shows the stack)'}\n`);
+    process.exit(70);
+  }
+}

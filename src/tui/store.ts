@@ -1,0 +1,491 @@
+// The terminal UI's frame store: every VVMP frame of a capture (or the newest
+// N of a live capture) in a few typed arrays plus a byte arena, so that a
+// capture of millions of frames fits in memory and any frame can be rebuilt
+// on demand. It knows nothing of blessed.
+//
+// Per frame (index `seq` = frame number − 1, slot = seq mod capacity):
+//   packet, time (sec, nsec, digits), flow id + direction, opcode, sub-opcode,
+//   flags, worst severity, peer frame, latency, session (interned), and where
+//   its bytes sit in the arena (chunk, offset, length).
+// Rare data lives in a sparse Map: exchange-level findings (timeout,
+// reply_unmatched, txid_duplicate, …) that the decoder cannot recompute.
+// `get(seq)` re-decodes the bytes with the field table and puts the stored
+// context back, giving the same AnalyzedFrame the analyzer produced; the few
+// frames on screen are cached.
+//
+// Frames arrive through the analysis pipeline (`store.packet(p)`), whatever
+// the source: a file read in slices, a live capture. Counts, flows and
+// sessions cover every frame; in ring mode (live) only the newest `ring`
+// frames keep their bytes and columns.
+
+import type { Packet } from '../capture/packet.js';
+import type { AnalyzedFrame } from '../analysis/frame.js';
+import { Pipeline, type PipelineOptions } from '../analysis/pipeline.js';
+import type { SessionRecord } from '../analysis/sessions.js';
+import { endpointText } from '../net/endpoint.js';
+import type { Endpoint, SegmentEvent, Transport } from '../net/types.js';
+import { decodeFrame } from '../protocol/decode.js';
+import { EXPERT_CODES, severityRank, type ExpertCode, type Finding, type Severity } from '../protocol/expert.js';
+import { SeqList } from './seqlist.js';
+
+/** Findings the decoder produces from a frame's bytes alone; everything else is kept beside the frame. */
+const DECODE_CODES: ReadonlySet<ExpertCode> = new Set<ExpertCode>([
+  'checksum_bad', 'frame_short', 'frame_truncated', 'udp_trailing', 'payload_size', 'status_error',
+  'opcode_unknown', 'subop_invalid', 'reserved_nonzero', 'status_pending',
+]);
+
+const F_DIR_BA = 1; // sent by the flow's b endpoint
+const F_HAS_OPCODE = 2;
+const F_HAS_SUB = 4;
+const F_REPLY = 8;
+
+export const DEFAULT_RING = 100_000;
+const DEFAULT_CHUNK = 8 * 1024 * 1024;
+const CACHE_SIZE = 256;
+
+export interface FlowEntry {
+  id: number;
+  key: string;
+  transport: Transport;
+  /** The endpoint that sent the flow's first frame, and the other. */
+  a: Endpoint;
+  b: Endpoint;
+  aText: string;
+  bText: string;
+  frames: number;
+  bytes: number;
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
+  /** Frames with an error finding. */
+  errors: number;
+}
+
+export interface ExpertGroup {
+  code: ExpertCode;
+  severity: Severity;
+  /** Findings of this code (segment findings included). */
+  count: number;
+  /** Retained frames carrying it, in order. */
+  frames: SeqList;
+}
+
+export interface StoreOptions {
+  /** Keep only the newest N frames (live); default: all. */
+  ring?: number;
+  /** Live ring: also drop the oldest frames when their bytes exceed this (default 1 GiB). */
+  maxArenaBytes?: number;
+  /** Arena chunk size (tests use small ones). */
+  chunkSize?: number;
+  pipeline?: PipelineOptions;
+}
+
+interface Chunk {
+  no: number;
+  buf: Buffer;
+  used: number;
+  /** First frame whose bytes are in this chunk. */
+  firstSeq: number;
+}
+
+export type ChangeListener = (seq: number) => void;
+
+export class FrameStore {
+  readonly pipeline: Pipeline;
+  /** Frames ever stored (the next frame's seq). */
+  total = 0;
+  /** Oldest retained frame (0 unless a ring evicted some). */
+  first = 0;
+  readonly ring: number;
+
+  readonly flows: FlowEntry[] = [];
+  private readonly flowIds = new Map<string, number>();
+  /** Widest endpoint text seen (for column widths). */
+  endpointWidth = 0;
+
+  /** Findings by severity (all frames and segments). */
+  errors = 0;
+  warnings = 0;
+  notes = 0;
+  private readonly groups = new Map<ExpertCode, ExpertGroup>();
+
+  // ---- columns --------------------------------------------------------------
+  private cap = 0;
+  private packetNo = new Float64Array(0);
+  private tsSec = new Uint32Array(0);
+  private tsNsec = new Uint32Array(0);
+  private tsDigits = new Uint8Array(0);
+  private flow = new Uint32Array(0);
+  private flags = new Uint8Array(0);
+  private opcodeCol = new Uint16Array(0);
+  private subCol = new Uint8Array(0);
+  private sev = new Uint8Array(0);
+  private peerCol = new Float64Array(0);
+  private latency = new Float64Array(0);
+  private sessionCol = new Uint32Array(0);
+  private chunkNo = new Uint32Array(0);
+  private offset = new Uint32Array(0);
+  private length = new Uint32Array(0);
+
+  // ---- arena ----------------------------------------------------------------
+  private readonly chunkSize: number;
+  private readonly maxArena: number;
+  private chunks: Chunk[] = [];
+  private nextChunkNo = 0;
+  private spare: Buffer | null = null;
+
+  private readonly extras = new Map<number, Finding[]>();
+  /** First packet of frames that span packets (TCP segments): rare. */
+  private readonly firstPackets = new Map<number, number>();
+  private readonly sessionKeys: string[] = [];
+  private readonly sessionIds = new Map<string, number>();
+  private readonly cache = new Map<number, AnalyzedFrame>();
+  private readonly listeners: ChangeListener[] = [];
+
+  constructor(opts: StoreOptions = {}) {
+    this.ring = opts.ring && opts.ring > 0 ? Math.floor(opts.ring) : Infinity;
+    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+    this.maxArena = Number.isFinite(this.ring) ? (opts.maxArenaBytes ?? 1024 * 1024 * 1024) : Infinity;
+    this.pipeline = new Pipeline({
+      frame: (f) => this.onFrame(f),
+      lateFinding: (f, x) => this.onLateFinding(f, x),
+      segment: (e) => this.onSegment(e),
+    }, { ...opts.pipeline, keepBytes: false });
+  }
+
+  /** Feeds one captured packet through the analysis (any source: file slices, live capture). */
+  readonly packet = (p: Packet): void => {
+    this.pipeline.packet(p);
+  };
+
+  /** End of input: flushes streams and judges what is still open (timeouts). */
+  end(): void {
+    this.pipeline.end();
+  }
+
+  get packets(): number {
+    return this.pipeline.analyzer.packets;
+  }
+
+  get timeouts(): number {
+    return this.groups.get('timeout')?.count ?? 0;
+  }
+
+  get sessions(): readonly SessionRecord[] {
+    return this.pipeline.analyzer.sessions.all;
+  }
+
+  /** Retained frames. */
+  get size(): number {
+    return this.total - this.first;
+  }
+
+  /** Bytes held by the arena (allocated chunks). */
+  get arenaBytes(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.buf.length;
+    return n;
+  }
+
+  onChange(l: ChangeListener): () => void {
+    this.listeners.push(l);
+    return () => {
+      const i = this.listeners.indexOf(l);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  has(seq: number): boolean {
+    return seq >= this.first && seq < this.total;
+  }
+
+  // ---- cheap per-frame reads (no decoding) -----------------------------------
+
+  /** 0 none, 1 note, 2 warning, 3 error. */
+  severity(seq: number): number {
+    return this.sev[seq % this.cap]!;
+  }
+
+  flowOf(seq: number): FlowEntry {
+    return this.flows[this.flow[seq % this.cap]!]!;
+  }
+
+  opcode(seq: number): number | null {
+    const s = seq % this.cap;
+    return this.flags[s]! & F_HAS_OPCODE ? this.opcodeCol[s]! : null;
+  }
+
+  sessionOf(seq: number): string | null {
+    const id = this.sessionCol[seq % this.cap]!;
+    return id === 0 ? null : this.sessionKeys[id - 1]!;
+  }
+
+  packetOf(seq: number): number {
+    return this.packetNo[seq % this.cap]!;
+  }
+
+  /** Seconds since the capture's first packet. */
+  relTime(seq: number): number {
+    const s = seq % this.cap;
+    return this.relative(this.tsSec[s]!, this.tsNsec[s]!);
+  }
+
+  relative(sec: number, nsec: number): number {
+    const base = this.pipeline.analyzer.first;
+    if (!base) return 0;
+    return sec - base.sec + (nsec - base.nsec) / 1e9;
+  }
+
+  bytesOf(seq: number): Buffer {
+    const s = seq % this.cap;
+    const c = this.chunks[this.chunkNo[s]! - this.chunks[0]!.no]!;
+    return c.buf.subarray(this.offset[s]!, this.offset[s]! + this.length[s]!);
+  }
+
+  /** Expert groups: errors first (checksum_bad first among them), then warnings, then notes. */
+  expertGroups(): ExpertGroup[] {
+    const order = Object.keys(EXPERT_CODES) as ExpertCode[];
+    return [...this.groups.values()].sort((x, y) =>
+      severityRank(y.severity) - severityRank(x.severity) || order.indexOf(x.code) - order.indexOf(y.code));
+  }
+
+  group(code: ExpertCode): ExpertGroup | undefined {
+    return this.groups.get(code);
+  }
+
+  // ---- frames on demand --------------------------------------------------------
+
+  /** The frame, rebuilt and cached (for the rows on screen); null when not retained. */
+  get(seq: number): AnalyzedFrame | null {
+    if (!this.has(seq)) return null;
+    let f = this.cache.get(seq);
+    if (f) return f;
+    f = this.build(seq);
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(seq, f);
+    return f;
+  }
+
+  /** The frame rebuilt without caching (filters walking many frames). */
+  build(seq: number): AnalyzedFrame {
+    const s = seq % this.cap;
+    const flow = this.flows[this.flow[s]!]!;
+    const ba = (this.flags[s]! & F_DIR_BA) !== 0;
+    const d = decodeFrame(this.bytesOf(seq), { udp: flow.transport === 'udp' });
+    const extra = this.extras.get(seq);
+    if (extra) for (const x of extra) d.findings.push(x);
+    const lat = this.latency[s]!;
+    const peer = this.peerCol[s]!;
+    const sid = this.sessionCol[s]!;
+    return {
+      number: seq + 1,
+      packet: this.packetNo[s]!,
+      firstPacket: this.firstPackets.get(seq) ?? this.packetNo[s]!,
+      tsSec: this.tsSec[s]!,
+      tsNsec: this.tsNsec[s]!,
+      tsDigits: this.tsDigits[s]!,
+      transport: flow.transport,
+      src: ba ? flow.b : flow.a,
+      dst: ba ? flow.a : flow.b,
+      srcText: ba ? flow.bText : flow.aText,
+      dstText: ba ? flow.aText : flow.bText,
+      flowKey: flow.key,
+      decoded: d,
+      session: sid === 0 ? null : this.sessionKeys[sid - 1]!,
+      expert: d.findings,
+      latencyMs: Number.isNaN(lat) ? null : lat,
+      peer: peer === 0 ? null : peer,
+    };
+  }
+
+  // ---- intake (analyzer hooks) ---------------------------------------------------
+
+  private onFrame(f: AnalyzedFrame): void {
+    const seq = f.number - 1;
+    if (seq !== this.total) throw new Error(`frame store: frame ${f.number} out of order (expected ${this.total + 1})`);
+    const d = f.decoded;
+    // The frame as captured: for UDP the trailing bytes follow the decoded view in the same buffer.
+    const bytes = d.trailing > 0
+      ? Buffer.from(d.bytes.buffer, d.bytes.byteOffset, d.bytes.length + d.trailing)
+      : d.bytes;
+    if (this.size >= this.ring) this.evict(this.first + 1);
+    this.reserve();
+    const s = seq % this.cap;
+    this.store(seq, s, bytes);
+
+    let fid = this.flowIds.get(f.flowKey);
+    let flow: FlowEntry;
+    if (fid === undefined) {
+      fid = this.flows.length;
+      flow = {
+        id: fid, key: f.flowKey, transport: f.transport, a: f.src, b: f.dst, aText: f.srcText, bText: f.dstText,
+        frames: 0, bytes: 0, firstSec: f.tsSec, firstNsec: f.tsNsec, lastSec: f.tsSec, lastNsec: f.tsNsec, errors: 0,
+      };
+      this.flows.push(flow);
+      this.flowIds.set(f.flowKey, fid);
+      this.endpointWidth = Math.max(this.endpointWidth, f.srcText.length, f.dstText.length);
+    } else flow = this.flows[fid]!;
+    const ba = f.srcText !== flow.aText;
+
+    const h = d.header;
+    let flags = ba ? F_DIR_BA : 0;
+    if (h.opcode !== null) flags |= F_HAS_OPCODE;
+    if (h.sub_opcode !== null) flags |= F_HAS_SUB;
+    if (d.reply) flags |= F_REPLY;
+    this.packetNo[s] = f.packet;
+    if (f.firstPacket !== f.packet) this.firstPackets.set(seq, f.firstPacket);
+    this.tsSec[s] = f.tsSec;
+    this.tsNsec[s] = f.tsNsec;
+    this.tsDigits[s] = f.tsDigits;
+    this.flow[s] = fid;
+    this.flags[s] = flags;
+    this.opcodeCol[s] = h.opcode ?? 0;
+    this.subCol[s] = h.sub_opcode ?? 0;
+    this.peerCol[s] = f.peer ?? 0;
+    this.latency[s] = f.latencyMs ?? NaN;
+    this.sessionCol[s] = f.session === null ? 0 : this.intern(f.session);
+
+    let worst = 0;
+    let extra: Finding[] | undefined;
+    for (const x of f.expert) {
+      if (!DECODE_CODES.has(x.code)) (extra ??= []).push(x);
+      worst = Math.max(worst, severityRank(x.severity));
+      this.count(x, seq);
+    }
+    if (extra) this.extras.set(seq, extra);
+    this.sev[s] = worst;
+    this.total = seq + 1;
+
+    flow.frames++;
+    flow.bytes += d.bytes.length;
+    flow.lastSec = f.tsSec;
+    flow.lastNsec = f.tsNsec;
+    if (worst === 3) flow.errors++;
+
+    // A reply completes its request: the analyzer set the request's peer (and maybe session).
+    if (d.reply && f.peer !== null) {
+      const req = f.peer - 1;
+      if (this.has(req)) {
+        const r = req % this.cap;
+        this.peerCol[r] = f.number;
+        if (this.sessionCol[r] === 0 && f.session !== null) this.sessionCol[r] = this.sessionCol[s]!;
+        this.changed(req);
+      }
+    }
+  }
+
+  private onLateFinding(f: AnalyzedFrame, x: Finding): void {
+    const seq = f.number - 1;
+    this.count(x, seq);
+    if (!this.has(seq)) return;
+    const s = seq % this.cap;
+    const list = this.extras.get(seq);
+    if (list) list.push(x);
+    else this.extras.set(seq, [x]);
+    const rank = severityRank(x.severity);
+    if (rank > this.sev[s]!) {
+      if (rank === 3) this.flows[this.flow[s]!]!.errors++;
+      this.sev[s] = rank;
+    }
+    this.changed(seq);
+  }
+
+  private onSegment(e: SegmentEvent): void {
+    this.count({ code: e.code, severity: EXPERT_CODES[e.code], message: e.message }, -1);
+  }
+
+  private count(x: Finding, seq: number): void {
+    if (x.severity === 'error') this.errors++;
+    else if (x.severity === 'warning') this.warnings++;
+    else this.notes++;
+    let g = this.groups.get(x.code);
+    if (!g) this.groups.set(x.code, (g = { code: x.code, severity: x.severity, count: 0, frames: new SeqList(16) }));
+    g.count++;
+    if (seq >= this.first) g.frames.add(seq); // -1: a segment finding, counted only
+  }
+
+  private changed(seq: number): void {
+    this.cache.delete(seq);
+    for (const l of this.listeners) l(seq);
+  }
+
+  private intern(key: string): number {
+    let id = this.sessionIds.get(key);
+    if (id === undefined) {
+      this.sessionKeys.push(key);
+      id = this.sessionKeys.length;
+      this.sessionIds.set(key, id);
+    }
+    return id;
+  }
+
+  // ---- columns and arena -------------------------------------------------------
+
+  /** Makes room for frame `total`: grows the columns until the ring size is reached. */
+  private reserve(): void {
+    if (this.total < this.cap) return;
+    if (this.cap >= this.ring) return; // full ring: slots are reused (the oldest was evicted)
+    const n = Math.min(this.ring, Math.max(1024, this.cap * 2));
+    const grow = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a as never);
+      return b;
+    };
+    this.packetNo = grow(this.packetNo, (k) => new Float64Array(k));
+    this.tsSec = grow(this.tsSec, (k) => new Uint32Array(k));
+    this.tsNsec = grow(this.tsNsec, (k) => new Uint32Array(k));
+    this.tsDigits = grow(this.tsDigits, (k) => new Uint8Array(k));
+    this.flow = grow(this.flow, (k) => new Uint32Array(k));
+    this.flags = grow(this.flags, (k) => new Uint8Array(k));
+    this.opcodeCol = grow(this.opcodeCol, (k) => new Uint16Array(k));
+    this.subCol = grow(this.subCol, (k) => new Uint8Array(k));
+    this.sev = grow(this.sev, (k) => new Uint8Array(k));
+    this.peerCol = grow(this.peerCol, (k) => new Float64Array(k));
+    this.latency = grow(this.latency, (k) => new Float64Array(k));
+    this.sessionCol = grow(this.sessionCol, (k) => new Uint32Array(k));
+    this.chunkNo = grow(this.chunkNo, (k) => new Uint32Array(k));
+    this.offset = grow(this.offset, (k) => new Uint32Array(k));
+    this.length = grow(this.length, (k) => new Uint32Array(k));
+    this.cap = n;
+  }
+
+  /** Copies a frame's bytes into the arena. */
+  private store(seq: number, s: number, bytes: Uint8Array): void {
+    const len = bytes.length;
+    let c = this.chunks[this.chunks.length - 1];
+    if (!c || c.used + len > c.buf.length) {
+      const size = Math.max(this.chunkSize, len);
+      let buf: Buffer;
+      if (this.spare && this.spare.length >= size) {
+        buf = this.spare;
+        this.spare = null;
+      } else buf = Buffer.allocUnsafe(size);
+      c = { no: this.nextChunkNo++, buf, used: 0, firstSeq: seq };
+      this.chunks.push(c);
+      // A bounded arena (live): drop the oldest frames until it fits.
+      while (this.chunks.length > 1 && this.arenaBytes > this.maxArena) this.evict(this.chunks[1]!.firstSeq);
+    }
+    bytes.length && c.buf.set(bytes, c.used);
+    this.chunkNo[s] = c.no;
+    this.offset[s] = c.used;
+    this.length[s] = len;
+    c.used += len;
+  }
+
+  /** Forgets frames below `seq` (ring mode): their columns, bytes and extras. */
+  private evict(seq: number): void {
+    const upto = Math.min(seq, this.total);
+    for (let i = this.first; i < upto; i++) {
+      this.extras.delete(i);
+      this.firstPackets.delete(i);
+      this.cache.delete(i);
+    }
+    this.first = upto;
+    while (this.chunks.length > 1 && this.chunks[1]!.firstSeq <= this.first) {
+      const old = this.chunks.shift()!;
+      if (old.buf.length === this.chunkSize) this.spare = old.buf;
+    }
+    for (const g of this.groups.values()) g.frames.dropBelow(this.first);
+  }
+}
