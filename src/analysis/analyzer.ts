@@ -55,6 +55,8 @@ export interface AnalyzerHooks {
 }
 
 export interface AnalyzerOptions {
+  /** Keep finished sessions in compact columns (stats on huge captures); the UI keeps records. */
+  compactSessions?: boolean;
   /** Keep each frame's bytes (copied) for hex dumps; otherwise they are dropped once decoded. */
   keepBytes?: boolean;
 }
@@ -62,7 +64,7 @@ export interface AnalyzerOptions {
 export class Analyzer {
   packets = 0;
   vvmpFrames = 0;
-  readonly sessions = new SessionTable();
+  readonly sessions: SessionTable;
   readonly latency = new LatencyStats();
   requests = 0;
   answered = 0;
@@ -85,6 +87,7 @@ export class Analyzer {
 
   constructor(private readonly hooks: AnalyzerHooks = {}, private readonly opts: AnalyzerOptions = {}) {
     this.ordered = hooks.settled !== undefined;
+    this.sessions = new SessionTable(opts.compactSessions ?? false);
   }
 
   /** Every capture packet, before its frames: counts it and moves capture time on. */
@@ -215,7 +218,7 @@ export class Analyzer {
       if (sid !== null && h.server_id! !== 0n) {
         const s = this.sessions.get(h.server_id!, sid);
         if (s) f.session = s.key;
-        else if (this.sessions.wasBooted(h.server_id!)) f.expert.push(unknownSession(h.server_id!, sid));
+        else if (this.sessions.wasBooted(h.server_id!) && !this.sessions.wasSeen(h.server_id!, sid)) f.expert.push(unknownSession(h.server_id!, sid));
       }
     }
     const sid = payload && (op === OP_INITIALIZE || op === OP_MODIFY || op === OP_FREE || op === OP_STATISTICS) ? Number(payload.session_id) : null;
@@ -302,7 +305,7 @@ export class Analyzer {
     if (sid === null) return;
     const s = this.sessions.get(server, sid);
     if (!s) {
-      if (r.serverId === 0n && this.sessions.wasBooted(server)) {
+      if (r.serverId === 0n && this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) {
         f.expert.push(unknownSession(server, sid));
       }
       return;

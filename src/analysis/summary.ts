@@ -4,7 +4,7 @@
 import type { SegmentEvent } from '../net/types.js';
 import type { ExpertCode, Finding } from '../protocol/expert.js';
 import type { AnalyzedFrame } from './frame.js';
-import { stamp, type Stamp } from './time.js';
+import type { Stamp } from './time.js';
 
 /** How many frame numbers are remembered per finding code (text stats shows them). */
 const FIRST_FRAMES_KEPT = 5;
@@ -16,9 +16,21 @@ export interface FlowRecord {
   b: string;
   frames: number;
   bytes: number;
-  first: Stamp;
-  last: Stamp;
+  /** First and last frame times as plain numbers (no object per frame). */
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
+  digits: number;
   errors: number;
+}
+
+export function flowFirst(f: FlowRecord): Stamp {
+  return { sec: f.firstSec, nsec: f.firstNsec, digits: f.digits };
+}
+
+export function flowLast(f: FlowRecord): Stamp {
+  return { sec: f.lastSec, nsec: f.lastNsec, digits: f.digits };
 }
 
 function hasError(expert: readonly Finding[]): boolean {
@@ -38,15 +50,18 @@ export class Summary {
     const op = f.decoded.header.opcode;
     if (op !== null) this.byOpcode.set(op, (this.byOpcode.get(op) ?? 0) + 1);
     for (const x of f.expert) this.count(x.code, f.number);
-    const at = stamp(f.tsSec, f.tsNsec, f.tsDigits);
     let flow = this.flows.get(f.flowKey);
     if (!flow) {
-      flow = { transport: f.transport, a: f.srcText, b: f.dstText, frames: 0, bytes: 0, first: at, last: at, errors: 0 };
+      flow = {
+        transport: f.transport, a: f.srcText, b: f.dstText, frames: 0, bytes: 0,
+        firstSec: f.tsSec, firstNsec: f.tsNsec, lastSec: f.tsSec, lastNsec: f.tsNsec, digits: f.tsDigits, errors: 0,
+      };
       this.flows.set(f.flowKey, flow);
     }
     flow.frames++;
     flow.bytes += f.decoded.bytes.length;
-    flow.last = at;
+    flow.lastSec = f.tsSec;
+    flow.lastNsec = f.tsNsec;
     if (hasError(f.expert)) flow.errors++;
   }
 

@@ -5,7 +5,8 @@ import { readCaptureFile } from '../capture/file.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import type { AnalyzerHooks } from '../analysis/analyzer.js';
 import { Summary } from '../analysis/summary.js';
-import { statsJson } from '../output/statsJson.js';
+import { writeStatsJson } from '../output/statsJson.js';
+import { BufferedOut } from '../output/frameWriter.js';
 import { statsText } from '../output/statsText.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { reportDamage } from './report.js';
@@ -30,9 +31,15 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   const hooks: AnalyzerHooks = filter
     ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
-  const pipeline = new Pipeline(hooks, pipelineOptions(flags));
+  const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
-  process.stdout.write(flags.json ? statsJson(pipeline.analyzer, summary) + '\n' : statsText(file, pipeline.analyzer, summary, filter?.text ?? null));
+  if (flags.json) {
+    const out = new BufferedOut((s) => process.stdout.write(s));
+    writeStatsJson(pipeline.analyzer, summary, (s) => out.write(s));
+    out.flush();
+  } else {
+    process.stdout.write(statsText(file, pipeline.analyzer, summary, filter?.text ?? null));
+  }
   reportDamage(file, result);
 }

@@ -1,7 +1,8 @@
 // `vvmp stats --json`: exactly the object of OUTPUT.md.
 
 import type { Analyzer } from '../analysis/analyzer.js';
-import type { Summary } from '../analysis/summary.js';
+import { flowFirst, flowLast, type FlowRecord, type Summary } from '../analysis/summary.js';
+import type { SessionRow } from '../analysis/sessions.js';
 import { hexId } from '../protocol/codec.js';
 import { formatTime } from './frameJson.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
@@ -15,16 +16,8 @@ export function opcodeKey(op: number): string {
   return '0x' + op.toString(16).padStart(4, '0');
 }
 
-export function statsObject(a: Analyzer, sum: Summary): Record<string, JsonValue> {
-  const byOpcode: Record<string, number> = {};
-  for (const [op, n] of [...sum.byOpcode].sort((x, y) => x[0] - y[0])) byOpcode[opcodeKey(op)] = n;
-  const expert: Record<string, number> = {};
-  for (const [code, n] of [...sum.expertCounts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) expert[code] = n;
-  const flows = [...sum.flows.values()].map((f) => ({
-    transport: f.transport, a: f.a, b: f.b, frames: f.frames, bytes: f.bytes,
-    first: time(f.first), last: time(f.last), errors: f.errors,
-  }));
-  const sessions = a.sessions.all.map((s) => ({
+function sessionJson(s: SessionRow): string {
+  return toJson({
     server_id: hexId(s.server_id),
     session_id: s.session_id,
     client_id: hexId(s.client_id),
@@ -33,25 +26,50 @@ export function statsObject(a: Analyzer, sum: Summary): Record<string, JsonValue
     capacity_kb: s.capacity_kb,
     opened: time(s.opened),
     closed: time(s.closed),
-  }));
-  const pct = a.latency.overall();
-  return {
-    packets: a.packets,
-    vvmp_frames: sum.vvmpFrames,
-    by_opcode: byOpcode,
-    expert,
-    flows,
-    sessions,
-    transactions: {
-      requests: a.requests,
-      answered: a.answered,
-      timed_out: a.timedOut,
-      open_at_end: a.openAtEnd,
-      latency_ms: pct ? { p50: pct.p50, p90: pct.p90, p99: pct.p99, max: pct.max } : null,
-    },
-  };
+  });
 }
 
-export function statsJson(a: Analyzer, sum: Summary): string {
-  return toJson(statsObject(a, sum));
+function flowJson(f: FlowRecord): string {
+  return toJson({
+    transport: f.transport, a: f.a, b: f.b, frames: f.frames, bytes: f.bytes,
+    first: time(flowFirst(f)), last: time(flowLast(f)), errors: f.errors,
+  });
+}
+
+/**
+ * Writes OUTPUT.md's stats object in pieces (flows and sessions one at a
+ * time), so a capture with a million sessions never becomes one giant string.
+ */
+export function writeStatsJson(a: Analyzer, sum: Summary, write: (s: string) => void): void {
+  const byOpcode: Record<string, number> = {};
+  for (const [op, n] of [...sum.byOpcode].sort((x, y) => x[0] - y[0])) byOpcode[opcodeKey(op)] = n;
+  const expert: Record<string, number> = {};
+  for (const [code, n] of [...sum.expertCounts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) expert[code] = n;
+  write(`{"packets":${a.packets},"vvmp_frames":${sum.vvmpFrames},"by_opcode":${toJson(byOpcode)},"expert":${toJson(expert)},"flows":[`);
+  let first = true;
+  for (const f of sum.flows.values()) {
+    write((first ? '' : ',') + flowJson(f));
+    first = false;
+  }
+  write('],"sessions":[');
+  first = true;
+  for (const s of a.sessions.rows()) {
+    write((first ? '' : ',') + sessionJson(s));
+    first = false;
+  }
+  const pct = a.latency.overall();
+  write('],"transactions":' + toJson({
+    requests: a.requests,
+    answered: a.answered,
+    timed_out: a.timedOut,
+    open_at_end: a.openAtEnd,
+    latency_ms: pct ? { p50: pct.p50, p90: pct.p90, p99: pct.p99, max: pct.max } : null,
+  }) + '}\n');
+}
+
+/** The stats object (for tests and small captures). */
+export function statsObject(a: Analyzer, sum: Summary): Record<string, JsonValue> {
+  const parts: string[] = [];
+  writeStatsJson(a, sum, (s) => parts.push(s));
+  return JSON.parse(parts.join('')) as Record<string, JsonValue>;
 }

@@ -1,7 +1,7 @@
 // `vvmp stats` as text, in the manner of `tshark -q -z`.
 
 import type { Analyzer } from '../analysis/analyzer.js';
-import type { Summary } from '../analysis/summary.js';
+import { flowFirst, flowLast, type Summary } from '../analysis/summary.js';
 import { secondsBetween, type Stamp } from '../analysis/time.js';
 import { hexId } from '../protocol/codec.js';
 import { EXPERT_CODES, severityRank, type ExpertCode } from '../protocol/expert.js';
@@ -34,9 +34,18 @@ function append(out: string[], lines: string[]): void {
   for (const l of lines) out.push(l);
 }
 
-function limited<T>(items: T[], what: string): { rows: T[]; more: string[] } {
-  if (items.length <= MAX_ROWS) return { rows: items, more: [] };
-  return { rows: items.slice(0, MAX_ROWS), more: [`  … and ${groupDigits(items.length - MAX_ROWS)} more ${what} (--json lists all)`] };
+function limited<T>(items: T[], what: string, total = items.length): { rows: T[]; more: string[] } {
+  if (total <= MAX_ROWS) return { rows: items, more: [] };
+  return { rows: items.slice(0, MAX_ROWS), more: [`  … and ${groupDigits(total - MAX_ROWS)} more ${what} (--json lists all)`] };
+}
+
+function firstRows<T>(it: Iterable<T>, n: number): T[] {
+  const out: T[] = [];
+  for (const x of it) {
+    if (out.length >= n) break;
+    out.push(x);
+  }
+  return out;
 }
 
 export function statsText(file: string, a: Analyzer, sum: Summary, filter: string | null): string {
@@ -65,13 +74,13 @@ export function statsText(file: string, a: Analyzer, sum: Summary, filter: strin
   const flows = limited([...sum.flows.values()], 'flows');
   append(out, flows.rows.length
     ? table([['Proto', 'A', 'B', 'Frames', 'Bytes', 'First', 'Last', 'Errors'],
-      ...flows.rows.map((f) => [f.transport.toUpperCase(), f.a, f.b, groupDigits(f.frames), groupDigits(f.bytes), rel(f.first, origin), rel(f.last, origin), String(f.errors)])],
+      ...flows.rows.map((f) => [f.transport.toUpperCase(), f.a, f.b, groupDigits(f.frames), groupDigits(f.bytes), rel(flowFirst(f), origin), rel(flowLast(f), origin), String(f.errors)])],
     new Set([3, 4, 5, 6, 7]))
     : ['  (none)']);
   append(out, flows.more);
 
   out.push('', 'Sessions:');
-  const sessions = limited(a.sessions.all, 'sessions');
+  const sessions = limited(firstRows(a.sessions.rows(), MAX_ROWS + 1), 'sessions', a.sessions.count);
   append(out, sessions.rows.length
     ? table([['Server', 'Session', 'Client', 'State', 'Type', 'Capacity', 'Opened', 'Closed', 'Lifecycle'],
       ...sessions.rows.map((s) => [
