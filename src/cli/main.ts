@@ -9,6 +9,7 @@ import { registerStats } from './stats.js';
 import { registerLive } from './live.js';
 import { registerTui } from './tui.js';
 import { registerReplay } from './replay.js';
+import { registerDissector } from './dissector.js';
 import { handleBrokenPipe } from './report.js';
 import { registerServe } from './serve.js';
 import { registerClient } from './client.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerLive(program);
   registerTui(program);
   registerReplay(program);
+  registerDissector(program);
   registerServe(program);
   registerClient(program);
   // Every command, and every subcommand's subcommands, reports usage errors to main().
