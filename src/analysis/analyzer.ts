@@ -46,8 +46,15 @@ interface OpenRequest {
 export interface AnalyzerHooks {
   /** Every frame at once, in order (terminal UI, live). Exchange findings may follow via `lateFinding`. */
   frame?(f: AnalyzedFrame): void;
-  /** Every frame in order once nothing about it can change (read output). */
+  /** Every frame in order once nothing about it can change. */
   settled?(f: AnalyzedFrame): void;
+  /**
+   * Instead of `settled`: turns each final frame into its output text at
+   * once, so frames waiting behind an open request cost only their text;
+   * `emit` receives the texts in frame order (read and live output).
+   */
+  render?(f: AnalyzedFrame): string;
+  emit?(text: string): void;
   /** A finding added to a frame already handed to `frame` (a timeout). */
   lateFinding?(f: AnalyzedFrame, x: Finding): void;
   /** A finding that belongs to a TCP segment (retransmission, gap). */
@@ -77,8 +84,15 @@ export class Analyzer {
   /** Requests not finally answered, by transaction id (oldest first); client and opcode are checked on the short list. */
   private readonly open = new Map<number, OpenRequest[]>();
   private readonly deadlines = new MinHeap<OpenRequest>();
-  private readonly held: AnalyzedFrame[] = [];
+  /** Frames waiting behind an open request: objects, or their output already rendered (see `render`). */
+  private readonly held: (AnalyzedFrame | string)[] = [];
   private heldHead = 0;
+  /** Rendered text of final frames behind the held ones, not yet joined into a piece. */
+  private tailText: string[] = [];
+  private tailSize = 0;
+  /** Position (counted from the start, across compactions) of each held frame object, with `render`. */
+  private readonly heldAt = new Map<AnalyzedFrame, number>();
+  private heldBase = 0;
   private readonly unsettled = new Set<AnalyzedFrame>();
   private ended = false;
   private readonly endpointTexts = new WeakMap<Endpoint, string>();
@@ -86,7 +100,7 @@ export class Analyzer {
   private readonly ordered: boolean;
 
   constructor(private readonly hooks: AnalyzerHooks = {}, private readonly opts: AnalyzerOptions = {}) {
-    this.ordered = hooks.settled !== undefined;
+    this.ordered = hooks.settled !== undefined || hooks.render !== undefined;
     this.sessions = new SessionTable(opts.compactSessions ?? false);
   }
 
@@ -143,8 +157,8 @@ export class Analyzer {
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t, at);
 
     // Bytes are views into the reader's chunk: copy them only for frames that are kept.
-    const willHold = this.ordered && (this.unsettled.has(f) || this.heldHead < this.held.length);
-    if (this.opts.keepBytes || willHold) d.bytes = Buffer.from(d.bytes);
+    const willHold = this.ordered && (this.unsettled.has(f) || (!this.hooks.render && this.heldHead < this.held.length));
+    if (this.opts.keepBytes || willHold) d.bytes = ownCopy(d.bytes);
     this.hooks.frame?.(f);
     this.deliver(f);
     // An open request outlives this packet: do not let it pin the reader's chunk.
@@ -385,28 +399,78 @@ export class Analyzer {
 
   private deliver(f: AnalyzedFrame): void {
     if (!this.ordered) return;
+    const render = this.hooks.render;
+    if (render && !this.unsettled.has(f)) {
+      // Final already: output now, or keep only its rendered text while an older request waits.
+      if (this.heldHead === this.held.length) {
+        this.hooks.emit!(render(f));
+      } else {
+        const text = render(f);
+        this.tailText.push(text);
+        this.tailSize += text.length;
+        // Joined into flat 64 KiB pieces: a string per frame costs several times its length.
+        if (this.tailSize >= 1 << 16) this.flushTail();
+      }
+      return;
+    }
+    this.flushTail();
+    if (render) this.heldAt.set(f, this.heldBase + this.held.length);
     this.held.push(f);
     this.drain();
   }
 
+  private flushTail(): void {
+    if (this.tailText.length === 0) return;
+    this.held.push(this.tailText.join(''));
+    this.tailText = [];
+    this.tailSize = 0;
+  }
+
   private settle(f: AnalyzedFrame): void {
-    if (this.unsettled.delete(f)) this.drain();
+    if (!this.unsettled.delete(f)) return;
+    const at = this.heldAt.get(f);
+    if (at !== undefined) {
+      this.heldAt.delete(f);
+      // Final now: if it still waits behind an older request, keep only its text.
+      const i = at - this.heldBase;
+      if (i > this.heldHead) this.held[i] = this.hooks.render!(f);
+    }
+    this.drain();
   }
 
   private drain(): void {
-    const settled = this.hooks.settled;
-    if (!settled) return;
+    const { settled, render, emit } = this.hooks;
     while (this.heldHead < this.held.length) {
       const f = this.held[this.heldHead]!;
-      if (this.unsettled.has(f)) break;
-      this.held[this.heldHead++] = undefined as unknown as AnalyzedFrame;
-      settled(f);
+      if (typeof f === 'string') emit!(f);
+      else if (this.unsettled.has(f)) break;
+      else if (render) {
+        this.heldAt.delete(f);
+        emit!(render(f));
+      } else settled!(f);
+      this.held[this.heldHead++] = '';
+    }
+    if (this.heldHead === this.held.length && this.tailText.length) {
+      emit!(this.tailText.join(''));
+      this.tailText = [];
+      this.tailSize = 0;
     }
     if (this.heldHead > 4096 && this.heldHead * 2 > this.held.length) {
       this.held.splice(0, this.heldHead);
+      this.heldBase += this.heldHead;
       this.heldHead = 0;
     }
   }
+}
+
+/**
+ * A copy outside Node's shared 8 KiB buffer pool: a small pooled copy kept
+ * for long would keep its whole slab (and the other frames' bytes) alive.
+ */
+function ownCopy(b: Buffer): Buffer {
+  const c = Buffer.allocUnsafeSlow(b.length);
+  b.copy(c);
+  return c;
 }
 
 function hex(v: bigint): string {

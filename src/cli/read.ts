@@ -35,12 +35,15 @@ export function readCommand(file: string, flags: ReadFlags): void {
   let pipeline: Pipeline | null = null;
   const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
   pipeline = new Pipeline({
-    settled: (f) => {
-      if (filter && !filter.test(f)) return;
-      writer.write(f);
+    render: (f) => {
+      if (filter && !filter.test(f)) return '';
       if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
+      return writer.render(f);
     },
-  }, pipelineOptions(flags));
+    emit: (text) => {
+      if (text) out.write(text);
+    },
+  }, { ...pipelineOptions(flags), compactSessions: true });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   out.flush();

@@ -252,7 +252,7 @@ export class Framer {
             s += size;
             continue;
           }
-          const cur = Buffer.allocUnsafe(size);
+          const cur = Buffer.allocUnsafeSlow(size);
           buf.copy(cur, 0, s, e);
           this.cur = cur;
           this.size = size;
@@ -260,7 +260,7 @@ export class Framer {
           this.first = pkt.index;
           return;
         }
-        const hdr = (this.hdr ??= Buffer.allocUnsafe(HEADER_SIZE));
+        const hdr = (this.hdr ??= Buffer.allocUnsafeSlow(HEADER_SIZE));
         buf.copy(hdr, 0, s, e);
         this.size = -1;
         this.have = avail;
@@ -281,7 +281,7 @@ export class Framer {
           host.frame(Buffer.from(hdr), pkt, true, this.first);
           return;
         }
-        const cur = Buffer.allocUnsafe(size);
+        const cur = Buffer.allocUnsafeSlow(size);
         hdr.copy(cur, 0, 0, HEADER_SIZE);
         this.cur = cur;
         this.size = size;
@@ -429,7 +429,7 @@ export class Framer {
     const need = this.slen + n;
     let sb = this.sbuf;
     if (!sb || sb.length < need) {
-      const grown = Buffer.allocUnsafe(Math.max(need, sb ? sb.length * 2 : 256));
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, sb ? sb.length * 2 : 256));
       if (sb) sb.copy(grown, 0, 0, this.slen);
       sb = grown;
       this.sbuf = sb;

@@ -14,6 +14,8 @@
 import type { Packet } from '../capture/packet.js';
 import { F_FRAMING, F_PROBE, F_REJECTED, Framer, type FramerHost } from './framer.js';
 
+const NO_BYTES = Buffer.alloc(0);
+
 export const MAX_QUEUE_BYTES = 1 << 20;
 export const MAX_QUEUE_SEGMENTS = 256;
 
@@ -66,12 +68,11 @@ export class TcpStream implements FramerHost {
   /** The last packet whose bytes this stream holds (attribution at end of capture). */
   private tail: Packet | null = null;
   /**
-   * A copy of that packet kept in a reused object and buffer (no allocation per
+   * That packet's number and time, kept in a reused object (no allocation per
    * segment). It is handed out only by the final flush, after which the
    * stream takes no more bytes.
    */
   private own: Packet | null = null;
-  private ownBuf: Buffer | null = null;
 
   constructor(
     private readonly owner: StreamOwner,
@@ -114,7 +115,6 @@ export class TcpStream implements FramerHost {
     this.gapBytes = 0;
     this.tail = null;
     this.own = null;
-    this.ownBuf = null;
     this.framer.resync();
   }
 
@@ -159,15 +159,15 @@ export class TcpStream implements FramerHost {
     if (this.framer.mode === F_REJECTED) this.dropAll();
   }
 
-  /** Copies `p` into the stream's own packet object and buffer. */
+  /**
+   * Remembers `p` for the attribution of a frame flushed at the end of the
+   * capture: its number and time only (nothing downstream reads a frame's
+   * packet bytes, and a copy per connection would keep megabytes alive).
+   */
   private keepTail(p: Packet): void {
-    const n = p.data.length;
-    let buf = this.ownBuf;
-    if (!buf || buf.length < n) buf = this.ownBuf = Buffer.allocUnsafe(Math.max(n, 2048));
-    p.data.copy(buf, 0, 0, n);
     const own = (this.own ??= { ...p });
     Object.assign(own, p);
-    own.data = buf.subarray(0, n);
+    own.data = NO_BYTES;
     this.tail = own;
   }
 
@@ -177,7 +177,6 @@ export class TcpStream implements FramerHost {
     this.queuedBytes = 0;
     this.tail = null;
     this.own = null;
-    this.ownBuf = null;
   }
 
   /** The other direction acknowledges bytes up to `ack`. */
@@ -203,7 +202,6 @@ export class TcpStream implements FramerHost {
     if (at) this.framer.flush(at);
     this.tail = null;
     this.own = null;
-    this.ownBuf = null;
   }
 
   private retransmission(pkt: Packet, seen: number, len: number): void {

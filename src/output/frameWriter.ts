@@ -47,18 +47,20 @@ export class FrameWriter {
   ) {}
 
   write(f: AnalyzedFrame): void {
+    this.out.write(this.render(f));
+  }
+
+  /** The frame's output text (a line, a line and its tree, or a JSON record), newline-terminated. */
+  render(f: AnalyzedFrame): string {
     if (this.format === 'json') {
-      this.out.write(frameJsonLine(f.decoded, {
+      return frameJsonLine(f.decoded, {
         frame: f.number, packet: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits,
         transport: f.transport, src: f.srcText, dst: f.dstText, session: f.session, expert: f.expert,
-      }) + '\n');
-      return;
+      }) + '\n';
     }
     const marks = findingMarks(f.expert);
     const line = `${String(f.number).padStart(6)} ${relTime(f, this.origin()).padStart(12)}  ${f.srcText} → ${f.dstText}  ${f.transport.toUpperCase()}  ${frameSummary(f)}${marks ? '  ' + marks : ''}\n`;
-    this.out.write(line);
-    if (this.format === 'verbose') {
-      this.out.write(treeLines(buildTree(f)).map((l) => '    ' + l).join('\n') + '\n\n');
-    }
+    if (this.format !== 'verbose') return line;
+    return line + treeLines(buildTree(f)).map((l) => '    ' + l).join('\n') + '\n\n';
   }
 }

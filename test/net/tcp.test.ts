@@ -258,7 +258,8 @@ describe('TCP framing', () => {
     expect(r.frames.map((f) => f.bytes.length)).toEqual([32, 40]);
     expect(r.frames[1]!.bytes).toEqual(allocate(1).subarray(0, 40));
     expect(r.frames[1]!.packet.index).toBe(p1.index);
-    expect(r.frames[1]!.packet.data.length).toBe(p1.origLen);
+    // Number and time only: nothing downstream reads a flushed frame's packet bytes.
+    expect(r.frames[1]!.packet.data.length).toBe(0);
   });
 
   it('gives up holes at end() and still emits the queued frames', () => {
