@@ -433,7 +433,7 @@ export class Analyzer {
       this.heldAt.delete(f);
       // Final now: if it still waits behind an older request, keep only its text.
       const i = at - this.heldBase;
-      if (i > this.heldHead) this.held[i] = this.hooks.render!(f);
+      if (i > this.heldHead) this.held[i] = flat(this.hooks.render!(f));
     }
     this.drain();
   }
@@ -471,6 +471,15 @@ function ownCopy(b: Buffer): Buffer {
   const c = Buffer.allocUnsafeSlow(b.length);
   b.copy(c);
   return c;
+}
+
+/**
+ * A string built by many concatenations is a tree of pieces in V8; reading a
+ * character makes it one flat string, which is several times smaller to keep.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
 
 function hex(v: bigint): string {

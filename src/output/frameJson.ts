@@ -2,7 +2,8 @@
 // decoded frame and its place in the capture.
 
 import { hexId } from '../protocol/codec.js';
-import type { DecodedFrame, Payload } from '../protocol/decode.js';
+import { isDevicesPayload, type DecodedFrame, type Payload } from '../protocol/decode.js';
+import type { BlockRecord } from '../protocol/codec.js';
 import type { Finding } from '../protocol/expert.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 
@@ -78,6 +79,38 @@ export function frameRecord(d: DecodedFrame, c: FrameContext): Record<string, Js
   };
 }
 
+const q = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+const n = (v: number | null): string => (v === null ? 'null' : String(v));
+const id = (v: bigint | null): string => (v === null ? 'null' : `"${hexId(v)}"`);
+
+/** A block record as JSON: field names from the table, u64 values as exact digits. */
+function recordJson(rec: BlockRecord): string {
+  let out = '{';
+  let first = true;
+  for (const k in rec) {
+    out += `${first ? '' : ','}"${k}":${rec[k]}`;
+    first = false;
+  }
+  return out + '}';
+}
+
+function payloadText(p: Payload | null): string {
+  if (p === null) return 'null';
+  if (isDevicesPayload(p)) return `{"devices":[${p.devices.map(recordJson).join(',')}]}`;
+  return recordJson(p);
+}
+
+/**
+ * One NDJSON record, written directly (the hot path of `read --json`): the
+ * same keys and values as `frameRecord`, which the tests compare it with.
+ */
 export function frameJsonLine(d: DecodedFrame, c: FrameContext): string {
-  return toJson(frameRecord(d, c));
+  const h = d.header;
+  let expert = '';
+  for (const x of c.expert) expert += `${expert ? ',' : ''}{"code":"${x.code}","severity":"${x.severity}","message":${JSON.stringify(x.message)}}`;
+  return `{"frame":${c.frame},"packet":${c.packet},"time":${formatTime(c.tsSec, c.tsNsec, c.tsDigits)},"transport":"${c.transport}",`
+    + `"src":${q(c.src)},"dst":${q(c.dst)},"opcode":${n(h.opcode)},"name":${q(d.name)},"reply":${d.reply === null ? 'null' : d.reply},`
+    + `"sub_opcode":${n(h.sub_opcode)},"status":${q(d.status)},"src_san":${n(h.src_san)},"dst_san":${n(h.dst_san)},`
+    + `"client_id":${id(h.client_id)},"server_id":${id(h.server_id)},"transaction_id":${n(h.transaction_id)},"length":${n(h.length)},`
+    + `"checksum":${n(h.checksum)},"checksum_ok":${d.checksumOk},"payload":${payloadText(d.payload)},"session":${q(c.session)},"expert":[${expert}]}`;
 }

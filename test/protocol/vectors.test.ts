@@ -34,3 +34,19 @@ describe('shared/spec/vectors.json', () => {
     });
   }
 });
+
+describe('the NDJSON writer', () => {
+  it('writes exactly the record frameRecord builds, for every vector', async () => {
+    const { frameJsonLine, frameRecord } = await import('../../src/output/frameJson.js');
+    const { finding } = await import('../../src/protocol/expert.js');
+    for (const v of vectors) {
+      const d = decodeFrame(Buffer.from(v.hex, 'hex'), { udp: v.context === 'udp' });
+      const ctx = {
+        frame: 3, packet: 9, tsSec: 1700000000, tsNsec: 123456789, tsDigits: 9, transport: 'udp' as const,
+        src: '10.0.0.1:1', dst: '[::1]:7369', session: v.name.length % 2 ? '0x00000000000000aa/1' : null,
+        expert: [...d.findings, finding('timeout', 'no reply within 5000 ms "quoted"')],
+      };
+      expect(frameJsonLine(d, ctx)).toBe(toJson(frameRecord(d, ctx)));
+    }
+  });
+});
