@@ -2,6 +2,8 @@
 // `vvmp fuzz --reproduce DIR --target HOST:PORT [--spawn CMD]` re-runs a saved failure.
 
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { readCaptureFile } from '../capture/file.js';
 import { Pipeline } from '../analysis/pipeline.js';
@@ -33,6 +35,7 @@ interface FuzzFlags {
   memoryMb?: number;
   memory?: boolean;
   crashThreshold?: number;
+  perSignature?: number;
   minimize?: boolean;
 }
 
@@ -61,8 +64,29 @@ export function registerFuzz(program: Command): void {
       .default(DEFAULT_MEMORY_RULE.thresholdMb).argParser(int('--memory-mb', 1, 1 << 20)))
     .option('--no-memory', 'no memory oracle')
     .addOption(new Option('--crash-threshold <n>', 'retire a strategy after this many crashes/hangs').default(2).argParser(int('--crash-threshold', 1, 1e6)))
+    .addOption(new Option('--per-signature <n>', 'failures saved per signature (oracle and opcode, or crash exit and stderr); the rest count as duplicates')
+      .default(3).argParser(int('--per-signature', 1, 1e6)))
     .option('--no-minimize', 'save failures as found, without minimising')
     .action((flags: FuzzFlags) => fuzzCommand(flags));
+}
+
+/** The failure directory must be creatable: a one-line InputError otherwise (checked before fuzzing, created on the first failure). */
+function checkOutDir(dir: string): void {
+  let at = resolve(dir);
+  for (;;) {
+    if (existsSync(at)) {
+      if (!statSync(at).isDirectory()) throw new InputError(`--out ${dir}: ${at === resolve(dir) ? 'not a directory' : `${at} is not a directory`}`);
+      try {
+        accessSync(at, constants.W_OK);
+      } catch {
+        throw new InputError(`--out ${dir}: permission denied`);
+      }
+      return;
+    }
+    const up = dirname(at);
+    if (up === at) return;
+    at = up;
+  }
 }
 
 function unreachable(message: string): void {
@@ -115,11 +139,13 @@ export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
     healthMs: 500,
     memory: flags.memory === false ? null : { ...DEFAULT_MEMORY_RULE, thresholdMb: flags.memoryMb ?? DEFAULT_MEMORY_RULE.thresholdMb },
     crashThreshold: flags.crashThreshold ?? 2,
+    maxPerSignature: flags.perSignature ?? 3,
     minimize: flags.minimize !== false,
     minimizeRuns: 40,
     minimizeMs: 15_000,
   };
   if (flags.reproduce) return reproduceCommand(flags.reproduce, opts, flags);
+  checkOutDir(opts.outDir);
   if (flags.seedCapture) {
     try {
       opts.seeds = seedFrames(flags.seedCapture, port);
@@ -142,19 +168,37 @@ export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
     lastLen = 0;
   };
   const t0 = Date.now();
-  if (tty) opts.onEvent = (line) => {
-    clear();
-    process.stderr.write(`${line}\n`);
-  };
-  else if (process.env.VVMP_FUZZ_DEBUG) opts.onEvent = (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(2)}] ${line}\n`);
+  const debug = !!process.env.VVMP_FUZZ_DEBUG;
+  if (debug) {
+    opts.onEvent = (line) => {
+      clear();
+      process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(2)}] ${line}\n`);
+    };
+  } else if (tty) {
+    opts.onEvent = (line, level) => {
+      if (level !== 'info') return;
+      clear();
+      process.stderr.write(`${line}\n`);
+    };
+  }
   const fuzzer = new Fuzzer(opts);
   const timer = tty
     ? setInterval(() => {
-      const line = progressLine(fuzzer.live()).slice(0, Math.max(20, (process.stderr.columns ?? 100) - 1));
+      const line = progressLine(fuzzer.live()).slice(0, Math.max(20, (process.stderr.columns || 120) - 1));
       process.stderr.write(`\r\x1b[K${line}`);
       lastLen = line.length;
     }, 250)
     : null;
+  // Ctrl-C: finish the batch, stop the spawned target, print what was found; twice: now.
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) fuzzer.stop('interrupted');
+    else {
+      void fuzzer.target.stop().finally(() => process.exit(130));
+    }
+  };
+  process.on('SIGINT', onSigint);
   let report;
   try {
     report = await fuzzer.run();
@@ -162,6 +206,7 @@ export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
     if (e instanceof SpawnError) return unreachable(e.message);
     throw e;
   } finally {
+    process.off('SIGINT', onSigint);
     if (timer) clearInterval(timer);
     clear();
   }

@@ -10,6 +10,7 @@ import { registerLive } from './live.js';
 import { registerTui } from './tui.js';
 import { registerReplay } from './replay.js';
 import { registerDissector } from './dissector.js';
+import { registerFuzz } from './fuzz.js';
 import { handleBrokenPipe } from './report.js';
 import { registerServe } from './serve.js';
 import { registerClient } from './client.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTui(program);
   registerReplay(program);
   registerDissector(program);
+  registerFuzz(program);
   registerServe(program);
   registerClient(program);
   // Every command, and every subcommand's subcommands, reports usage errors to main().

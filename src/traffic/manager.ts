@@ -83,7 +83,8 @@
 //   (the server has no room to hold more of that client's work) and Query 0xFF
 //   answers with the local devices only.
 //   All clients together hold at most 65,536.
-// * At most 10,000 devices of other SANs are remembered from Announces.
+// * At most 10,000 devices of other SANs, and 10,000 of its own SAN, are
+//   remembered from Announces (a flood cannot grow the tables without limit).
 // * dst_san is not checked: a manager answers whatever request reaches it.
 
 import { isDevicesPayload, type DecodedFrame, type HeaderFields } from '../protocol/decode.js';
@@ -275,6 +276,8 @@ export class SanManager<T = unknown> {
   private readonly onChange: (() => void) | undefined;
   private readonly allowed: Set<bigint> | null;
   private readonly devicesById = new Map<number, DeviceState>();
+  /** Devices of this SAN registered from Announces (bounded by MAX_FOREIGN). */
+  private dynamicDevices = 0;
   /** Devices of other SANs heard in Announces, keyed `san:device`. */
   private readonly foreign = new Map<string, BlockRecord>();
   private readonly sessionsById = new Map<number, Session>();
@@ -956,7 +959,9 @@ export class SanManager<T = unknown> {
       if (san === this.san) {
         const d = this.devicesById.get(id);
         if (!d) {
-          if (sub !== 0x03 && id !== 0) {
+          // Bounded like foreign devices: a flood of Announces must not grow the device table (and every Allocate's walk) without limit.
+          if (sub !== 0x03 && id !== 0 && this.dynamicDevices < MAX_FOREIGN) {
+            this.dynamicDevices++;
             this.addDevice({
               device_id: id, device_class: r['device_class'] as number, storage_type: r['storage_type'] as number,
               access_type: r['access_type'] as number, capacity_kb: r['free_kb'] as number,
@@ -972,6 +977,7 @@ export class SanManager<T = unknown> {
         }
         if (sub === 0x03 && d.dynamic) {
           this.devicesById.delete(id);
+          this.dynamicDevices--;
           this.queryCache.clear();
         }
       } else {

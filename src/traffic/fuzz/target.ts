@@ -1,0 +1,283 @@
+// The target: an address, and with --spawn a shell command run in its own
+// process group (detached), watched for exit, restarted on demand, killed as
+// a whole group, and measured: resident memory summed over its process tree
+// (ppid from /proc/*/stat, VmRSS from /proc/PID/status; the shell is often
+// not the server, so the tree is walked).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { constants } from 'node:os';
+import { encodeFrame } from '../../protocol/encode.js';
+import { OP_QUERY } from '../../protocol/fields.js';
+import { sleep } from './exec.js';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** "exited with signal SIGABRT" / "exited with code 1". */
+  text: string;
+  stderr: string[];
+}
+
+const SIGNAL_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(constants.signals).map(([name, n]) => [n, name]),
+);
+
+export function describeExit(code: number | null, signal: string | null): string {
+  if (signal) return `exited with signal ${signal}`;
+  if (code !== null && code > 128 && SIGNAL_NAMES[code - 128]) return `exited with signal ${SIGNAL_NAMES[code - 128]} (shell status ${code})`;
+  return `exited with code ${code}`;
+}
+
+/** Whether a shell command is one simple command (then `exec` makes the shell become it). */
+function simpleCommand(cmd: string): boolean {
+  return !/[;&|<>()`$\n]/.test(cmd) && !/^\s*(exec|cd|export)\b/.test(cmd);
+}
+
+/** Accepts a TCP connection at host:port within `ms`? */
+export function canConnect(host: string, port: number, ms = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), ms);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/** Does a valid Query datagram get any reply within `ms`? */
+export function udpAnswers(host: string, port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      try {
+        sock.close();
+      } catch {
+        // closed
+      }
+      resolve(ok);
+    };
+    const t = setTimeout(() => finish(false), ms);
+    sock.on('message', () => finish(true));
+    sock.on('error', () => finish(false));
+    const q = encodeFrame({ opcode: OP_QUERY, sub_opcode: 0x01, src_san: 1, dst_san: 1, client_id: 0x5245414459n, transaction_id: 1 });
+    sock.connect(port, host, () => sock.send(q, (err) => err && finish(false)));
+  });
+}
+
+export class SpawnError extends Error {}
+
+export class Target {
+  private child: ChildProcess | null = null;
+  private exitInfo: ExitInfo | null = null;
+  private stderrLines: string[] = [];
+  private partialLine = '';
+  private tree: number[] = [];
+  private treeAt = 0;
+  private exitWaiters: Array<() => void> = [];
+  restarts = 0;
+  starts = 0;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly command: string | null,
+    private readonly readyTimeoutMs = 30_000,
+  ) {}
+
+  get spawned(): boolean {
+    return this.command !== null;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** Set once the spawned process exited (until the next start). */
+  get exited(): ExitInfo | null {
+    return this.exitInfo;
+  }
+
+  get alive(): boolean {
+    return this.child !== null && this.exitInfo === null;
+  }
+
+  stderrTail(n = 20): string[] {
+    const lines = [...this.stderrLines];
+    if (this.partialLine) lines.push(this.partialLine);
+    return lines.slice(-n);
+  }
+
+  /** Starts the command and waits until the target accepts TCP connections. */
+  async start(): Promise<void> {
+    if (!this.command) return;
+    this.exitInfo = null;
+    this.stderrLines = [];
+    this.partialLine = '';
+    this.tree = [];
+    this.treeAt = 0;
+    const script = simpleCommand(this.command) ? `exec ${this.command}` : this.command;
+    const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.starts++;
+    child.stdout!.on('data', () => undefined);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (s: string) => {
+      const parts = (this.partialLine + s).split('\n');
+      this.partialLine = parts.pop() ?? '';
+      this.stderrLines.push(...parts);
+      if (this.stderrLines.length > 200) this.stderrLines.splice(0, this.stderrLines.length - 200);
+    });
+    child.on('error', (e) => {
+      if (this.child === child && !this.exitInfo) {
+        this.exitInfo = { code: null, signal: null, text: `could not be started (${e.message})`, stderr: [] };
+        this.wakeExit();
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      // stderr may still be draining: give it a moment before the tail is read
+      setTimeout(() => {
+        if (this.child !== child || this.exitInfo) return;
+        this.exitInfo = { code, signal, text: describeExit(code, signal), stderr: this.stderrTail() };
+        this.wakeExit();
+      }, 30);
+    });
+    const deadline = Date.now() + this.readyTimeoutMs;
+    for (;;) {
+      const ex = this.exited;
+      if (ex) {
+        const tail = this.stderrTail(5).join(' | ');
+        throw new SpawnError(`target command ${ex.text} before accepting connections${tail ? `: ${tail}` : ''}`);
+      }
+      if (await canConnect(this.host, this.port, 300)) {
+        // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 2 s)
+        for (let i = 0; i < 40 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 50)) return;
+        return;
+      }
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new SpawnError(`target command did not accept connections on ${this.host}:${this.port} within ${this.readyTimeoutMs} ms`);
+      }
+      await sleep(40);
+    }
+  }
+
+  private wakeExit(): void {
+    const w = this.exitWaiters;
+    this.exitWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves true when the process has exited (or exits within `ms`). */
+  async waitExit(ms: number): Promise<boolean> {
+    if (!this.child) return false;
+    if (this.exitInfo) return true;
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      this.exitWaiters.push(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
+    return this.exitInfo !== null;
+  }
+
+  /** Kills the whole process group and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.pid === undefined) return;
+    const pids = this.processTree();
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // group already gone
+    }
+    // processes that left the group (setsid) but are still in the tree
+    for (const p of pids) {
+      try {
+        process.kill(p, signal);
+      } catch {
+        // gone
+      }
+    }
+    if (!this.exitInfo) await this.waitExit(signal === 'SIGKILL' ? 3000 : 1500);
+    if (!this.exitInfo && signal !== 'SIGKILL') return this.stop('SIGKILL');
+    this.child = null;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    this.restarts++;
+    await this.start();
+  }
+
+  // ---- memory --------------------------------------------------------------------
+
+  /** PIDs of the spawned process and its descendants (re-read at most every second). */
+  processTree(): number[] {
+    const root = this.child?.pid;
+    if (root === undefined || this.exitInfo) return [];
+    if (this.tree.length && Date.now() - this.treeAt < 1000) return this.tree;
+    const parent = new Map<number, number>();
+    const group = new Set<number>();
+    let entries: string[] = [];
+    try {
+      entries = readdirSync('/proc');
+    } catch {
+      return [root];
+    }
+    for (const e of entries) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ppid = Number(rest[1]);
+        const pgrp = Number(rest[2]);
+        parent.set(Number(e), ppid);
+        if (pgrp === root) group.add(Number(e));
+      } catch {
+        // raced with an exit
+      }
+    }
+    const out = new Set<number>([root, ...group]);
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const [pid, pp] of parent) {
+        if (!out.has(pid) && out.has(pp)) {
+          out.add(pid);
+          grew = true;
+        }
+      }
+    }
+    this.tree = [...out];
+    this.treeAt = Date.now();
+    return this.tree;
+  }
+
+  /** Resident memory of the process tree in bytes (VmRSS summed), or null without a spawned target. */
+  rss(): number | null {
+    if (!this.alive) return null;
+    let total = 0;
+    for (const pid of this.processTree()) {
+      try {
+        const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m) total += Number(m[1]) * 1024;
+      } catch {
+        // exited
+      }
+    }
+    return total;
+  }
+}
