@@ -356,15 +356,20 @@ export async function startSilentPeer(port = 0, host = '127.0.0.1'): Promise<{ p
 // ---- multi-san ------------------------------------------------------------------------------
 
 /** Three SAN managers as peers; a cross-SAN Allocate 0xFF while the local SAN is exhausted. */
-export async function multiSan(opts: ScenarioOptions = {}): Promise<ScenarioResult> {
-  const run = new Run('multi-san', opts);
-  const ports = opts.ports ?? [0, 0, 0];
-  const hostOf = (i: number): string => opts.hosts?.[i] ?? '127.0.0.1';
-  const cfgs = [
+/** The three SAN managers of the multi-san scenario (SAN 1 small, SAN 2 RAID0/SCSI, SAN 3 RAID5/FC); peers are set once they listen. */
+export function multiSanConfigs(): ServerConfig[] {
+  return [
     sanConfig(1, [dev(11, 2, 0x05, 0x02, 4 * GiB, 200 * 1024), dev(12, 3, 0x00, 0x02, 0, 500 * 1024)]),
     sanConfig(2, [dev(21, 2, 0x01, 0x01, 100 * GiB, 300 * 1024)]),
     sanConfig(3, [dev(31, 2, 0x05, 0x02, 100 * GiB, 400 * 1024), dev(32, 1, 0x00, 0x01, 500 * GiB, 40 * 1024)]),
   ];
+}
+
+export async function multiSan(opts: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const run = new Run('multi-san', opts);
+  const ports = opts.ports ?? [0, 0, 0];
+  const hostOf = (i: number): string => opts.hosts?.[i] ?? '127.0.0.1';
+  const cfgs = multiSanConfigs();
   const servers: VvmpServer[] = [];
   try {
     for (let i = 0; i < 3; i++) {
