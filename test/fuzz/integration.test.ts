@@ -19,6 +19,7 @@ import { startServer, type VvmpServer } from '../../src/traffic/server.js';
 import type { TranscriptEvent } from '../../src/traffic/fuzz/exec.js';
 import { build, templateByName } from '../../src/traffic/fuzz/frames.js';
 import { writeExchangePcapng } from '../../src/traffic/fuzz/pcap.js';
+import { freePort } from '../helpers/ports.js';
 
 const ENTRY = 'bin/vvmp.js';
 
@@ -47,26 +48,6 @@ function cli(args: string[], timeoutMs = 120_000): Promise<Run> {
 }
 
 /** A port free for both TCP and UDP on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer();
-    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as net.AddressInfo).port)));
-    const u = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      u.once('error', () => r(false));
-      u.bind(port, '127.0.0.1', () => r(true));
-    });
-    await new Promise<void>((r) => srv.close(() => r()));
-    await new Promise<void>((r) => {
-      try {
-        u.close(() => r());
-      } catch {
-        r();
-      }
-    });
-    if (ok) return port;
-  }
-}
 
 const buggy = (port: number, bugs = 'all') =>
   `ulimit -c 0; exec node --import tsx test/fixtures/buggy-server/main.ts --port ${port} --bugs ${bugs}`;

@@ -31,7 +31,7 @@ describe('replay of captures/multi-san.pcapng against three fresh managers', () 
     const { multiSanConfigs } = await import('../../src/traffic/scenarios.js');
     const { startServer } = await import('../../src/traffic/server.js');
     const { replayFile } = await import('../../src/traffic/replay/index.js');
-    const servers = [];
+    const servers: Awaited<ReturnType<typeof startServer>>[] = [];
     for (const config of multiSanConfigs()) servers.push(await startServer({ host: '127.0.0.1', port: 0, config }));
     try {
       servers.forEach((s, i) => s.setPeers([0, 1, 2].filter((j) => j !== i).map((j) => ({
