@@ -7,6 +7,40 @@ import { hexId } from '../protocol/codec.js';
 import { formatTime } from './frameJson.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 import type { Stamp } from '../analysis/time.js';
+import type { Percentiles } from '../analysis/latency.js';
+import type { ExpertCode } from '../protocol/expert.js';
+
+/**
+ * What the stats outputs (JSON and text) read: one live Analyzer + Summary
+ * (see `liveSource`), or several files' results merged (analysis/merge.ts).
+ */
+export interface StatsSource {
+  packets: number;
+  /** VVMP frames counted (after the display filter). */
+  vvmpFrames: number;
+  byOpcode: ReadonlyMap<number, number>;
+  expertCounts: ReadonlyMap<ExpertCode, number>;
+  expertFirstFrames: ReadonlyMap<ExpertCode, readonly number[]>;
+  flows: Iterable<FlowRecord>;
+  sessions: { rows(): Iterable<SessionRow>; readonly count: number };
+  requests: number;
+  answered: number;
+  timedOut: number;
+  openAtEnd: number;
+  latency: { overall(): Percentiles | null; perOpcode(): Map<number, { count: number; pct: Percentiles }> };
+  first: Stamp | null;
+  last: Stamp | null;
+}
+
+/** One capture's Analyzer and Summary as a StatsSource. */
+export function liveSource(a: Analyzer, sum: Summary): StatsSource {
+  return {
+    packets: a.packets, vvmpFrames: sum.vvmpFrames, byOpcode: sum.byOpcode, expertCounts: sum.expertCounts,
+    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows.values(), sessions: a.sessions,
+    requests: a.requests, answered: a.answered, timedOut: a.timedOut, openAtEnd: a.openAtEnd,
+    latency: a.latency, first: a.first, last: a.last,
+  };
+}
 
 function time(s: Stamp | null): JsonValue {
   return s === null ? null : new RawNumber(formatTime(s.sec, s.nsec, s.digits));
@@ -41,13 +75,19 @@ function flowJson(f: FlowRecord): string {
  * time), so a capture with a million sessions never becomes one giant string.
  */
 export function writeStatsJson(a: Analyzer, sum: Summary, write: (s: string) => void): void {
+  writeStatsSourceJson(liveSource(a, sum), write);
+}
+
+/** `writeStatsJson` for any StatsSource (several files merged). */
+export function writeStatsSourceJson(sum: StatsSource, write: (s: string) => void): void {
+  const a = sum;
   const byOpcode: Record<string, number> = {};
   for (const [op, n] of [...sum.byOpcode].sort((x, y) => x[0] - y[0])) byOpcode[opcodeKey(op)] = n;
   const expert: Record<string, number> = {};
   for (const [code, n] of [...sum.expertCounts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) expert[code] = n;
   write(`{"packets":${a.packets},"vvmp_frames":${sum.vvmpFrames},"by_opcode":${toJson(byOpcode)},"expert":${toJson(expert)},"flows":[`);
   let first = true;
-  for (const f of sum.flows.values()) {
+  for (const f of sum.flows) {
     write((first ? '' : ',') + flowJson(f));
     first = false;
   }

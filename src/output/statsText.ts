@@ -8,7 +8,7 @@ import { EXPERT_CODES, severityRank, type ExpertCode } from '../protocol/expert.
 import { opcodeDef, STORAGE_TYPES } from '../protocol/fields.js';
 import { formatTime } from './frameJson.js';
 import { groupDigits, humanKb } from './format.js';
-import { opcodeKey } from './statsJson.js';
+import { liveSource, opcodeKey, type StatsSource } from './statsJson.js';
 
 function table(rows: string[][], right: Set<number> = new Set()): string[] {
   const widths: number[] = [];
@@ -49,6 +49,12 @@ function firstRows<T>(it: Iterable<T>, n: number): T[] {
 }
 
 export function statsText(file: string, a: Analyzer, sum: Summary, filter: string | null): string {
+  return statsSourceText(file, liveSource(a, sum), filter);
+}
+
+/** `statsText` for any StatsSource (several files merged); `file` names what was read. */
+export function statsSourceText(file: string, sum: StatsSource, filter: string | null): string {
+  const a = sum;
   const out: string[] = [RULE, `VVMP statistics: ${file}${filter ? `  (filter: ${filter})` : ''}`, RULE];
   const origin = a.first;
   const span = a.first && a.last ? secondsBetween(a.first, a.last) : 0;
@@ -71,7 +77,7 @@ export function statsText(file: string, a: Analyzer, sum: Summary, filter: strin
     : ['  (none)']));
 
   out.push('', 'Flows:');
-  const flows = limited([...sum.flows.values()], 'flows');
+  const flows = limited([...sum.flows], 'flows');
   append(out, flows.rows.length
     ? table([['Proto', 'A', 'B', 'Frames', 'Bytes', 'First', 'Last', 'Errors'],
       ...flows.rows.map((f) => [f.transport.toUpperCase(), f.a, f.b, groupDigits(f.frames), groupDigits(f.bytes), rel(flowFirst(f), origin), rel(flowLast(f), origin), String(f.errors)])],

@@ -1,0 +1,231 @@
+// `vvmp stats A B DIR …`: each file analysed on its own (`analyseFile`, in a
+// worker thread or in-process), then the per-file results merged into one
+// StatsSource (`mergeStats`), in the order the files were named.
+//
+// Semantics of the merge:
+// - Each file is analysed on its own: an exchange (request → reply, timeout)
+//   never spans files, and neither does a session or a TCP stream.
+// - Counts are summed: packets, VVMP frames, frames by opcode, expert findings,
+//   requests / answered / timed out / open at end.
+// - Flows with the same key in several files are one flow: frames, bytes and
+//   errors summed, first = earliest, last = latest; transport, `a`, `b` (and
+//   the timestamp digits) come from the first file that had the flow. Flows
+//   are listed in the order they first appeared (file order, then frame order).
+// - Sessions are concatenated in file order (count = the sum).
+// - Latency percentiles are recomputed over every file's samples (workers
+//   send their exact samples per opcode as transferable Float64Arrays).
+// - Frame numbers (expert first frames, session lifecycle events) are
+//   renumbered as if the files were one sequence: a file's numbers are
+//   offset by the VVMP frames of the files before it. Each code still keeps
+//   its first 5 frame numbers.
+// - Capture times: `first` is the earliest first packet, `last` the latest
+//   last packet, over all files.
+// - Damage is reported per file by the caller (one stderr line each); a file
+//   that cannot be read at all is a CaptureError (the command fails).
+// `-j 1` runs the same `analyseFile` in-process, so the merged output does
+// not depend on the number of workers.
+
+import { readCaptureFile } from '../capture/file.js';
+import { compileFilter, isEmptyFilter } from './filter/index.js';
+import { Pipeline, type PipelineOptions } from './pipeline.js';
+import type { AnalyzerHooks } from './analyzer.js';
+import { Summary, type FlowRecord } from './summary.js';
+import type { SessionRow } from './sessions.js';
+import { percentilesOf, type Percentiles } from './latency.js';
+import type { Stamp } from './time.js';
+import type { ExpertCode } from '../protocol/expert.js';
+import type { StatsSource } from '../output/statsJson.js';
+
+const REPLY_BIT = 0x8000;
+/** Frame numbers kept per finding code (as Summary keeps). */
+const FIRST_FRAMES_KEPT = 5;
+
+/** What a worker is told: plain values, so they cross postMessage. */
+export interface StatsJobOptions {
+  pipeline: PipelineOptions;
+  /** The -Y text, or null. */
+  filter: string | null;
+}
+
+/** One file's analysis, plain and structured-clone-able. */
+export interface FileStats {
+  file: string;
+  packets: number;
+  /** Every VVMP frame numbered in the file (the frame-number offset of the next file). */
+  framesNumbered: number;
+  /** VVMP frames counted (after the filter). */
+  vvmpFrames: number;
+  byOpcode: [number, number][];
+  expertCounts: [ExpertCode, number][];
+  expertFirstFrames: [ExpertCode, number[]][];
+  flows: [string, FlowRecord][];
+  sessions: SessionRow[];
+  requests: number;
+  answered: number;
+  timedOut: number;
+  openAtEnd: number;
+  /** Latency samples (ms) per request opcode. */
+  latency: [number, Float64Array][];
+  first: Stamp | null;
+  last: Stamp | null;
+  damage: string | null;
+  /** Packets read (for the damage report). */
+  readPackets: number;
+}
+
+/** Analyses one capture file as `vvmp stats FILE` does. Throws CaptureError if it cannot be read. */
+export function analyseFile(file: string, opts: StatsJobOptions, progress?: (frames: number) => void): FileStats {
+  const filter = opts.filter === null || isEmptyFilter(opts.filter) ? null : compileFilter(opts.filter);
+  const summary = new Summary();
+  const samples = new Map<number, number[]>();
+  // Latency comes from every reply (not only filtered ones), as Analyzer.latency does.
+  const latency = (f: { latencyMs: number | null; decoded: { header: { opcode: number | null } } }): void => {
+    if (f.latencyMs === null || f.decoded.header.opcode === null) return;
+    const op = f.decoded.header.opcode & ~REPLY_BIT;
+    let list = samples.get(op);
+    if (!list) samples.set(op, (list = []));
+    list.push(f.latencyMs);
+  };
+  const hooks: AnalyzerHooks = filter
+    ? { frame: latency, settled: (f) => { if (filter.test(f)) summary.frame(f); } }
+    : {
+      frame: (f) => { latency(f); summary.frame(f); },
+      lateFinding: (f, x) => summary.lateFinding(f, x),
+      segment: (e) => summary.segment(e),
+    };
+  const pipeline = new Pipeline(hooks, { ...opts.pipeline, compactSessions: true });
+  let n = 0;
+  const onPacket = progress
+    ? (p: Parameters<typeof pipeline.packet>[0]): void => {
+      pipeline.packet(p);
+      if ((++n & 0x3fff) === 0) progress(pipeline.analyzer.vvmpFrames);
+    }
+    : pipeline.packet;
+  const result = readCaptureFile(file, onPacket);
+  pipeline.end();
+  const a = pipeline.analyzer;
+  return {
+    file,
+    packets: a.packets,
+    framesNumbered: a.vvmpFrames,
+    vvmpFrames: summary.vvmpFrames,
+    byOpcode: [...summary.byOpcode],
+    expertCounts: [...summary.expertCounts],
+    expertFirstFrames: [...summary.expertFirstFrames],
+    flows: [...summary.flows],
+    sessions: [...a.sessions.rows()].map((s) => ({
+      server_id: s.server_id, session_id: s.session_id, client_id: s.client_id, state: s.state,
+      storage_type: s.storage_type, capacity_kb: s.capacity_kb, opened: s.opened, closed: s.closed,
+      events: s.events.map((e) => ({ ...e })), dropped: s.dropped,
+    })),
+    requests: a.requests,
+    answered: a.answered,
+    timedOut: a.timedOut,
+    openAtEnd: a.openAtEnd,
+    latency: [...samples].map(([op, l]) => [op, Float64Array.from(l)]),
+    first: a.first,
+    last: a.last,
+    damage: result.damage,
+    readPackets: result.packets,
+  };
+}
+
+/** The ArrayBuffers of a result that can be moved (not copied) to another thread. */
+export function transferables(r: FileStats): ArrayBuffer[] {
+  return r.latency.map(([, s]) => s.buffer as ArrayBuffer);
+}
+
+function before(x: Stamp, y: Stamp): boolean {
+  return x.sec < y.sec || (x.sec === y.sec && x.nsec < y.nsec);
+}
+
+class MergedLatency {
+  private readonly byOpcode = new Map<number, Float64Array[]>();
+
+  add(op: number, s: Float64Array): void {
+    let l = this.byOpcode.get(op);
+    if (!l) this.byOpcode.set(op, (l = []));
+    l.push(s);
+  }
+
+  private static joined(parts: Float64Array[]): Float64Array {
+    const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out.sort();
+  }
+
+  overall(): Percentiles | null {
+    return percentilesOf(MergedLatency.joined([...this.byOpcode.values()].flat()));
+  }
+
+  perOpcode(): Map<number, { count: number; pct: Percentiles }> {
+    const out = new Map<number, { count: number; pct: Percentiles }>();
+    for (const [op, parts] of [...this.byOpcode].sort((a, b) => a[0] - b[0])) {
+      const sorted = MergedLatency.joined(parts);
+      const pct = percentilesOf(sorted);
+      if (pct) out.set(op, { count: sorted.length, pct });
+    }
+    return out;
+  }
+}
+
+/** Several files' results, in file order, as one StatsSource (see the semantics above). */
+export function mergeStats(results: readonly FileStats[]): StatsSource {
+  const byOpcode = new Map<number, number>();
+  const expertCounts = new Map<ExpertCode, number>();
+  const expertFirstFrames = new Map<ExpertCode, number[]>();
+  const flows = new Map<string, FlowRecord>();
+  const sessions: SessionRow[] = [];
+  const latency = new MergedLatency();
+  let packets = 0, vvmpFrames = 0, requests = 0, answered = 0, timedOut = 0, openAtEnd = 0, offset = 0;
+  let first: Stamp | null = null, last: Stamp | null = null;
+  for (const r of results) {
+    packets += r.packets;
+    vvmpFrames += r.vvmpFrames;
+    requests += r.requests;
+    answered += r.answered;
+    timedOut += r.timedOut;
+    openAtEnd += r.openAtEnd;
+    for (const [op, n] of r.byOpcode) byOpcode.set(op, (byOpcode.get(op) ?? 0) + n);
+    for (const [code, n] of r.expertCounts) expertCounts.set(code, (expertCounts.get(code) ?? 0) + n);
+    for (const [code, frames] of r.expertFirstFrames) {
+      let kept = expertFirstFrames.get(code);
+      if (!kept) expertFirstFrames.set(code, (kept = []));
+      for (const f of frames) if (kept.length < FIRST_FRAMES_KEPT) kept.push(f + offset);
+    }
+    for (const [key, f] of r.flows) {
+      const m = flows.get(key);
+      if (!m) {
+        flows.set(key, { ...f });
+        continue;
+      }
+      m.frames += f.frames;
+      m.bytes += f.bytes;
+      m.errors += f.errors;
+      if (before({ sec: f.firstSec, nsec: f.firstNsec, digits: 0 }, { sec: m.firstSec, nsec: m.firstNsec, digits: 0 })) {
+        m.firstSec = f.firstSec;
+        m.firstNsec = f.firstNsec;
+      }
+      if (before({ sec: m.lastSec, nsec: m.lastNsec, digits: 0 }, { sec: f.lastSec, nsec: f.lastNsec, digits: 0 })) {
+        m.lastSec = f.lastSec;
+        m.lastNsec = f.lastNsec;
+      }
+    }
+    for (const s of r.sessions) {
+      sessions.push(offset === 0 ? s : { ...s, events: s.events.map((e) => ({ ...e, frame: e.frame + offset })) });
+    }
+    for (const [op, s] of r.latency) latency.add(op, s);
+    if (r.first && (first === null || before(r.first, first))) first = r.first;
+    if (r.last && (last === null || before(last, r.last))) last = r.last;
+    offset += r.framesNumbered;
+  }
+  return {
+    packets, vvmpFrames, byOpcode, expertCounts, expertFirstFrames, flows: { [Symbol.iterator]: () => flows.values() },
+    sessions: { rows: () => sessions, count: sessions.length },
+    requests, answered, timedOut, openAtEnd, latency, first, last,
+  };
+}

@@ -1,0 +1,74 @@
+// `vvmp stats A B DIR …`: several captures analysed in worker threads and
+// merged; the output must not depend on -j, and must equal one serial pass.
+
+import { copyFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, tempDir, vvmp } from '../helpers/cli.js';
+
+const CAPTURES = join(ROOT, 'captures');
+const FILES = readdirSync(CAPTURES).filter((n) => /\.(pcap|pcapng|cap)$/.test(n)).sort().map((n) => join('captures', n));
+
+function ok(args: string[]): string {
+  const r = vvmp(args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
+}
+
+describe('vvmp stats over several files', () => {
+  it('has several captures to merge', () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('-j 2 --json equals -j 1 --json exactly, and the text too', () => {
+    const serial = ok(['stats', ...FILES, '-j', '1', '--json']);
+    expect(ok(['stats', ...FILES, '-j', '2', '--json'])).toBe(serial);
+    expect(ok(['stats', ...FILES, '-j', String(FILES.length), '--json'])).toBe(serial);
+    const text = ok(['stats', ...FILES, '-j', '1']);
+    expect(ok(['stats', ...FILES, '-j', '2'])).toBe(text);
+    expect(text).toContain(`${FILES.length} files`);
+  });
+
+  it('sums what each file counts on its own', () => {
+    const merged = JSON.parse(ok(['stats', ...FILES, '-j', '2', '--json'])) as Record<string, any>;
+    const singles = FILES.map((f) => JSON.parse(ok(['stats', f, '--json'])) as Record<string, any>);
+    const sum = (k: (s: Record<string, any>) => number): number => singles.reduce((n, s) => n + k(s), 0);
+    expect(merged.packets).toBe(sum((s) => s.packets));
+    expect(merged.vvmp_frames).toBe(sum((s) => s.vvmp_frames));
+    expect(merged.sessions.length).toBe(sum((s) => s.sessions.length));
+    expect(merged.transactions.requests).toBe(sum((s) => s.transactions.requests));
+    expect(merged.transactions.answered).toBe(sum((s) => s.transactions.answered));
+    expect(merged.transactions.timed_out).toBe(sum((s) => s.transactions.timed_out));
+    // Sessions are concatenated in file order.
+    expect(merged.sessions).toEqual(singles.flatMap((s) => s.sessions));
+    const flowFrames = (s: Record<string, any>): number => (s.flows as { frames: number }[]).reduce((n, f) => n + f.frames, 0);
+    expect(flowFrames(merged)).toBe(sum(flowFrames));
+  });
+
+  it('a directory stands for its capture files, sorted by name', () => {
+    expect(ok(['stats', 'captures', '-j', '2', '--json'])).toBe(ok(['stats', ...FILES, '-j', '1', '--json']));
+    expect(ok(['stats', 'captures', '-j', '2'])).toBe(ok(['stats', ...FILES, '-j', '1']));
+  });
+
+  it('a directory holding one capture gives what stats FILE gives', () => {
+    const dir = tempDir();
+    copyFileSync(join(ROOT, FILES[0]!), join(dir, 'only.pcap'));
+    expect(ok(['stats', dir, '--json'])).toBe(ok(['stats', FILES[0]!, '--json']));
+    expect(ok(['stats', dir, '--json', '-Y', 'vvmp.reply'])).toBe(ok(['stats', FILES[0]!, '--json', '-Y', 'vvmp.reply']));
+  });
+
+  it('-Y applies in the workers as in one pass', () => {
+    const args = ['stats', ...FILES, '--json', '-Y', 'vvmp.reply'];
+    expect(ok([...args, '-j', '2'])).toBe(ok([...args, '-j', '1']));
+  });
+
+  it('a missing file among them: one line, exit 1', () => {
+    for (const j of ['1', '2']) {
+      const r = vvmp(['stats', FILES[0]!, 'captures/missing.pcap', FILES[1]!, '-j', j, '--json']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('vvmp: captures/missing.pcap: no such file\n');
+    }
+  });
+});
