@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCapture, type GenerateStats } from './generate.js';
+import { trafficRows, trafficTable } from './traffic.js';
 import { generateLuaDissector } from '../src/dissector/lua.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -126,17 +127,6 @@ export const ROWS: readonly RowDef[] = [
     id: 'tshark-lua-1m', label: 'tshark -X lua_script:vvmp.lua -T fields -e vvmp.opcode -r FILE', size: '1m',
     skip: hasTool('tshark'), baseline: 'tshark',
     command: (c) => ({ cmd: 'tshark', args: ['-r', c.file, '-X', `lua_script:${c.lua}`, '-T', 'fields', '-e', 'vvmp.opcode'] }),
-  },
-  // Not measured by this harness yet (issue 7): each needs a set-up a plain command row cannot express.
-  {
-    id: 'tui-first-screen-10m', label: 'vvmp tui FILE: first screen', size: '10m',
-    skip: () => 'not in the harness yet: needs tmux timing (measured by hand: 0.55–1.2 s at 1M frames)',
-    command: (c) => vvmp('tui', c.file),
-  },
-  {
-    id: 'replay-1m', label: 'vvmp replay FILE --topspeed against vvmp serve', size: '1m',
-    skip: () => 'not in the harness yet: needs a vvmp serve started beside it (test/replay/bench.ts measures it)',
-    command: (c) => vvmp('replay', c.file, '--target', '127.0.0.1:7369', '--topspeed', '--json'),
   },
 ];
 
@@ -370,9 +360,13 @@ async function main(): Promise<void> {
     }
   }
 
+  const cached1m = path.join(args.dir, 'bench-1m.pcap');
+  const capture1m = captures.get('1m')?.file ?? (fs.existsSync(cached1m) ? cached1m : null);
+  const traffic = await trafficRows({ dir: args.dir, capture1m, only: args.only });
+
   const text = table(results);
   process.stdout.write(`\n${text}\n\n× tshark: times faster than tshark + the generated Lua dissector (1M file); ` +
-    `÷ tcpdump: times slower than tcpdump -r -w /dev/null (same file).\n`);
+    `÷ tcpdump: times slower than tcpdump -r -w /dev/null (same file).\n\n${trafficTable(traffic)}\n`);
   const report = {
     date: new Date().toISOString(),
     host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
@@ -380,6 +374,7 @@ async function main(): Promise<void> {
     runs: args.runs,
     captures: Object.fromEntries([...captures].map(([k, v]) => [k, v])),
     rows: results,
+    traffic,
   };
   fs.writeFileSync(args.out, JSON.stringify(report, null, 2) + '\n');
   process.stderr.write(`wrote ${args.out}\n`);
