@@ -13,7 +13,7 @@ import {
 } from '../protocol/fields.js';
 import type { BlockRecord } from '../protocol/codec.js';
 import type { AnalyzedFrame } from './frame.js';
-import { MinHeap } from './heap.js';
+import { MinHeap, type HeapItem } from './heap.js';
 import { LatencyStats } from './latency.js';
 import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
 import { Clock, stamp, type Stamp } from './time.js';
@@ -25,7 +25,7 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 const LATE_REPLY_GRACE_NS = 60e9;
 const EMPTY = Buffer.alloc(0);
 
-interface OpenRequest {
+interface OpenRequest extends HeapItem {
   /** The request frame; released (null) once the exchange is over, while the deadline heap may still hold this entry. */
   frame: AnalyzedFrame | null;
   t: number;
@@ -239,7 +239,7 @@ export class Analyzer {
     const r: OpenRequest = {
       frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
       sessionId: sid, releaseKb: op === OP_FREE && payload ? Number(payload.release_kb) : 0, serverId: h.server_id!,
-      pending: false, timedOut: false, evicted: false, session,
+      pending: false, timedOut: false, evicted: false, session, heapIndex: -1,
     };
     list.push(r);
     this.deadlines.push(r.deadline, r);
@@ -282,6 +282,8 @@ export class Analyzer {
       this.forget(r, list, i);
       this.answered++;
     }
+    // Answered or pending: no deadline left to watch.
+    this.deadlines.remove(r);
     this.sessionReply(r, f, d, at);
     if (req.session === null && f.session !== null) req.session = f.session;
     this.settle(req);

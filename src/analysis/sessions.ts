@@ -54,9 +54,13 @@ export class SessionRecord {
   /** `"<server_id>/<session_id>"` once allocated; null for REQUESTED, WAITING and REJECTED entries. */
   key: string | null = null;
 
+  /** Compact mode keeps lifecycle events only for the sessions the text report shows. */
+  keepEvents = true;
+
   event(kind: LifecycleKind, frame: number, detail?: string): void {
     if (kind === 'modify') this.modifies++;
     if (kind === 'stats') this.statsQueries++;
+    if (!this.keepEvents) return;
     if (this.events.length < MAX_EVENTS) this.events.push(detail === undefined ? { kind, frame } : { kind, frame, detail });
     else this.dropped++;
   }
@@ -214,6 +218,7 @@ export class SessionTable {
 
   begin(client: bigint, server: bigint, storageType: number | null, capacity: number | null, at: Stamp, frame: number): SessionRecord {
     const s = new SessionRecord(client, server, storageType, capacity, at, frame);
+    if (this.compact && this.entries.length >= KEEP_WHOLE) s.keepEvents = false;
     s.event('alloc', frame);
     this.slot.set(s, this.entries.length);
     this.entries.push(s);

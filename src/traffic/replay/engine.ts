@@ -250,7 +250,7 @@ class Iteration {
   private readonly channels: (ReplayChannel | null)[];
   private readonly remaining: number[];
   private readonly dirty = new Set<ReplayChannel>();
-  private readonly deadlines = new MinHeap<{ i: number; got: number }>();
+  private readonly deadlines = new MinHeap<{ i: number; got: number; heapIndex: number }>();
   private readonly armAt = new Map<number, number[]>();
   private readonly o: ReplayOptions;
   private next = 0;
@@ -588,7 +588,7 @@ class Iteration {
   // ---- deadlines --------------------------------------------------------------------
 
   private arm(i: number, at: number): void {
-    this.deadlines.push(at, { i, got: this.runs[i]!.got });
+    this.deadlines.push(at, { i, got: this.runs[i]!.got, heapIndex: -1 });
     if (at < this.deadlineAt) this.setDeadlineTimer(at);
   }
 
