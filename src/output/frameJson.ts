@@ -5,7 +5,7 @@ import { hexId } from '../protocol/codec.js';
 import { isDevicesPayload, type DecodedFrame, type Payload } from '../protocol/decode.js';
 import type { BlockRecord } from '../protocol/codec.js';
 import type { Finding } from '../protocol/expert.js';
-import { RawNumber, toJson, type JsonValue } from './jsonText.js';
+import { RawNumber, type JsonValue } from './jsonText.js';
 
 export interface FrameContext {
   frame: number;

@@ -22,7 +22,6 @@ import type { Packet } from '../capture/packet.js';
 import type { AnalyzedFrame } from '../analysis/frame.js';
 import { Pipeline, type PipelineOptions } from '../analysis/pipeline.js';
 import type { SessionRecord } from '../analysis/sessions.js';
-import { endpointText } from '../net/endpoint.js';
 import type { Endpoint, SegmentEvent, Transport } from '../net/types.js';
 import { decodeFrame } from '../protocol/decode.js';
 import { EXPERT_CODES, severityRank, type ExpertCode, type Finding, type Severity } from '../protocol/expert.js';
