@@ -88,6 +88,16 @@ function emptyRange(it: SetItem): FilterError {
   return new FilterError(it.lo.col, `empty range ${it.lo.text}..${it.hi!.text}: the low end is above the high end`);
 }
 
+/** `v < k` … `v >= k` for numbers, bigints or strings (one place for every value type). */
+function orderTest<V extends number | bigint | string>(op: '<' | '<=' | '>' | '>=', k: V): ValueTest<V> {
+  switch (op) {
+    case '<': return { pred: (v) => v < k, negate: false };
+    case '<=': return { pred: (v) => v <= k, negate: false };
+    case '>': return { pred: (v) => v > k, negate: false };
+    case '>=': return { pred: (v) => v >= k, negate: false };
+  }
+}
+
 /** Ordering test from a three-way comparison result. */
 function ordered(op: '<' | '<=' | '>' | '>='): (c: number) => boolean {
   switch (op) {
@@ -148,10 +158,7 @@ function uintTest(field: NarrowUintField | WideUintField, node: OpNode): ValueTe
       if (node.op === '==' || node.op === '!=') return { pred: eq(c), negate: node.op === '!=' };
       const k = conv(c.value);
       switch (node.op) {
-        case '<': return { pred: (v) => v < k, negate: false };
-        case '<=': return { pred: (v) => v <= k, negate: false };
-        case '>': return { pred: (v) => v > k, negate: false };
-        case '>=': return { pred: (v) => v >= k, negate: false };
+        case '<': case '<=': case '>': case '>=': return orderTest(node.op, k);
       }
       break;
     }
@@ -215,10 +222,7 @@ function floatTest(field: FloatField, node: OpNode): ValueTest<number> {
     switch (node.op) {
       case '==': return { pred: (v) => v === k, negate: false };
       case '!=': return { pred: (v) => v === k, negate: true };
-      case '<': return { pred: (v) => v < k, negate: false };
-      case '<=': return { pred: (v) => v <= k, negate: false };
-      case '>': return { pred: (v) => v > k, negate: false };
-      case '>=': return { pred: (v) => v >= k, negate: false };
+      case '<': case '<=': case '>': case '>=': return orderTest(node.op, k);
     }
   }
   if (node.kind === 'in') {
@@ -308,10 +312,7 @@ function stringTest(field: StringField, node: OpNode): ValueTest<string> {
       }
       const k = node.value.text;
       switch (node.op) {
-        case '<': return { pred: (v) => v < k, negate: false };
-        case '<=': return { pred: (v) => v <= k, negate: false };
-        case '>': return { pred: (v) => v > k, negate: false };
-        case '>=': return { pred: (v) => v >= k, negate: false };
+        case '<': case '<=': case '>': case '>=': return orderTest(node.op, k);
       }
       break;
     }
