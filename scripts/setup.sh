@@ -31,3 +31,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
+
+# The command runs src/ compiled into dist/ (bin/compiled.mjs); build it now
+# rather than in whichever commands the tests start first.
+node --input-type=module -e "const { compiled } = await import('./bin/compiled.mjs'); if (!(await compiled('cli/main.ts'))) console.error('setup: could not build dist/ (the command will run the TypeScript through tsx)');"

@@ -14,6 +14,7 @@ import {
 import type { BlockRecord } from '../protocol/codec.js';
 import type { AnalyzedFrame } from './frame.js';
 import { MinHeap, type HeapItem } from './heap.js';
+import { OpenTable, type OpenEntry } from './openTable.js';
 import { LatencyStats } from './latency.js';
 import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
 import { Clock, stamp, type Stamp } from './time.js';
@@ -25,14 +26,11 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 const LATE_REPLY_GRACE_NS = 60e9;
 const EMPTY = Buffer.alloc(0);
 
-interface OpenRequest extends HeapItem {
+interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {
   /** The request frame; released (null) once the exchange is over, while the deadline heap may still hold this entry. */
   frame: AnalyzedFrame | null;
   t: number;
   deadline: number;
-  txid: number;
-  client: bigint;
-  opcode: number;
   /** Server id and session id named by the request (for session lookups on its reply). */
   sessionId: number | null;
   releaseKb: number;
@@ -77,12 +75,15 @@ export class Analyzer {
   answered = 0;
   timedOut = 0;
   first: Stamp | null = null;
-  last: Stamp | null = null;
+  /** The last packet's time, as numbers (no object per packet). */
+  private lastSec = 0;
+  private lastNsec = 0;
+  private lastDigits = 0;
 
   private readonly clock = new Clock();
   private now = -Infinity;
-  /** Requests not finally answered, by transaction id (oldest first); client and opcode are checked on the short list. */
-  private readonly open = new Map<number, OpenRequest[]>();
+  /** Requests not finally answered (or timed out within the grace), by transaction id. */
+  private readonly open = new OpenTable<OpenRequest>();
   private readonly deadlines = new MinHeap<OpenRequest>();
   /** Frames waiting behind an open request: objects, or their output already rendered (see `render`). */
   private readonly held: (AnalyzedFrame | string)[] = [];
@@ -95,7 +96,6 @@ export class Analyzer {
   private heldBase = 0;
   private readonly unsettled = new Set<AnalyzedFrame>();
   private ended = false;
-  private readonly endpointTexts = new WeakMap<Endpoint, string>();
 
   private readonly ordered: boolean;
 
@@ -108,8 +108,10 @@ export class Analyzer {
   packet(p: Packet): void {
     this.packets++;
     const t = this.clock.ns(p.tsSec, p.tsNsec);
-    this.last = stamp(p.tsSec, p.tsNsec, p.tsDigits);
-    if (this.first === null) this.first = this.last;
+    this.lastSec = p.tsSec;
+    this.lastNsec = p.tsNsec;
+    this.lastDigits = p.tsDigits;
+    if (this.first === null) this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
     if (t > this.now) this.now = t;
     this.expire(this.now, false);
   }
@@ -142,8 +144,8 @@ export class Analyzer {
       transport: e.transport,
       src: e.src,
       dst: e.dst,
-      srcText: this.text(e.src),
-      dstText: this.text(e.dst),
+      srcText: endpointText(e.src),
+      dstText: endpointText(e.dst),
       flowKey: e.flowKey,
       decoded: d,
       session: null,
@@ -153,8 +155,7 @@ export class Analyzer {
     };
     if (e.desync) f.expert.push(finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);
-    const at = stamp(p.tsSec, p.tsNsec, p.tsDigits);
-    if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t, at);
+    if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
 
     // Bytes are views into the reader's chunk: copy them only for frames that are kept.
     const willHold = this.ordered && (this.unsettled.has(f) || (!this.hooks.render && this.heldHead < this.held.length));
@@ -176,44 +177,40 @@ export class Analyzer {
     this.drain();
   }
 
+  get last(): Stamp | null {
+    return this.first === null ? null : stamp(this.lastSec, this.lastNsec, this.lastDigits);
+  }
+
   get openAtEnd(): number {
     let n = 0;
-    for (const list of this.open.values()) for (const r of list) if (!r.timedOut) n++;
+    for (const r of this.open.values()) if (!r.timedOut) n++;
     return n;
   }
 
   // ---- exchanges ----------------------------------------------------------
 
-  private exchange(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp): void {
+  private exchange(f: AnalyzedFrame, d: DecodedFrame, t: number): void {
     const h = d.header;
     const opcode = h.opcode!;
     const client = h.client_id!;
     const base = opcode & ~REPLY_BIT;
     if (opcode === OP_ANNOUNCE) {
       if (h.sub_opcode === ANNOUNCE_BOOT) {
-        const n = this.sessions.boot(h.server_id!, at, f.number);
+        const n = this.sessions.boot(h.server_id!, frameStamp(f), f.number);
         if (n > 0) f.expert.push(finding('boot_teardown', `boot of server ${hex(h.server_id!)} tears down ${n} live session${n === 1 ? '' : 's'}`));
       }
       return;
     }
-    if (!d.reply) this.request(f, d, t, at, client);
-    else this.reply(f, d, t, at, client, base);
+    if (!d.reply) this.request(f, d, t, client);
+    else this.reply(f, d, t, client, base);
   }
 
-  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, client: bigint): void {
+  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint): void {
     const h = d.header;
     const txid = h.transaction_id!;
     this.requests++;
-    let list = this.open.get(txid);
-    if (list) {
-      for (const o of list) {
-        if (o.client === client) {
-          f.expert.push(finding('txid_duplicate', `transaction ${txid} of client ${hex(client)} is still outstanding`));
-          break;
-        }
-      }
-    } else {
-      this.open.set(txid, (list = []));
+    if (this.open.find(txid, client, -1) !== null) {
+      f.expert.push(finding('txid_duplicate', `transaction ${txid} of client ${hex(client)} is still outstanding`));
     }
     const payload = d.payload as BlockRecord | null;
     let timeoutMs = DEFAULT_TIMEOUT_MS;
@@ -225,7 +222,7 @@ export class Analyzer {
     }
     if (op === OP_ALLOCATE) {
       session = this.sessions.begin(h.client_id!, h.server_id!, payload ? Number(payload.storage_type) : null,
-        payload ? Number(payload.capacity_kb) : null, at, f.number);
+        payload ? Number(payload.capacity_kb) : null, frameStamp(f), f.number);
       this.linkForward(session, d);
     } else if (op === OP_INITIALIZE || op === OP_MODIFY || op === OP_FREE || op === OP_STATISTICS) {
       const sid = payload ? Number(payload.session_id) : null;
@@ -239,39 +236,29 @@ export class Analyzer {
     const r: OpenRequest = {
       frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
       sessionId: sid, releaseKb: op === OP_FREE && payload ? Number(payload.release_kb) : 0, serverId: h.server_id!,
-      pending: false, timedOut: false, evicted: false, session, heapIndex: -1,
+      pending: false, timedOut: false, evicted: false, session, heapIndex: -1, nextInBucket: null, seq: 0,
     };
-    list.push(r);
+    this.open.add(r);
     this.deadlines.push(r.deadline, r);
     if (this.ordered) this.unsettled.add(f);
   }
 
-  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, at: Stamp, client: bigint, base: number): void {
+  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint, base: number): void {
     const h = d.header;
     const txid = h.transaction_id!;
-    const list = this.open.get(txid);
-    let i = -1;
-    if (list) {
-      for (let k = 0; k < list.length; k++) {
-        const o = list[k]!;
-        if (o.client === client && o.opcode === base) {
-          i = k;
-          break;
-        }
-      }
-    }
-    if (i < 0 || !list) {
+    const r = this.open.find(txid, client, base);
+    if (r === null) {
       f.expert.push(finding('reply_unmatched', `no request seen for transaction ${txid} of client ${hex(client)}`));
       return;
     }
-    const r = list[i]!;
     const status = h.sub_opcode!;
     const isPending = status === STATUS_PENDING;
     const req = r.frame!;
     if (!r.pending) {
-      const ms = Math.round((t - r.t) / 1e3) / 1e3;
-      f.latencyMs = ms;
-      this.latency.add(r.opcode, ms);
+      // Whole microseconds: exact in the latency histogram and in the output.
+      const us = Math.round((t - r.t) / 1e3);
+      f.latencyMs = us / 1e3;
+      this.latency.add(r.opcode, us);
     }
     f.peer = req.number;
     req.peer = f.number;
@@ -279,37 +266,30 @@ export class Analyzer {
       // The exchange stays open with no deadline until the final reply.
       r.pending = true;
     } else {
-      this.forget(r, list, i);
+      this.open.remove(r);
       this.answered++;
     }
     // Answered or pending: no deadline left to watch.
     this.deadlines.remove(r);
-    this.sessionReply(r, f, d, at);
+    this.sessionReply(r, f, d);
     if (req.session === null && f.session !== null) req.session = f.session;
     this.settle(req);
     if (!isPending) r.frame = null;
   }
 
-  /** Drops a request from the open list (answered, or timed out long ago). */
-  private forget(r: OpenRequest, list: OpenRequest[], i: number): void {
-    list.splice(i, 1);
-    if (list.length === 0) this.open.delete(r.txid);
-  }
-
   /** What a reply does to its session (convention 7). */
-  private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame, at: Stamp): void {
+  private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame): void {
     const h = d.header;
     const status = h.sub_opcode!;
     const payload = d.payload as BlockRecord | null;
     const base = h.opcode! & ~REPLY_BIT;
     const server = h.server_id!;
-    const latency = f.latencyMs === null ? undefined : `${f.latencyMs} ms`;
     if (base === OP_ALLOCATE && r.session) {
       const s = r.session;
       if (status === STATUS_PENDING) this.sessions.waiting(s, f.number);
       else if (status === STATUS_OK && payload) {
         this.sessions.allocated(s, server, Number(payload.session_id), Number(payload.storage_type),
-          Number(payload.capacity_kb), at, f.number, latency);
+          Number(payload.capacity_kb), frameStamp(f), f.number, f.latencyMs);
         if (s.forwardedFor) s.forwardedFor.event('forwarded', f.number, `SAN ${h.src_san}`);
       } else if (status !== STATUS_OK) this.sessions.rejected(s, d.status!, f.number);
       f.session = s.key;
@@ -334,7 +314,7 @@ export class Analyzer {
     else if (base === OP_STATISTICS) s.event('stats', f.number);
     else if (base === OP_FREE) {
       const release = payload ? Number(payload.release_kb) : r.releaseKb;
-      this.sessions.freed(s, release, at, f.number);
+      this.sessions.freed(s, release, frameStamp(f), f.number);
     }
   }
 
@@ -346,18 +326,15 @@ export class Analyzer {
   private linkForward(s: SessionRecord, d: DecodedFrame): void {
     const h = d.header;
     if (h.src_san === h.dst_san) return;
-    for (const list of this.open.values()) {
-      for (const r of list) {
-        const o = r.frame?.decoded.header;
-        if (o && r.opcode === OP_ALLOCATE && r.session && !r.pending && r.client === h.client_id
-          && o.transaction_id !== h.transaction_id && o.dst_san === h.src_san && r.session.forwardedTo === null) {
-          r.session.forwardedTo = s;
-          s.forwardedFor = r.session;
-          r.session.event('forwarded', s.firstFrame, `to SAN ${h.dst_san}`);
-          return;
-        }
-      }
-    }
+    const r = this.open.oldest((r) => {
+      const o = r.frame?.decoded.header;
+      return o !== undefined && r.opcode === OP_ALLOCATE && r.session !== null && !r.pending && r.client === h.client_id
+        && o.transaction_id !== h.transaction_id && o.dst_san === h.src_san && r.session.forwardedTo === null;
+    });
+    if (r === null || r.session === null) return;
+    r.session.forwardedTo = s;
+    s.forwardedFor = r.session;
+    r.session.event('forwarded', s.firstFrame, `to SAN ${h.dst_san}`);
   }
 
   /** Requests whose deadline `now` is strictly past time out; at the end, the last packet's time counts too. */
@@ -377,9 +354,7 @@ export class Analyzer {
       } else {
         // Past the grace: forget it, so unanswered requests do not pile up.
         r.evicted = true;
-        const list = this.open.get(r.txid);
-        const i = list ? list.indexOf(r) : -1;
-        if (list && i >= 0) this.forget(r, list, i);
+        this.open.remove(r);
         r.frame = null;
       }
     }
@@ -388,13 +363,6 @@ export class Analyzer {
   private lateFinding(f: AnalyzedFrame, x: Finding): void {
     f.expert.push(x);
     this.hooks.lateFinding?.(f, x);
-  }
-
-  /** Endpoint text, made once per endpoint object (the network layers reuse them per flow). */
-  private text(e: Endpoint): string {
-    let t = this.endpointTexts.get(e);
-    if (t === undefined) this.endpointTexts.set(e, (t = endpointText(e)));
-    return t;
   }
 
   // ---- ordered delivery -----------------------------------------------------
@@ -482,6 +450,11 @@ function ownCopy(b: Buffer): Buffer {
 function flat(s: string): string {
   s.charCodeAt(0);
   return s;
+}
+
+/** The frame's capture time as a Stamp (made only where a session keeps it). */
+function frameStamp(f: AnalyzedFrame): Stamp {
+  return stamp(f.tsSec, f.tsNsec, f.tsDigits);
 }
 
 function hex(v: bigint): string {

@@ -1,5 +1,9 @@
-// Request → reply latencies, exact: kept per opcode in growable Float64Arrays
-// (8 bytes each), so percentiles are true nearest-rank values.
+// Request → reply latencies, exact and in bounded memory. The analysis rounds
+// every latency to whole microseconds, so a count per microsecond value holds
+// each sample exactly: percentiles are true nearest-rank values, and memory
+// follows the largest latency seen (dense up to ~1 s), not the number of
+// replies. The few samples outside that range (late replies to timed-out
+// requests, timestamps going backwards) are kept one by one.
 
 export interface Percentiles {
   p50: number;
@@ -8,55 +12,152 @@ export interface Percentiles {
   max: number;
 }
 
-class Samples {
-  data = new Float64Array(64);
+/** Latencies from 0 to this many µs (~1.05 s) are counted in an array indexed by µs. */
+const DENSE_LIMIT = 1 << 20;
+const MIN_DENSE = 1024;
+
+/** A histogram in plain arrays: crosses postMessage (both buffers transferable). */
+export interface LatencyData {
+  counts: Float64Array;
+  rare: Float64Array;
+}
+
+export class LatencyHistogram {
+  /** counts[µs] = samples of that latency. */
+  private counts = new Float64Array(0);
+  /** Samples outside the dense range, in µs, unsorted. */
+  private rare = new Float64Array(0);
+  private rareN = 0;
   n = 0;
 
-  add(v: number): void {
-    if (this.n === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+  static from(d: LatencyData): LatencyHistogram {
+    const h = new LatencyHistogram();
+    h.merge(d);
+    return h;
+  }
+
+  /** One latency in whole microseconds. */
+  add(us: number): void {
+    this.n++;
+    if (us >= 0 && us < DENSE_LIMIT && Number.isInteger(us)) {
+      if (us >= this.counts.length) this.growDense(us + 1);
+      this.counts[us]!++;
+    } else {
+      this.addRare(us);
     }
-    this.data[this.n++] = v;
   }
 
-  sorted(): Float64Array {
-    return this.data.slice(0, this.n).sort();
+  merge(d: LatencyData): void {
+    if (d.counts.length > this.counts.length) this.growDense(d.counts.length);
+    for (let i = 0; i < d.counts.length; i++) {
+      const c = d.counts[i]!;
+      if (c !== 0) {
+        this.counts[i]! += c;
+        this.n += c;
+      }
+    }
+    for (const us of d.rare) {
+      this.addRare(us);
+      this.n++;
+    }
+  }
+
+  /** The samples as plain arrays of exactly their size. */
+  data(): LatencyData {
+    let top = this.counts.length;
+    while (top > 0 && this.counts[top - 1] === 0) top--;
+    return { counts: this.counts.slice(0, top), rare: this.rare.slice(0, this.rareN) };
+  }
+
+  /** Nearest-rank p50/p90/p99 and the maximum, in milliseconds; null without samples. */
+  percentiles(): Percentiles | null {
+    if (this.n === 0) return null;
+    const rare = this.rare.slice(0, this.rareN).sort();
+    let below = 0; // rare samples under the dense range (negative), sorted first
+    while (below < rare.length && rare[below]! < 0) below++;
+    const ranks = [50, 90, 99].map((p) => Math.max(1, Math.ceil((p / 100) * this.n)));
+    const found: number[] = [];
+    let seen = 0;
+    let next = 0;
+    const take = (value: number, count: number): void => {
+      seen += count;
+      while (next < ranks.length && ranks[next]! <= seen) {
+        found.push(value);
+        next++;
+      }
+    };
+    for (let i = 0; i < below; i++) take(rare[i]!, 1);
+    for (let us = 0; us < this.counts.length && next < ranks.length; us++) {
+      const c = this.counts[us]!;
+      if (c !== 0) take(us, c);
+    }
+    for (let i = below; i < rare.length && next < ranks.length; i++) take(rare[i]!, 1);
+    let max: number;
+    if (rare.length > below) max = rare[rare.length - 1]!;
+    else {
+      let top = this.counts.length - 1;
+      while (top >= 0 && this.counts[top] === 0) top--;
+      max = top >= 0 ? top : rare[below - 1]!;
+    }
+    return { p50: found[0]! / 1e3, p90: found[1]! / 1e3, p99: found[2]! / 1e3, max: max / 1e3 };
+  }
+
+  private growDense(size: number): void {
+    let cap = Math.max(MIN_DENSE, this.counts.length);
+    while (cap < size) cap *= 2;
+    const bigger = new Float64Array(Math.min(DENSE_LIMIT, cap));
+    bigger.set(this.counts);
+    this.counts = bigger;
+  }
+
+  private addRare(us: number): void {
+    if (this.rareN === this.rare.length) {
+      const bigger = new Float64Array(Math.max(16, this.rare.length * 2));
+      bigger.set(this.rare);
+      this.rare = bigger;
+    }
+    this.rare[this.rareN++] = us;
   }
 }
 
-function rank(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-export function percentilesOf(sorted: Float64Array): Percentiles | null {
-  if (sorted.length === 0) return null;
-  return { p50: rank(sorted, 50), p90: rank(sorted, 90), p99: rank(sorted, 99), max: sorted[sorted.length - 1]! };
-}
-
+/** Latencies per request opcode. */
 export class LatencyStats {
-  private readonly byOpcode = new Map<number, Samples>();
+  private readonly byOpcode = new Map<number, LatencyHistogram>();
 
-  add(opcode: number, ms: number): void {
-    let s = this.byOpcode.get(opcode);
-    if (!s) this.byOpcode.set(opcode, (s = new Samples()));
-    s.add(ms);
+  /** One reply's latency in whole microseconds. */
+  add(opcode: number, us: number): void {
+    this.histogram(opcode).add(us);
+  }
+
+  /** Another capture's samples for `opcode` (merged stats of several files). */
+  merge(opcode: number, d: LatencyData): void {
+    this.histogram(opcode).merge(d);
+  }
+
+  /** Every opcode's samples, for another thread. */
+  data(): [number, LatencyData][] {
+    return [...this.byOpcode].map(([op, h]) => [op, h.data()]);
   }
 
   /** Percentiles over every opcode. */
   overall(): Percentiles | null {
-    const all = new Samples();
-    for (const s of this.byOpcode.values()) for (let i = 0; i < s.n; i++) all.add(s.data[i]!);
-    return percentilesOf(all.sorted());
+    const all = new LatencyHistogram();
+    for (const h of this.byOpcode.values()) all.merge(h.data());
+    return all.percentiles();
   }
 
   perOpcode(): Map<number, { count: number; pct: Percentiles }> {
     const out = new Map<number, { count: number; pct: Percentiles }>();
-    for (const [op, s] of [...this.byOpcode].sort((a, b) => a[0] - b[0])) {
-      const pct = percentilesOf(s.sorted());
-      if (pct) out.set(op, { count: s.n, pct });
+    for (const [op, h] of [...this.byOpcode].sort((a, b) => a[0] - b[0])) {
+      const pct = h.percentiles();
+      if (pct) out.set(op, { count: h.n, pct });
     }
     return out;
+  }
+
+  private histogram(opcode: number): LatencyHistogram {
+    let h = this.byOpcode.get(opcode);
+    if (!h) this.byOpcode.set(opcode, (h = new LatencyHistogram()));
+    return h;
   }
 }

@@ -13,7 +13,7 @@
 //   are listed in the order they first appeared (file order, then frame order).
 // - Sessions are concatenated in file order (count = the sum).
 // - Latency percentiles are recomputed over every file's samples (workers
-//   send their exact samples per opcode as transferable Float64Arrays).
+//   send their exact per-microsecond histograms as transferable arrays).
 // - Frame numbers (expert first frames, session lifecycle events) are
 //   renumbered as if the files were one sequence: a file's numbers are
 //   offset by the VVMP frames of the files before it. Each code still keeps
@@ -31,12 +31,11 @@ import { Pipeline, type PipelineOptions } from './pipeline.js';
 import type { AnalyzerHooks } from './analyzer.js';
 import { Summary, type FlowRecord } from './summary.js';
 import type { SessionRow } from './sessions.js';
-import { percentilesOf, type Percentiles } from './latency.js';
+import { LatencyStats, type LatencyData } from './latency.js';
 import type { Stamp } from './time.js';
 import type { ExpertCode } from '../protocol/expert.js';
 import type { StatsSource } from '../output/statsJson.js';
 
-const REPLY_BIT = 0x8000;
 /** Frame numbers kept per finding code (as Summary keeps). */
 const FIRST_FRAMES_KEPT = 5;
 
@@ -64,8 +63,8 @@ export interface FileStats {
   answered: number;
   timedOut: number;
   openAtEnd: number;
-  /** Latency samples (ms) per request opcode. */
-  latency: [number, Float64Array][];
+  /** Latency histograms per request opcode (every reply, also under a filter). */
+  latency: [number, LatencyData][];
   first: Stamp | null;
   last: Stamp | null;
   damage: string | null;
@@ -77,19 +76,10 @@ export interface FileStats {
 export function analyseFile(file: string, opts: StatsJobOptions, progress?: (frames: number) => void): FileStats {
   const filter = opts.filter === null || isEmptyFilter(opts.filter) ? null : compileFilter(opts.filter);
   const summary = new Summary();
-  const samples = new Map<number, number[]>();
-  // Latency comes from every reply (not only filtered ones), as Analyzer.latency does.
-  const latency = (f: { latencyMs: number | null; decoded: { header: { opcode: number | null } } }): void => {
-    if (f.latencyMs === null || f.decoded.header.opcode === null) return;
-    const op = f.decoded.header.opcode & ~REPLY_BIT;
-    let list = samples.get(op);
-    if (!list) samples.set(op, (list = []));
-    list.push(f.latencyMs);
-  };
   const hooks: AnalyzerHooks = filter
-    ? { frame: latency, settled: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
     : {
-      frame: (f) => { latency(f); summary.frame(f); },
+      frame: (f) => summary.frame(f),
       lateFinding: (f, x) => summary.lateFinding(f, x),
       segment: (e) => summary.segment(e),
     };
@@ -112,7 +102,7 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
     byOpcode: [...summary.byOpcode],
     expertCounts: [...summary.expertCounts],
     expertFirstFrames: [...summary.expertFirstFrames],
-    flows: [...summary.flows],
+    flows: [...summary.flows.entries()],
     sessions: [...a.sessions.rows()].map((s) => ({
       server_id: s.server_id, session_id: s.session_id, client_id: s.client_id, state: s.state,
       storage_type: s.storage_type, capacity_kb: s.capacity_kb, opened: s.opened, closed: s.closed,
@@ -122,7 +112,7 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
     answered: a.answered,
     timedOut: a.timedOut,
     openAtEnd: a.openAtEnd,
-    latency: [...samples].map(([op, l]) => [op, Float64Array.from(l)]),
+    latency: a.latency.data(),
     first: a.first,
     last: a.last,
     damage: result.damage,
@@ -132,45 +122,11 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
 
 /** The ArrayBuffers of a result that can be moved (not copied) to another thread. */
 export function transferables(r: FileStats): ArrayBuffer[] {
-  return r.latency.map(([, s]) => s.buffer as ArrayBuffer);
+  return r.latency.flatMap(([, d]) => [d.counts.buffer as ArrayBuffer, d.rare.buffer as ArrayBuffer]);
 }
 
 function before(x: Stamp, y: Stamp): boolean {
   return x.sec < y.sec || (x.sec === y.sec && x.nsec < y.nsec);
-}
-
-class MergedLatency {
-  private readonly byOpcode = new Map<number, Float64Array[]>();
-
-  add(op: number, s: Float64Array): void {
-    let l = this.byOpcode.get(op);
-    if (!l) this.byOpcode.set(op, (l = []));
-    l.push(s);
-  }
-
-  private static joined(parts: Float64Array[]): Float64Array {
-    const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out.sort();
-  }
-
-  overall(): Percentiles | null {
-    return percentilesOf(MergedLatency.joined([...this.byOpcode.values()].flat()));
-  }
-
-  perOpcode(): Map<number, { count: number; pct: Percentiles }> {
-    const out = new Map<number, { count: number; pct: Percentiles }>();
-    for (const [op, parts] of [...this.byOpcode].sort((a, b) => a[0] - b[0])) {
-      const sorted = MergedLatency.joined(parts);
-      const pct = percentilesOf(sorted);
-      if (pct) out.set(op, { count: sorted.length, pct });
-    }
-    return out;
-  }
 }
 
 /** Several files' results, in file order, as one StatsSource (see the semantics above). */
@@ -180,7 +136,7 @@ export function mergeStats(results: readonly FileStats[]): StatsSource {
   const expertFirstFrames = new Map<ExpertCode, number[]>();
   const flows = new Map<string, FlowRecord>();
   const sessions: SessionRow[] = [];
-  const latency = new MergedLatency();
+  const latency = new LatencyStats();
   let packets = 0, vvmpFrames = 0, requests = 0, answered = 0, timedOut = 0, openAtEnd = 0, offset = 0;
   let first: Stamp | null = null, last: Stamp | null = null;
   for (const r of results) {
@@ -218,13 +174,13 @@ export function mergeStats(results: readonly FileStats[]): StatsSource {
     for (const s of r.sessions) {
       sessions.push(offset === 0 ? s : { ...s, events: s.events.map((e) => ({ ...e, frame: e.frame + offset })) });
     }
-    for (const [op, s] of r.latency) latency.add(op, s);
+    for (const [op, d] of r.latency) latency.merge(op, d);
     if (r.first && (first === null || before(r.first, first))) first = r.first;
     if (r.last && (last === null || before(last, r.last))) last = r.last;
     offset += r.framesNumbered;
   }
   return {
-    packets, vvmpFrames, byOpcode, expertCounts, expertFirstFrames, flows: { [Symbol.iterator]: () => flows.values() },
+    packets, vvmpFrames, byOpcode, expertCounts, expertFirstFrames, flows: { records: () => flows.values(), size: flows.size },
     sessions: { rows: () => sessions, count: sessions.length },
     requests, answered, timedOut, openAtEnd, latency, first, last,
   };

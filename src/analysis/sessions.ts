@@ -17,6 +17,8 @@ export interface LifecycleEvent {
   detail?: string;
 }
 
+const NO_EVENTS: readonly LifecycleEvent[] = Object.freeze([]);
+
 /** Lifecycle events kept per session; beyond this only counts grow (memory stays flat). */
 const MAX_EVENTS = 24;
 
@@ -27,7 +29,8 @@ export class SessionRecord {
   storage_type: number | null;
   capacity_kb: number | null;
   closed: Stamp | null = null;
-  events: LifecycleEvent[] = [];
+  /** Lifecycle events kept (a shared empty list until the first is kept). */
+  events: readonly LifecycleEvent[] = NO_EVENTS;
   /** Events not kept in `events`, by kind. */
   dropped = 0;
   modifies = 0;
@@ -56,13 +59,20 @@ export class SessionRecord {
 
   /** Compact mode keeps lifecycle events only for the sessions the text report shows. */
   keepEvents = true;
+  /** Position in the table's list of entries. */
+  slot = -1;
 
   event(kind: LifecycleKind, frame: number, detail?: string): void {
     if (kind === 'modify') this.modifies++;
     if (kind === 'stats') this.statsQueries++;
     if (!this.keepEvents) return;
-    if (this.events.length < MAX_EVENTS) this.events.push(detail === undefined ? { kind, frame } : { kind, frame, detail });
-    else this.dropped++;
+    if (this.events.length >= MAX_EVENTS) {
+      this.dropped++;
+      return;
+    }
+    const e: LifecycleEvent = detail === undefined ? { kind, frame } : { kind, frame, detail };
+    if (this.events === NO_EVENTS) this.events = [e];
+    else (this.events as LifecycleEvent[]).push(e);
   }
 }
 
@@ -93,74 +103,64 @@ const STATES: readonly SessionState[] = ['REQUESTED', 'WAITING', 'ALLOCATED', 'A
 /** Sessions always kept whole in compact mode (the text report shows their lifecycles). */
 const KEEP_WHOLE = 50;
 
+/** Rows per archive chunk: chunks are never copied, and at most one is partly empty. */
+const CHUNK_ROWS = 1 << 14;
+
+/** One chunk of archived sessions, a typed array per column (53 bytes a row). */
+class ArchiveChunk {
+  readonly server = new BigUint64Array(CHUNK_ROWS);
+  readonly client = new BigUint64Array(CHUNK_ROWS);
+  readonly sid = new Uint16Array(CHUNK_ROWS);
+  readonly state = new Uint8Array(CHUNK_ROWS);
+  readonly storage = new Int16Array(CHUNK_ROWS);
+  readonly capacity = new Float64Array(CHUNK_ROWS);
+  readonly openedSec = new Float64Array(CHUNK_ROWS);
+  readonly openedNsec = new Uint32Array(CHUNK_ROWS);
+  readonly closedSec = new Float64Array(CHUNK_ROWS);
+  readonly closedNsec = new Uint32Array(CHUNK_ROWS);
+  readonly digits = new Uint8Array(CHUNK_ROWS);
+}
+
 /**
- * Finished sessions in columns (about 60 bytes each) instead of objects, so
- * `stats` on tens of millions of frames keeps its memory flat-ish: only
- * sessions still open stay as records.
+ * Finished sessions in columns instead of objects, so `stats` on tens of
+ * millions of frames keeps its memory flat-ish: only sessions still open
+ * stay as records.
  */
 class SessionArchive {
   private n = 0;
-  private cap = 0;
-  private server = new BigUint64Array(0);
-  private client = new BigUint64Array(0);
-  private sid = new Uint16Array(0);
-  private state = new Uint8Array(0);
-  private storage = new Int16Array(0);
-  private capacity = new Float64Array(0);
-  private openedSec = new Float64Array(0);
-  private openedNsec = new Uint32Array(0);
-  private closedSec = new Float64Array(0);
-  private closedNsec = new Uint32Array(0);
-  private digits = new Uint8Array(0);
-
-  private grow(): void {
-    const cap = Math.max(1024, this.cap * 2);
-    const g = <T extends { set(a: T): void }>(old: T, make: (n: number) => T): T => {
-      const a = make(cap);
-      a.set(old);
-      return a;
-    };
-    this.server = g(this.server, (k) => new BigUint64Array(k));
-    this.client = g(this.client, (k) => new BigUint64Array(k));
-    this.sid = g(this.sid, (k) => new Uint16Array(k));
-    this.state = g(this.state, (k) => new Uint8Array(k));
-    this.storage = g(this.storage, (k) => new Int16Array(k));
-    this.capacity = g(this.capacity, (k) => new Float64Array(k));
-    this.openedSec = g(this.openedSec, (k) => new Float64Array(k));
-    this.openedNsec = g(this.openedNsec, (k) => new Uint32Array(k));
-    this.closedSec = g(this.closedSec, (k) => new Float64Array(k));
-    this.closedNsec = g(this.closedNsec, (k) => new Uint32Array(k));
-    this.digits = g(this.digits, (k) => new Uint8Array(k));
-    this.cap = cap;
-  }
+  private readonly chunks: ArchiveChunk[] = [];
 
   add(s: SessionRecord): number {
-    if (this.n === this.cap) this.grow();
     const i = this.n++;
-    this.server[i] = s.server_id;
-    this.client[i] = s.client_id;
-    this.sid[i] = s.session_id;
-    this.state[i] = STATES.indexOf(s.state);
-    this.storage[i] = s.storage_type ?? -1;
-    this.capacity[i] = s.capacity_kb ?? NaN;
-    this.openedSec[i] = s.opened.sec;
-    this.openedNsec[i] = s.opened.nsec;
-    this.digits[i] = s.opened.digits;
-    this.closedSec[i] = s.closed ? s.closed.sec : NaN;
-    this.closedNsec[i] = s.closed ? s.closed.nsec : 0;
+    const at = i % CHUNK_ROWS;
+    if (at === 0) this.chunks.push(new ArchiveChunk());
+    const c = this.chunks[this.chunks.length - 1]!;
+    c.server[at] = s.server_id;
+    c.client[at] = s.client_id;
+    c.sid[at] = s.session_id;
+    c.state[at] = STATES.indexOf(s.state);
+    c.storage[at] = s.storage_type ?? -1;
+    c.capacity[at] = s.capacity_kb ?? NaN;
+    c.openedSec[at] = s.opened.sec;
+    c.openedNsec[at] = s.opened.nsec;
+    c.digits[at] = s.opened.digits;
+    c.closedSec[at] = s.closed ? s.closed.sec : NaN;
+    c.closedNsec[at] = s.closed ? s.closed.nsec : 0;
     return i;
   }
 
   row(i: number): SessionRow {
-    const d = this.digits[i]!;
-    const cs = this.closedSec[i]!;
-    const cap = this.capacity[i]!;
-    const st = this.storage[i]!;
+    const c = this.chunks[Math.floor(i / CHUNK_ROWS)]!;
+    const at = i % CHUNK_ROWS;
+    const d = c.digits[at]!;
+    const cs = c.closedSec[at]!;
+    const cap = c.capacity[at]!;
+    const st = c.storage[at]!;
     return {
-      server_id: this.server[i]!, session_id: this.sid[i]!, client_id: this.client[i]!, state: STATES[this.state[i]!]!,
+      server_id: c.server[at]!, session_id: c.sid[at]!, client_id: c.client[at]!, state: STATES[c.state[at]!]!,
       storage_type: st < 0 ? null : st, capacity_kb: Number.isNaN(cap) ? null : cap,
-      opened: { sec: this.openedSec[i]!, nsec: this.openedNsec[i]!, digits: d },
-      closed: Number.isNaN(cs) ? null : { sec: cs, nsec: this.closedNsec[i]!, digits: d },
+      opened: { sec: c.openedSec[at]!, nsec: c.openedNsec[at]!, digits: d },
+      closed: Number.isNaN(cs) ? null : { sec: cs, nsec: c.closedNsec[at]!, digits: d },
       events: [], dropped: 0,
     };
   }
@@ -175,7 +175,8 @@ export class SessionTable {
   private readonly archive = new SessionArchive();
   /** Session ids each server has allocated, as a 65,536-bit map (for session_unknown). */
   private readonly seen = new Map<bigint, Uint8Array>();
-  private readonly slot = new WeakMap<SessionRecord, number>();
+  /** `0x…` text of each server id, made once (every session key starts with it). */
+  private readonly serverText = new Map<bigint, string>();
 
   /** compact: archive finished sessions in columns (stats); otherwise keep every record whole (UI). */
   constructor(private readonly compact = false) {}
@@ -203,8 +204,8 @@ export class SessionTable {
   /** A session reached a final state: in compact mode, move it to the archive. */
   private finished(s: SessionRecord): void {
     if (!this.compact) return;
-    const at = this.slot.get(s);
-    if (at === undefined || at < KEEP_WHOLE) return;
+    const at = s.slot;
+    if (at < KEEP_WHOLE) return;
     this.entries[at] = this.archive.add(s);
     const ids = this.byServer.get(s.server_id);
     if (ids?.get(s.session_id) === s) ids.delete(s.session_id);
@@ -220,21 +221,23 @@ export class SessionTable {
     const s = new SessionRecord(client, server, storageType, capacity, at, frame);
     if (this.compact && this.entries.length >= KEEP_WHOLE) s.keepEvents = false;
     s.event('alloc', frame);
-    this.slot.set(s, this.entries.length);
+    s.slot = this.entries.length;
     this.entries.push(s);
     return s;
   }
 
   /** An Allocate OK: the entry becomes a session under its key. */
-  allocated(s: SessionRecord, server: bigint, sessionId: number, storageType: number, capacity: number, at: Stamp, frame: number, latency?: string): void {
+  allocated(s: SessionRecord, server: bigint, sessionId: number, storageType: number, capacity: number, at: Stamp, frame: number, latencyMs: number | null = null): void {
     s.server_id = server;
     s.session_id = sessionId;
     s.storage_type = storageType;
     s.capacity_kb = capacity;
     s.opened = at;
     s.state = 'ALLOCATED';
-    s.key = sessionKey(server, sessionId);
-    s.event('alloc', frame, latency ? `OK ${latency}` : 'OK');
+    let text = this.serverText.get(server);
+    if (text === undefined) this.serverText.set(server, (text = hexId(server)));
+    s.key = `${text}/${sessionId}`;
+    if (s.keepEvents) s.event('alloc', frame, latencyMs === null ? 'OK' : `OK ${latencyMs} ms`);
     let ids = this.byServer.get(server);
     if (!ids) this.byServer.set(server, (ids = new Map()));
     ids.set(sessionId, s);

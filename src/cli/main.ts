@@ -14,6 +14,7 @@ import { registerFuzz } from './fuzz.js';
 import { handleBrokenPipe } from './report.js';
 import { registerServe } from './serve.js';
 import { registerClient } from './client.js';
+import { tuneHeapGrowth } from './heap.js';
 
 export function buildProgram(): Command {
   const program = new Command('vvmp')
@@ -72,4 +73,5 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') handleBrokenPipe();
 });
 
+tuneHeapGrowth();
 await main(process.argv);

@@ -135,7 +135,7 @@ function parallel(files: readonly string[], opts: StatsJobOptions, jobs: number,
       }
     };
     for (let k = 0; k < jobs; k++) {
-      const w = new Worker(new URL('../analysis/statsWorker.mjs', import.meta.url), { workerData: opts });
+      const w = new Worker(WORKER, { workerData: opts });
       workers.push(w);
       w.on('message', (m: StatsReply) => {
         if (failed) return;
@@ -159,6 +159,9 @@ function parallel(files: readonly string[], opts: StatsJobOptions, jobs: number,
     }
   });
 }
+
+/** Compiled (dist/): the worker's own module; TypeScript (tests, tsx): a bootstrap that loads it through tsx. */
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? '../analysis/statsWorker.mjs' : '../analysis/statsWorker.js', import.meta.url);
 
 /** Files done / total, frames, frames/s on stderr: only on a terminal, only once a run takes a while. */
 class Progress {

@@ -2,7 +2,6 @@
 
 import { Option, type Command } from 'commander';
 import { LIVE_BACKENDS, startLiveCapture, type LiveBackend } from '../capture/live.js';
-import { runApp } from '../tui/app.js';
 import { FileSource, LiveSource, type Source } from '../tui/source.js';
 import { DEFAULT_RING, FrameStore } from '../tui/store.js';
 import { noColorRequested } from '../tui/text.js';
@@ -55,5 +54,7 @@ export async function tuiCommand(file: string | undefined, flags: TuiFlags): Pro
       backend: flags.backend ?? 'cap',
     }, startLiveCapture)
     : new FileSource(file!, store);
+  // The screen code (and blessed) loads only for this command: other commands start smaller and faster.
+  const { runApp } = await import('../tui/app.js');
   await runApp(store, source, { filter: filter?.text ?? null, colour: !noColorRequested() });
 }

@@ -2,9 +2,9 @@
 
 import type { Endpoint, Transport } from './types.js';
 
-/** `1.2.3.4:5` or `[::1]:5`. */
+/** `1.2.3.4:5` or `[::1]:5`, made once per endpoint object (the network layers reuse them per flow). */
 export function endpointText(e: Endpoint): string {
-  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+  return (e.text ??= e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`);
 }
 
 /** Transport + the two endpoint texts in sorted order: both directions share it. */

@@ -61,9 +61,51 @@ export class TcpConn implements StreamOwner {
   }
 }
 
+/**
+ * What a closed connection leaves behind: where each direction's sequence
+ * ended, to recognise retransmissions after the close. Small on purpose: it
+ * is kept for the next MAX_CLOSED closes, long enough to reach V8's old
+ * generation, where whole connections (streams, framers, buffers) made most
+ * of the garbage of a long capture.
+ */
+class ClosedConn {
+  private readonly started0: boolean;
+  private readonly started1: boolean;
+  private readonly next0: number;
+  private readonly next1: number;
+  private readonly vvmp: boolean;
+  private readonly ep: [Endpoint, Endpoint];
+  private readonly flowKey: string;
+
+  constructor(private readonly sink: NetSink, conn: TcpConn) {
+    const [d0, d1] = conn.dirs;
+    this.started0 = d0.started;
+    this.next0 = d0.next;
+    this.started1 = d1.started;
+    this.next1 = d1.next;
+    this.vvmp = conn.vvmp;
+    this.ep = conn.ep;
+    this.flowKey = conn.flowKey;
+  }
+
+  /** `dataLen` bytes at `seq` in direction `dir` were all seen before the close. */
+  isRetransmission(dir: number, seq: number, dataLen: number): boolean {
+    const started = dir === 0 ? this.started0 : this.started1;
+    return started && diff(seq, dir === 0 ? this.next0 : this.next1) + dataLen <= 0;
+  }
+
+  reportRetransmission(dir: number, packet: Packet, dataLen: number): void {
+    if (!this.vvmp) return;
+    this.sink.segment({
+      packet, flowKey: this.flowKey, src: this.ep[dir]!, dst: this.ep[1 - dir]!,
+      code: 'tcp_retransmission', message: `retransmission: all ${dataLen} bytes already seen`,
+    });
+  }
+}
+
 export class TcpTable {
   private readonly conns = new Map<string, TcpConn>();
-  private readonly closed = new Map<string, TcpConn>();
+  private readonly closed = new Map<string, ClosedConn>();
 
   constructor(
     private readonly opts: NetOptions,
@@ -125,10 +167,8 @@ export class TcpTable {
       const old = this.closed.get(key);
       if (old && !syn) {
         if (dataLen <= 0) return;
-        const st = old.dirs[dir]!;
-        if (st.started && diff(seq, st.next) + dataLen <= 0) {
-          // A retransmission after the close.
-          if (old.vvmp) old.segment(dir, p, 'tcp_retransmission', `retransmission: all ${dataLen} bytes already seen`);
+        if (old.isRetransmission(dir, seq, dataLen)) {
+          old.reportRetransmission(dir, p, dataLen);
           return;
         }
       }
@@ -188,6 +228,6 @@ export class TcpTable {
       const oldest = this.closed.keys().next();
       if (!oldest.done) this.closed.delete(oldest.value);
     }
-    this.closed.set(conn.key, conn);
+    this.closed.set(conn.key, new ClosedConn(this.sink, conn));
   }
 }

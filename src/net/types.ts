@@ -8,6 +8,8 @@ export interface Endpoint {
   /** Dotted IPv4 or compressed IPv6 text. */
   ip: string;
   port: number;
+  /** `endpointText` of it, cached on the object (see net/endpoint.ts). */
+  text?: string;
 }
 
 /** One candidate VVMP frame, cut out of a UDP datagram or a TCP stream. */

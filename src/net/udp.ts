@@ -13,11 +13,16 @@ interface UdpFlow {
   flowKey: string;
 }
 
-/** Directed flows remembered for their texts; the cache is dropped whole when it grows past this. */
-const MAX_CACHED_FLOWS = 4096;
+/**
+ * Directed flows remembered for their texts, in two generations: a flow seen
+ * again moves to the newer one, and when that fills, the older is dropped.
+ * Busy flows stay cached; at most 2 × this many are kept.
+ */
+const FLOWS_PER_GENERATION = 8192;
 
 export class UdpDecoder {
-  private readonly flows = new Map<string, UdpFlow>();
+  private flows = new Map<string, UdpFlow>();
+  private olderFlows = new Map<string, UdpFlow>();
 
   constructor(
     private readonly opts: NetOptions,
@@ -53,13 +58,18 @@ export class UdpDecoder {
   private flow(d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
     const key = d.toString('latin1', aa, aa + 2 * al) + String.fromCharCode(sport, dport);
     let f = this.flows.get(key);
+    if (f) return f;
+    f = this.olderFlows.get(key);
     if (!f) {
       const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
       const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
       f = { src, dst, flowKey: flowKeyOf('udp', src, dst) };
-      if (this.flows.size >= MAX_CACHED_FLOWS) this.flows.clear();
-      this.flows.set(key, f);
     }
+    if (this.flows.size >= FLOWS_PER_GENERATION) {
+      this.olderFlows = this.flows;
+      this.flows = new Map();
+    }
+    this.flows.set(key, f);
     return f;
   }
 }

@@ -21,7 +21,7 @@ export interface StatsSource {
   byOpcode: ReadonlyMap<number, number>;
   expertCounts: ReadonlyMap<ExpertCode, number>;
   expertFirstFrames: ReadonlyMap<ExpertCode, readonly number[]>;
-  flows: Iterable<FlowRecord>;
+  flows: { records(): Iterable<FlowRecord>; readonly size: number };
   sessions: { rows(): Iterable<SessionRow>; readonly count: number };
   requests: number;
   answered: number;
@@ -36,7 +36,7 @@ export interface StatsSource {
 export function liveSource(a: Analyzer, sum: Summary): StatsSource {
   return {
     packets: a.packets, vvmpFrames: sum.vvmpFrames, byOpcode: sum.byOpcode, expertCounts: sum.expertCounts,
-    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows.values(), sessions: a.sessions,
+    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows, sessions: a.sessions,
     requests: a.requests, answered: a.answered, timedOut: a.timedOut, openAtEnd: a.openAtEnd,
     latency: a.latency, first: a.first, last: a.last,
   };
@@ -87,7 +87,7 @@ export function writeStatsSourceJson(sum: StatsSource, write: (s: string) => voi
   for (const [code, n] of [...sum.expertCounts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) expert[code] = n;
   write(`{"packets":${a.packets},"vvmp_frames":${sum.vvmpFrames},"by_opcode":${toJson(byOpcode)},"expert":${toJson(expert)},"flows":[`);
   let first = true;
-  for (const f of sum.flows) {
+  for (const f of sum.flows.records()) {
     write((first ? '' : ',') + flowJson(f));
     first = false;
   }

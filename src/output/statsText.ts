@@ -77,7 +77,7 @@ export function statsSourceText(file: string, sum: StatsSource, filter: string |
     : ['  (none)']));
 
   out.push('', 'Flows:');
-  const flows = limited([...sum.flows], 'flows');
+  const flows = limited(firstRows(sum.flows.records(), MAX_ROWS + 1), 'flows', sum.flows.size);
   append(out, flows.rows.length
     ? table([['Proto', 'A', 'B', 'Frames', 'Bytes', 'First', 'Last', 'Errors'],
       ...flows.rows.map((f) => [f.transport.toUpperCase(), f.a, f.b, groupDigits(f.frames), groupDigits(f.bytes), rel(flowFirst(f), origin), rel(flowLast(f), origin), String(f.errors)])],

@@ -31,6 +31,30 @@ export function readUint(buf: Uint8Array, at: number, width: number): FieldValue
   }
 }
 
+/**
+ * Recently read 64-bit ids by value. A capture names few distinct client and
+ * server ids, so most header reads find theirs here instead of building a
+ * BigInt (about 80 bytes of garbage) twice per frame.
+ */
+const ids = new Map<number, bigint>();
+const IDS_KEPT = 1 << 14;
+const TWO_32 = 4294967296;
+
+/** A u64 id at `at` (as readUint width 8), the same bigint for repeated values. */
+export function readId(buf: Uint8Array, at: number): bigint {
+  const hi = ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
+  const lo = ((buf[at + 4]! << 24) >>> 0) + ((buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!);
+  if (hi >= 0x200000) return (BigInt(hi) << 32n) | BigInt(lo); // above 2^53: no exact number key
+  const key = hi * TWO_32 + lo;
+  let v = ids.get(key);
+  if (v === undefined) {
+    v = BigInt(key);
+    if (ids.size >= IDS_KEPT) ids.clear();
+    ids.set(key, v);
+  }
+  return v;
+}
+
 /** Writes `value` truncated to the field's width (fuzzing relies on wrap-around, not errors). */
 export function writeUint(buf: Uint8Array, at: number, width: number, value: FieldValue): void {
   let v = BigInt.asUintN(width * 8, typeof value === 'bigint' ? value : BigInt(Math.trunc(value)));

@@ -2,7 +2,7 @@
 // single-frame expert findings out. It never throws.
 
 import { byteSum } from './checksum.js';
-import { readBlock, readUint, type BlockRecord } from './codec.js';
+import { readBlock, readId, readUint, type BlockRecord } from './codec.js';
 import { finding, type Finding } from './expert.js';
 import {
   HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING, opcodeDef, statusName,
@@ -69,8 +69,8 @@ function readHeader(b: Buffer, n: number): HeaderFields {
     opcode: n >= 2 ? (readUint(b, 0, 2) as number) : null,
     src_san: n >= 5 ? (readUint(b, 2, 3) as number) : null,
     dst_san: n >= 8 ? (readUint(b, 5, 3) as number) : null,
-    client_id: n >= 16 ? b.readBigUInt64BE(8) : null,
-    server_id: n >= 24 ? b.readBigUInt64BE(16) : null,
+    client_id: n >= 16 ? readId(b, 8) : null,
+    server_id: n >= 24 ? readId(b, 16) : null,
     transaction_id: n >= 28 ? (readUint(b, 24, 4) as number) : null,
     sub_opcode: n >= 29 ? b[28]! : null,
     length: n >= 31 ? (readUint(b, 29, 2) as number) : null,
@@ -154,31 +154,28 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
     const devices: BlockRecord[] = [];
     for (let at = HEADER_SIZE; at < frameLen; at += block.size) devices.push(readBlock(bytes, at, block));
     frame.payload = { devices };
-    checkReserved(block, devices, findings);
+    for (let i = 0; i < devices.length; i++) if (checkReserved(block, devices[i]!, i, findings)) break;
   } else {
     const rec = readBlock(bytes, HEADER_SIZE, block);
     frame.payload = rec;
-    checkReserved(block, [rec], findings);
+    checkReserved(block, rec, -1, findings);
   }
   return frame;
 }
 
-function checkReserved(block: BlockLayout, records: BlockRecord[], findings: Finding[]): void {
-  for (let i = 0; i < records.length; i++) {
-    const rec = records[i]!;
-    for (const f of block.fields) {
-      const v = rec[f.name]!;
-      const where = block.repeated ? `${block.label.toLowerCase()} ${i + 1}: ` : '';
-      if (f.kind === 'reserved' && v !== 0) {
-        findings.push(finding('reserved_nonzero', `${where}${f.label.toLowerCase()} ${f.name} is ${v}, not 0`));
-        return;
-      }
-      if (f.reservedMask && (Number(v) & f.reservedMask) !== 0) {
-        findings.push(finding('reserved_nonzero', `${where}reserved bits of ${f.name} set (0x${Number(v).toString(16).padStart(2, '0')})`));
-        return;
-      }
-    }
+/** The first reserved field or bit set in record `index` of a repeated block (-1: the only record) → a finding; true if found. */
+function checkReserved(block: BlockLayout, rec: BlockRecord, index: number, findings: Finding[]): boolean {
+  for (const f of block.fields) {
+    const v = rec[f.name]!;
+    const bad = f.kind === 'reserved' ? v !== 0 : f.reservedMask !== undefined && f.reservedMask !== 0 && (Number(v) & f.reservedMask) !== 0;
+    if (!bad) continue;
+    const where = index >= 0 ? `${block.label.toLowerCase()} ${index + 1}: ` : '';
+    findings.push(finding('reserved_nonzero', f.kind === 'reserved'
+      ? `${where}${f.label.toLowerCase()} ${f.name} is ${v}, not 0`
+      : `${where}reserved bits of ${f.name} set (0x${Number(v).toString(16).padStart(2, '0')})`));
+    return true;
   }
+  return false;
 }
 
 /**

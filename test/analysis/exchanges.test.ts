@@ -203,7 +203,7 @@ describe('sessions', () => {
     const { summary } = feed([{ at: 0, frame: query(1) }, { at: 1, frame: reply(OP_QUERY, 1, 0, { devices: [] }) }, { at: 2, frame: { ...query(2), corruptChecksum: true } }, { at: 9000 }]);
     expect(Object.fromEntries(summary.byOpcode)).toEqual({ 1: 2, 0x8001: 1 });
     expect(Object.fromEntries(summary.expertCounts)).toEqual({ checksum_bad: 1, timeout: 1 });
-    const [flow] = summary.flows.values();
+    const [flow] = summary.flows.records();
     expect(flow).toMatchObject({ frames: 3, bytes: 96, errors: 1, a: '10.0.0.1:40001', b: '10.0.0.2:7369' });
   });
 });

@@ -142,7 +142,7 @@ describe('IPv6', () => {
     feed(eth(ipv6(body, { nh: 0 }), 0x86dd));
     expect(r.frames.length).toBe(1);
     expect(r.frames[0]!.bytes).toEqual(query(3));
-    expect(r.frames[0]!.src).toEqual({ ip: 'fd00::1', port: 1 });
+    expect(r.frames[0]!.src).toEqual({ ip: 'fd00::1', port: 1, text: '[fd00::1]:1' });
     expect(r.frames[0]!.flowKey).toBe('udp [fd00::1]:1 [fd00::2]:7369');
     expect(dec.counters.undecoded.size).toBe(0);
   });

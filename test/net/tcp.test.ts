@@ -31,8 +31,8 @@ describe('TCP framing', () => {
     expect(txs()).toEqual([1, 2, 3, 4]);
     expect(r.frames.every((f) => f.packet === p)).toBe(true);
     expect(r.frames[2]!.bytes).toEqual(queryReply(3, 4));
-    expect(r.frames[0]!.src).toEqual({ ip: '10.0.0.1', port: 40000 });
-    expect(r.frames[0]!.dst).toEqual({ ip: '10.0.0.2', port: PORT });
+    expect(r.frames[0]!.src).toEqual({ ip: '10.0.0.1', port: 40000, text: '10.0.0.1:40000' });
+    expect(r.frames[0]!.dst).toEqual({ ip: '10.0.0.2', port: PORT, text: `10.0.0.2:${PORT}` });
     expect(r.frames[0]!.flowKey).toBe('tcp 10.0.0.1:40000 10.0.0.2:7369');
     expect(r.frames[0]!.transport).toBe('tcp');
     expect(r.segments).toEqual([]);

@@ -20,8 +20,8 @@ describe('UDP', () => {
     expect(r.frames.map((f) => f.bytes.length)).toEqual([32, 75, 10, 0]);
     expect(r.frames[0]!.packet).toBe(p1);
     expect(r.frames[1]!.bytes).toEqual(cat(reply, [1, 2, 3]));
-    expect(r.frames[0]!.src).toEqual({ ip: '10.0.0.1', port: 40000 });
-    expect(r.frames[1]!.dst).toEqual({ ip: '10.0.0.1', port: 40000 });
+    expect(r.frames[0]!.src).toEqual({ ip: '10.0.0.1', port: 40000, text: '10.0.0.1:40000' });
+    expect(r.frames[1]!.dst).toEqual({ ip: '10.0.0.1', port: 40000, text: '10.0.0.1:40000' });
     expect(r.frames[0]!.flowKey).toBe('udp 10.0.0.1:40000 10.0.0.2:7369');
     expect(r.frames[1]!.flowKey).toBe(r.frames[0]!.flowKey);
     expect(r.frames.every((f) => f.transport === 'udp' && f.desync === undefined)).toBe(true);

@@ -1,0 +1,127 @@
+// Flows as `stats` counts them (one per TCP connection / UDP address pair),
+// in typed columns: a flow lives as long as the capture, and a hundred
+// thousand small objects made over a long run pinned pages of V8's old
+// generation all over it. Per flow the heap keeps only its key string (which
+// also gives its endpoints) and a map entry; the numbers are off-heap.
+
+import type { Transport } from '../net/types.js';
+import type { Stamp } from './time.js';
+
+/** One flow, made on demand for output. */
+export interface FlowRecord {
+  transport: Transport;
+  /** The endpoint that sent the flow's first frame, and the other. */
+  a: string;
+  b: string;
+  frames: number;
+  bytes: number;
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
+  digits: number;
+  errors: number;
+}
+
+export function flowFirst(f: FlowRecord): Stamp {
+  return { sec: f.firstSec, nsec: f.firstNsec, digits: f.digits };
+}
+
+export function flowLast(f: FlowRecord): Stamp {
+  return { sec: f.lastSec, nsec: f.lastNsec, digits: f.digits };
+}
+
+const CHUNK_ROWS = 1 << 12;
+
+class FlowChunk {
+  readonly frames = new Float64Array(CHUNK_ROWS);
+  readonly bytes = new Float64Array(CHUNK_ROWS);
+  readonly errors = new Float64Array(CHUNK_ROWS);
+  readonly firstSec = new Float64Array(CHUNK_ROWS);
+  readonly lastSec = new Float64Array(CHUNK_ROWS);
+  readonly firstNsec = new Uint32Array(CHUNK_ROWS);
+  readonly lastNsec = new Uint32Array(CHUNK_ROWS);
+  readonly digits = new Uint8Array(CHUNK_ROWS);
+  /** 1: the flow's first frame came from the key's second endpoint. */
+  readonly swapped = new Uint8Array(CHUNK_ROWS);
+}
+
+/**
+ * Flow keys are `"<transport> <endpoint> <endpoint>"` (net/endpoint.ts
+ * flowKeyOf); endpoint texts hold no spaces, so the key splits back into them.
+ */
+function splitKey(key: string): [Transport, string, string] {
+  const s1 = key.indexOf(' ');
+  const s2 = key.indexOf(' ', s1 + 1);
+  return [key.slice(0, s1) as Transport, key.slice(s1 + 1, s2), key.slice(s2 + 1)];
+}
+
+export class FlowTable {
+  private readonly rowOf = new Map<string, number>();
+  private readonly keys: string[] = [];
+  private readonly chunks: FlowChunk[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** A frame of flow `key` sent by `src` (an endpoint text of the key), `size` bytes, at sec/nsec. */
+  frame(key: string, src: string, size: number, sec: number, nsec: number, digits: number, error: boolean): void {
+    let row = this.rowOf.get(key);
+    let c: FlowChunk;
+    let at: number;
+    if (row === undefined) {
+      row = this.keys.length;
+      this.keys.push(key);
+      this.rowOf.set(key, row);
+      at = row % CHUNK_ROWS;
+      if (at === 0) this.chunks.push(new FlowChunk());
+      c = this.chunks[this.chunks.length - 1]!;
+      c.firstSec[at] = sec;
+      c.firstNsec[at] = nsec;
+      c.digits[at] = digits;
+      // Is `src` the key's first endpoint (between the first and second space)?
+      const s1 = key.indexOf(' ') + 1;
+      const first = key.indexOf(' ', s1) - s1 === src.length && key.startsWith(src, s1);
+      c.swapped[at] = first ? 0 : 1;
+    } else {
+      c = this.chunks[Math.floor(row / CHUNK_ROWS)]!;
+      at = row % CHUNK_ROWS;
+    }
+    c.frames[at]!++;
+    c.bytes[at]! += size;
+    c.lastSec[at] = sec;
+    c.lastNsec[at] = nsec;
+    if (error) c.errors[at]!++;
+  }
+
+  /** One more frame of flow `key` has an error (a finding added after the frame was counted). */
+  error(key: string): void {
+    const row = this.rowOf.get(key);
+    if (row === undefined) return;
+    this.chunks[Math.floor(row / CHUNK_ROWS)]!.errors[row % CHUNK_ROWS]!++;
+  }
+
+  record(row: number): FlowRecord {
+    const c = this.chunks[Math.floor(row / CHUNK_ROWS)]!;
+    const at = row % CHUNK_ROWS;
+    const [transport, x, y] = splitKey(this.keys[row]!);
+    const swapped = c.swapped[at] === 1;
+    return {
+      transport, a: swapped ? y : x, b: swapped ? x : y,
+      frames: c.frames[at]!, bytes: c.bytes[at]!, errors: c.errors[at]!,
+      firstSec: c.firstSec[at]!, firstNsec: c.firstNsec[at]!, lastSec: c.lastSec[at]!, lastNsec: c.lastNsec[at]!,
+      digits: c.digits[at]!,
+    };
+  }
+
+  /** Every flow in the order it first appeared. */
+  *records(): IterableIterator<FlowRecord> {
+    for (let row = 0; row < this.keys.length; row++) yield this.record(row);
+  }
+
+  /** [key, record] pairs, in order (merging files joins flows by key). */
+  *entries(): IterableIterator<[string, FlowRecord]> {
+    for (let row = 0; row < this.keys.length; row++) yield [this.keys[row]!, this.record(row)];
+  }
+}
