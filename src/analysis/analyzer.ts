@@ -47,6 +47,12 @@ export interface AnalyzerHooks {
   /** Every frame in order once nothing about it can change. */
   settled?(f: AnalyzedFrame): void;
   /**
+   * Every frame once nothing about it can change, in any order: a request
+   * when answered or timed out, anything else at once. Nothing is held back
+   * (filtered stats: counting needs final frames, not their order).
+   */
+  final?(f: AnalyzedFrame): void;
+  /**
    * Instead of `settled`: turns each final frame into its output text at
    * once, so frames waiting behind an open request cost only their text;
    * `emit` receives the texts in frame order (read and live output).
@@ -98,9 +104,12 @@ export class Analyzer {
   private ended = false;
 
   private readonly ordered: boolean;
+  /** Requests are tracked until final (ordered output, or the `final` hook). */
+  private readonly tracksFinal: boolean;
 
   constructor(private readonly hooks: AnalyzerHooks = {}, private readonly opts: AnalyzerOptions = {}) {
     this.ordered = hooks.settled !== undefined || hooks.render !== undefined;
+    this.tracksFinal = this.ordered || hooks.final !== undefined;
     this.sessions = new SessionTable(opts.compactSessions ?? false);
   }
 
@@ -158,9 +167,10 @@ export class Analyzer {
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
 
     // Bytes are views into the reader's chunk: copy them only for frames that are kept.
-    const willHold = this.ordered && (this.unsettled.has(f) || (!this.hooks.render && this.heldHead < this.held.length));
+    const willHold = this.unsettled.has(f) || (this.ordered && !this.hooks.render && this.heldHead < this.held.length);
     if (this.opts.keepBytes || willHold) d.bytes = ownCopy(d.bytes);
     this.hooks.frame?.(f);
+    if (this.hooks.final && !this.unsettled.has(f)) this.hooks.final(f);
     this.deliver(f);
     // An open request outlives this packet: do not let it pin the reader's chunk.
     if (!this.opts.keepBytes && !willHold && d.reply === false) d.bytes = EMPTY;
@@ -173,6 +183,7 @@ export class Analyzer {
     this.ended = true;
     this.expire(this.now, true);
     // Whatever is still held is final now.
+    if (this.hooks.final) for (const f of this.unsettled) this.hooks.final(f);
     this.unsettled.clear();
     this.drain();
   }
@@ -240,7 +251,7 @@ export class Analyzer {
     };
     this.open.add(r);
     this.deadlines.push(r.deadline, r);
-    if (this.ordered) this.unsettled.add(f);
+    if (this.tracksFinal) this.unsettled.add(f);
   }
 
   private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint, base: number): void {
@@ -261,7 +272,11 @@ export class Analyzer {
       this.latency.add(r.opcode, us);
     }
     f.peer = req.number;
-    req.peer = f.number;
+    // A request is final at its first reply (read prints it then): that reply
+    // is its peer and names its session. After a PENDING, the grant answers
+    // the request but no longer changes it, whatever the output mode.
+    const first = !r.pending;
+    if (first) req.peer = f.number;
     if (isPending) {
       // The exchange stays open with no deadline until the final reply.
       r.pending = true;
@@ -272,7 +287,7 @@ export class Analyzer {
     // Answered or pending: no deadline left to watch.
     this.deadlines.remove(r);
     this.sessionReply(r, f, d);
-    if (req.session === null && f.session !== null) req.session = f.session;
+    if (first && req.session === null && f.session !== null) req.session = f.session;
     this.settle(req);
     if (!isPending) r.frame = null;
   }
@@ -398,6 +413,7 @@ export class Analyzer {
 
   private settle(f: AnalyzedFrame): void {
     if (!this.unsettled.delete(f)) return;
+    this.hooks.final?.(f);
     const at = this.heldAt.get(f);
     if (at !== undefined) {
       this.heldAt.delete(f);

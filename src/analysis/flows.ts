@@ -40,6 +40,9 @@ class FlowChunk {
   readonly firstSec = new Float64Array(CHUNK_ROWS);
   readonly lastSec = new Float64Array(CHUNK_ROWS);
   readonly firstNsec = new Uint32Array(CHUNK_ROWS);
+  /** Frame numbers of the flow's first and last frames (frames may be counted out of order). */
+  readonly firstFrame = new Float64Array(CHUNK_ROWS);
+  readonly lastFrame = new Float64Array(CHUNK_ROWS);
   readonly lastNsec = new Uint32Array(CHUNK_ROWS);
   readonly digits = new Uint8Array(CHUNK_ROWS);
   /** 1: the flow's first frame came from the key's second endpoint. */
@@ -60,13 +63,15 @@ export class FlowTable {
   private readonly rowOf = new Map<string, number>();
   private readonly keys: string[] = [];
   private readonly chunks: FlowChunk[] = [];
+  /** A flow got a frame older than its first: rows are no longer in order of first frames. */
+  private unordered = false;
 
   get size(): number {
     return this.keys.length;
   }
 
-  /** A frame of flow `key` sent by `src` (an endpoint text of the key), `size` bytes, at sec/nsec. */
-  frame(key: string, src: string, size: number, sec: number, nsec: number, digits: number, error: boolean): void {
+  /** Frame `number` of flow `key`, sent by `src` (an endpoint text of the key), `size` bytes, at sec/nsec. */
+  frame(key: string, number: number, src: string, size: number, sec: number, nsec: number, digits: number, error: boolean): void {
     let row = this.rowOf.get(key);
     let c: FlowChunk;
     let at: number;
@@ -77,22 +82,48 @@ export class FlowTable {
       at = row % CHUNK_ROWS;
       if (at === 0) this.chunks.push(new FlowChunk());
       c = this.chunks[this.chunks.length - 1]!;
-      c.firstSec[at] = sec;
-      c.firstNsec[at] = nsec;
-      c.digits[at] = digits;
-      // Is `src` the key's first endpoint (between the first and second space)?
-      const s1 = key.indexOf(' ') + 1;
-      const first = key.indexOf(' ', s1) - s1 === src.length && key.startsWith(src, s1);
-      c.swapped[at] = first ? 0 : 1;
+      this.setFirst(c, at, key, number, src, sec, nsec, digits);
+      this.setLast(c, at, number, sec, nsec);
+      if (row > 0 && number < this.firstFrameOf(row - 1)) this.unordered = true;
     } else {
       c = this.chunks[Math.floor(row / CHUNK_ROWS)]!;
       at = row % CHUNK_ROWS;
+      if (number < c.firstFrame[at]!) {
+        this.setFirst(c, at, key, number, src, sec, nsec, digits);
+        this.unordered = true;
+      }
+      if (number > c.lastFrame[at]!) this.setLast(c, at, number, sec, nsec);
     }
     c.frames[at]!++;
     c.bytes[at]! += size;
+    if (error) c.errors[at]!++;
+  }
+
+  private setFirst(c: FlowChunk, at: number, key: string, number: number, src: string, sec: number, nsec: number, digits: number): void {
+    c.firstFrame[at] = number;
+    c.firstSec[at] = sec;
+    c.firstNsec[at] = nsec;
+    c.digits[at] = digits;
+    // Is `src` the key's first endpoint (between the first and second space)?
+    const s1 = key.indexOf(' ') + 1;
+    const first = key.indexOf(' ', s1) - s1 === src.length && key.startsWith(src, s1);
+    c.swapped[at] = first ? 0 : 1;
+  }
+
+  private setLast(c: FlowChunk, at: number, number: number, sec: number, nsec: number): void {
+    c.lastFrame[at] = number;
     c.lastSec[at] = sec;
     c.lastNsec[at] = nsec;
-    if (error) c.errors[at]!++;
+  }
+
+  private firstFrameOf(row: number): number {
+    return this.chunks[Math.floor(row / CHUNK_ROWS)]!.firstFrame[row % CHUNK_ROWS]!;
+  }
+
+  /** Row numbers in the order the flows' first frames came. */
+  private order(): Iterable<number> {
+    const rows = [...this.keys.keys()];
+    return this.unordered ? rows.sort((x, y) => this.firstFrameOf(x) - this.firstFrameOf(y)) : rows;
   }
 
   /** One more frame of flow `key` has an error (a finding added after the frame was counted). */
@@ -115,13 +146,13 @@ export class FlowTable {
     };
   }
 
-  /** Every flow in the order it first appeared. */
+  /** Every flow in the order of its first frame. */
   *records(): IterableIterator<FlowRecord> {
-    for (let row = 0; row < this.keys.length; row++) yield this.record(row);
+    for (const row of this.order()) yield this.record(row);
   }
 
   /** [key, record] pairs, in order (merging files joins flows by key). */
   *entries(): IterableIterator<[string, FlowRecord]> {
-    for (let row = 0; row < this.keys.length; row++) yield [this.keys[row]!, this.record(row)];
+    for (const row of this.order()) yield [this.keys[row]!, this.record(row)];
   }
 }

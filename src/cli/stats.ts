@@ -209,10 +209,11 @@ class Progress {
 export function statsCommand(file: string, flags: StatsFlags): void {
   const filter = displayFilter(flags);
   const summary = new Summary();
-  // Without a filter, count frames at once and late findings as they come (no
-  // frames held back); a filter must see each frame final, so it reads settled frames.
+  // Without a filter, count frames at once and late findings as they come; a
+  // filter must see each frame final (a request with its timeout or session),
+  // in any order. Either way no frame is held back.
   const hooks: AnalyzerHooks = filter
-    ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? { final: (f) => { if (filter.test(f)) summary.frame(f); } }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
   const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
   const result = readCaptureFile(file, pipeline.packet);

@@ -362,10 +362,11 @@ export class FrameStore {
     flow.lastNsec = f.tsNsec;
     if (worst === 3) flow.errors++;
 
-    // A reply completes its request: the analyzer set the request's peer (and maybe session).
+    // A request's first reply completes it: the analyzer set the request's peer (and maybe
+    // session) then. After a PENDING, the grant no longer changes the request (as in read).
     if (d.reply && f.peer !== null) {
       const req = f.peer - 1;
-      if (this.has(req)) {
+      if (this.has(req) && this.peerCol[req % this.cap] === 0) {
         const r = req % this.cap;
         this.peerCol[r] = f.number;
         if (this.sessionCol[r] === 0 && f.session !== null) this.sessionCol[r] = this.sessionCol[s]!;

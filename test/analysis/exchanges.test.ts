@@ -207,3 +207,46 @@ describe('sessions', () => {
     expect(flow).toMatchObject({ frames: 3, bytes: 96, errors: 1, a: '10.0.0.1:40001', b: '10.0.0.2:7369' });
   });
 });
+
+describe('the final hook (filtered stats): each frame once final, nothing held back', () => {
+  /** Feeds the steps with both hooks; returns frame numbers as `final` and `settled` saw them, and when. */
+  function both(steps: Parameters<typeof feed>[0]) {
+    const finals: { n: number; at: number; session: string | null; codes: string[] }[] = [];
+    let step = 0;
+    const { frames } = feed(steps.map((s) => ({ ...s })), {
+      frame: () => void step++,
+      final: (f) => finals.push({ n: f.number, at: step, session: f.session, codes: codes(f) }),
+    });
+    return { finals, settled: frames.map((f) => ({ n: f.number, session: f.session, codes: codes(f) })) };
+  }
+
+  it('hands a reply over at once while an older request is still open, the request once answered', () => {
+    const { finals } = both([
+      { at: 0, frame: query(1) }, // stays open until 4
+      { at: 1, frame: query(2) },
+      { at: 2, frame: reply(OP_QUERY, 2, 0, { devices: [] }) },
+      { at: 3, frame: query(3) },
+      { at: 4, frame: reply(OP_QUERY, 1, 0, { devices: [] }) },
+    ]);
+    // [frame, frames seen when it was handed over]: reply 3 goes at once though request 1 is open;
+    // a request goes when its reply is seen (before the reply itself); 4 is never answered: at the end.
+    expect(finals.map((f) => [f.n, f.at])).toEqual([[2, 2], [3, 3], [1, 4], [5, 5], [4, 5]]);
+  });
+
+  it('gives every frame exactly once, as settled order gives it (timeouts, sessions), also across PENDING', () => {
+    const { finals, settled } = both([
+      { at: 0, frame: query(9) }, // never answered: times out
+      { at: 1, frame: alloc(1) },
+      { at: 2, frame: grant(1, 0, {}, 0x01) }, // PENDING: the request is final here, without a session, in every mode
+      { at: 3, frame: alloc(2) },
+      { at: 4, frame: grant(2, 4) },
+      { at: 3000, frame: grant(1, 5) },
+      { at: 9000 },
+    ]);
+    const byNumber = (xs: typeof settled) => [...xs].sort((a, b) => a.n - b.n);
+    expect(byNumber(finals.map(({ n, session, codes: c }) => ({ n, session, codes: c })))).toEqual(byNumber(settled));
+    expect(finals.find((f) => f.n === 1)!.codes).toEqual(['timeout']);
+    expect(finals.find((f) => f.n === 2)!.session).toBeNull();
+    expect(finals.find((f) => f.n === 4)!.session).toBe('0x00000000000000aa/4');
+  });
+});

@@ -7,9 +7,11 @@ import type { Endpoint, Transport } from '../../src/net/types.js';
 
 const ep = (ip: string, port: number): Endpoint => ({ ip, port });
 
-function add(t: FlowTable, transport: Transport, src: Endpoint, dst: Endpoint, size: number, sec: number, nsec = 0, error = false): void {
+let frameNumber = 0;
+
+function add(t: FlowTable, transport: Transport, src: Endpoint, dst: Endpoint, size: number, sec: number, nsec = 0, error = false, number = ++frameNumber): void {
   const key = flowKeyOf(transport, src, dst);
-  t.frame(key, src.text!, size, sec, nsec, 6, error);
+  t.frame(key, number, src.text!, size, sec, nsec, 6, error);
 }
 
 describe('FlowTable', () => {
@@ -58,6 +60,28 @@ describe('FlowTable', () => {
     t.error(flowKeyOf('udp', a, b));
     t.error('udp 9.9.9.9:1 9.9.9.9:2');
     expect([...t.records()][0]!.errors).toBe(2);
+  });
+
+  it('gives the same flows whatever order the frames are counted in (filtered stats count requests late)', () => {
+    const c1 = ep('10.0.0.1', 40000);
+    const c2 = ep('10.0.0.2', 40000);
+    const s = ep('10.0.0.9', 7369);
+    // [frame number, sender, receiver, bytes, time]
+    const frames: [number, Endpoint, Endpoint, number, number][] = [
+      [1, c1, s, 40, 10], [2, s, c1, 60, 11], [3, c2, s, 40, 12], [4, s, c2, 36, 13], [5, c1, s, 32, 14], [6, s, c1, 32, 15],
+    ];
+    const inOrder = new FlowTable();
+    for (const [n, a, b, size, sec] of frames) add(inOrder, 'udp', a, b, size, sec, 0, false, n);
+    const late = new FlowTable();
+    // Requests (1, 3, 5) counted once answered: after their replies.
+    for (const i of [1, 0, 3, 2, 5, 4]) {
+      const [n, a, b, size, sec] = frames[i]!;
+      add(late, 'udp', a, b, size, sec, 0, false, n);
+    }
+    expect([...late.entries()]).toEqual([...inOrder.entries()]);
+    expect([...late.records()].map((f) => [f.a, f.firstSec, f.lastSec, f.frames])).toEqual([
+      ['10.0.0.1:40000', 10, 15, 4], ['10.0.0.2:40000', 12, 13, 2],
+    ]);
   });
 
   it('keeps every flow, in order of appearance, across chunks', () => {

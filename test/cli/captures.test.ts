@@ -98,3 +98,31 @@ describe('captures/', () => {
     expect(s.flows.some((f) => f.transport === 'udp') && s.flows.some((f) => f.transport === 'tcp')).toBe(true);
   });
 });
+
+describe('stats -Y counts exactly the frames read -Y shows', () => {
+  // Filters on what is known only late: a request's session (after its reply),
+  // its timeout (after its deadline), and frames around PENDING waits.
+  const filters = ['vvmp.session', 'expert.code == timeout', '!vvmp.reply', 'vvmp.status == PENDING || vvmp.opcode == Allocate',
+    'expert.severity == error', 'vvmp.session && !vvmp.reply'];
+  const files = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f));
+
+  it.each(filters)('-Y %s', (filter) => {
+    for (const f of files) {
+      const shown = ndjson(vvmp(['read', join(CAPTURES, f), '--json', '-Y', filter]).stdout);
+      const r = vvmp(['stats', join(CAPTURES, f), '--json', '-Y', filter]);
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout) as Stats;
+      expect(s.vvmp_frames, `${f} ${filter}`).toBe(shown.length);
+      const byOpcode: Record<string, number> = {};
+      for (const x of shown) {
+        const key = '0x' + (x.opcode as number).toString(16).padStart(4, '0');
+        byOpcode[key] = (byOpcode[key] ?? 0) + 1;
+      }
+      expect(s.by_opcode, `${f} ${filter}`).toEqual(byOpcode);
+      const codes: Record<string, number> = {};
+      for (const x of shown) for (const e of x.expert as { code: string }[]) codes[e.code] = (codes[e.code] ?? 0) + 1;
+      expect(s.expert, `${f} ${filter}`).toEqual(codes);
+      expect(s.flows.reduce((n, fl) => n + fl.frames, 0)).toBe(shown.length);
+    }
+  });
+});
