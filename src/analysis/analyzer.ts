@@ -4,7 +4,7 @@
 // terminal UI and live capture all run it (OUTPUT.md, conventions 5–10).
 
 import type { Packet } from '../capture/packet.js';
-import type { Endpoint, FrameEvent, SegmentEvent } from '../net/types.js';
+import type { FrameEvent, SegmentEvent } from '../net/types.js';
 import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import {
@@ -265,18 +265,18 @@ export class Analyzer {
     const status = h.sub_opcode!;
     const isPending = status === STATUS_PENDING;
     const req = r.frame!;
-    if (!r.pending) {
+    // A request is final at its first reply (read prints it then): that reply
+    // measures the latency, is its peer and names its session. After a
+    // PENDING, the grant answers the exchange but no longer changes the request.
+    const first = !r.pending;
+    if (first) {
       // Whole microseconds: exact in the latency histogram and in the output.
       const us = Math.round((t - r.t) / 1e3);
       f.latencyMs = us / 1e3;
       this.latency.add(r.opcode, us);
+      req.peer = f.number;
     }
     f.peer = req.number;
-    // A request is final at its first reply (read prints it then): that reply
-    // is its peer and names its session. After a PENDING, the grant answers
-    // the request but no longer changes it, whatever the output mode.
-    const first = !r.pending;
-    if (first) req.peer = f.number;
     if (isPending) {
       // The exchange stays open with no deadline until the final reply.
       r.pending = true;

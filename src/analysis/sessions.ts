@@ -80,8 +80,9 @@ export function isLive(s: SessionState): boolean {
   return s === 'ALLOCATED' || s === 'ACTIVE';
 }
 
-export function sessionKey(serverId: bigint, sessionId: number): string {
-  return `${hexId(serverId)}/${sessionId}`;
+/** `"<server_id>/<session_id>"`; `serverHex` is hexId(serverId) when the caller has it made already. */
+export function sessionKey(serverId: bigint, sessionId: number, serverHex = hexId(serverId)): string {
+  return `${serverHex}/${sessionId}`;
 }
 
 /** A session as `stats` lists it: a live record, or a finished one read back from the archive. */
@@ -234,9 +235,9 @@ export class SessionTable {
     s.capacity_kb = capacity;
     s.opened = at;
     s.state = 'ALLOCATED';
-    let text = this.serverText.get(server);
-    if (text === undefined) this.serverText.set(server, (text = hexId(server)));
-    s.key = `${text}/${sessionId}`;
+    let hex = this.serverText.get(server);
+    if (hex === undefined) this.serverText.set(server, (hex = hexId(server)));
+    s.key = sessionKey(server, sessionId, hex);
     if (s.keepEvents) s.event('alloc', frame, latencyMs === null ? 'OK' : `OK ${latencyMs} ms`);
     let ids = this.byServer.get(server);
     if (!ids) this.byServer.set(server, (ids = new Map()));

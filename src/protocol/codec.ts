@@ -11,6 +11,10 @@ export function readField(buf: Uint8Array, base: number, f: FieldDef): FieldValu
   return readUint(buf, base + f.offset, f.width);
 }
 
+function u32At(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
+}
+
 export function readUint(buf: Uint8Array, at: number, width: number): FieldValue {
   switch (width) {
     case 1:
@@ -20,12 +24,9 @@ export function readUint(buf: Uint8Array, at: number, width: number): FieldValue
     case 3:
       return (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
     case 4:
-      return ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
-    case 8: {
-      const hi = ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
-      const lo = ((buf[at + 4]! << 24) >>> 0) + ((buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!);
-      return (BigInt(hi) << 32n) | BigInt(lo);
-    }
+      return u32At(buf, at);
+    case 8:
+      return (BigInt(u32At(buf, at)) << 32n) | BigInt(u32At(buf, at + 4));
     default:
       throw new RangeError(`unsupported width ${width}`);
   }
@@ -42,8 +43,8 @@ const TWO_32 = 4294967296;
 
 /** A u64 id at `at` (as readUint width 8), the same bigint for repeated values. */
 export function readId(buf: Uint8Array, at: number): bigint {
-  const hi = ((buf[at]! << 24) >>> 0) + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
-  const lo = ((buf[at + 4]! << 24) >>> 0) + ((buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!);
+  const hi = u32At(buf, at);
+  const lo = u32At(buf, at + 4);
   if (hi >= 0x200000) return (BigInt(hi) << 32n) | BigInt(lo); // above 2^53: no exact number key
   const key = hi * TWO_32 + lo;
   let v = ids.get(key);
