@@ -50,25 +50,28 @@ export function opcodeKey(op: number): string {
   return '0x' + op.toString(16).padStart(4, '0');
 }
 
-function sessionJson(s: SessionRow): string {
-  return toJson({
-    server_id: hexId(s.server_id),
-    session_id: s.session_id,
-    client_id: hexId(s.client_id),
-    state: s.state,
-    storage_type: s.storage_type,
-    capacity_kb: s.capacity_kb,
-    opened: time(s.opened),
-    closed: time(s.closed),
-  });
+/** A JSON number as toJson writes it (null for absent or not finite). */
+function num(v: number | null): string {
+  return v === null || !Number.isFinite(v) ? 'null' : String(v);
 }
 
-function flowJson(f: FlowRecord): string {
-  return toJson({
-    transport: f.transport, a: f.a, b: f.b, frames: f.frames, bytes: f.bytes,
-    first: time(flowFirst(f)), last: time(flowLast(f)), errors: f.errors,
-  });
+function timeText(s: Stamp | null): string {
+  return s === null ? 'null' : formatTime(s.sec, s.nsec, s.digits);
 }
+
+// Sessions and flows are most of a big capture's stats: written straight to
+// text (the same bytes toJson gives: test/output/statsJson.test.ts).
+export function sessionJson(s: SessionRow): string {
+  return `{"server_id":"${hexId(s.server_id)}","session_id":${num(s.session_id)},"client_id":"${hexId(s.client_id)}",`
+    + `"state":"${s.state}","storage_type":${num(s.storage_type)},"capacity_kb":${num(s.capacity_kb)},`
+    + `"opened":${timeText(s.opened)},"closed":${timeText(s.closed)}}`;
+}
+
+export function flowJson(f: FlowRecord): string {
+  return `{"transport":"${f.transport}","a":${JSON.stringify(f.a)},"b":${JSON.stringify(f.b)},"frames":${num(f.frames)},`
+    + `"bytes":${num(f.bytes)},"first":${timeText(flowFirst(f))},"last":${timeText(flowLast(f))},"errors":${num(f.errors)}}`;
+}
+
 
 /**
  * Writes OUTPUT.md's stats object in pieces (flows and sessions one at a

@@ -1,4 +1,4 @@
-// Header ids are read through a small cache of recent values (protocol/codec.ts readId).
+// Header ids are read through a cache of recent values (protocol/codec.ts readId).
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
