@@ -27,6 +27,7 @@ import { describeFsError } from '../capture/file.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
+import { tuneHeapGrowth } from './heap.js';
 
 export const DEFAULT_LIVE_PORT = 7369;
 /** Quiet-period tick of the analyzer (timeouts fire without packets). */
@@ -108,6 +109,7 @@ async function listCommand(): Promise<void> {
 }
 
 export async function liveCommand(flags: LiveFlags): Promise<void> {
+  tuneHeapGrowth();
   if (flags.list) return listCommand();
 
   const filter = displayFilter(flags); // FilterError → exit 2, before anything is opened

@@ -14,7 +14,6 @@ import { registerFuzz } from './fuzz.js';
 import { handleBrokenPipe } from './report.js';
 import { registerServe } from './serve.js';
 import { registerClient } from './client.js';
-import { tuneHeapGrowth } from './heap.js';
 
 export function buildProgram(): Command {
   const program = new Command('vvmp')
@@ -73,5 +72,4 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') handleBrokenPipe();
 });
 
-tuneHeapGrowth();
 await main(process.argv);

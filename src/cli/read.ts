@@ -9,6 +9,7 @@ import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWrite
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { reportDamage } from './report.js';
 import { InputError } from './errors.js';
+import { tuneHeapGrowth } from './heap.js';
 
 interface ReadFlags extends DecodeFlags {
   json?: boolean;
@@ -28,6 +29,7 @@ export function registerRead(program: Command): void {
 }
 
 export function readCommand(file: string, flags: ReadFlags): void {
+  tuneHeapGrowth();
   const filter = displayFilter(flags);
   const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
   const out = new BufferedOut((s) => process.stdout.write(s));

@@ -20,6 +20,7 @@ import { writeStatsSourceJson } from '../output/statsJson.js';
 import { statsSourceText } from '../output/statsText.js';
 import { InputError, parseIntStrict } from './errors.js';
 import { groupDigits } from '../output/format.js';
+import { tuneHeapGrowth } from './heap.js';
 
 interface StatsFlags extends DecodeFlags {
   json?: boolean;
@@ -77,6 +78,7 @@ export function expandCaptureArgs(args: readonly string[]): string[] {
  * does not depend on `-j`. A file that cannot be read stops the command (exit 1).
  */
 export async function statsManyCommand(args: readonly string[], flags: StatsFlags): Promise<void> {
+  tuneHeapGrowth();
   const filter = displayFilter(flags); // a bad -Y fails here, before any work
   const files = expandCaptureArgs(args);
   const opts: StatsJobOptions = { pipeline: pipelineOptions(flags), filter: filter?.text ?? null };
@@ -207,6 +209,7 @@ class Progress {
 }
 
 export function statsCommand(file: string, flags: StatsFlags): void {
+  tuneHeapGrowth();
   const filter = displayFilter(flags);
   const summary = new Summary();
   // Without a filter, count frames at once and late findings as they come; a
