@@ -83,8 +83,8 @@ describe('topspeed throughput (server in a child process)', () => {
       const doneRate = (N * 1000) / result.elapsedMs;
       console.log(`topspeed, window ${window}: ${N} requests sent in ${result.sendMs.toFixed(0)} ms (${Math.round(sendRate)} frames/s), `
         + `all ${N} replies compared after ${result.elapsedMs.toFixed(0)} ms (${Math.round(doneRate)} exchanges/s)`);
-      // Target 50,000/s (measured 55,000–150,000 on 2 busy CPUs); the assertion leaves room for a loaded machine.
-      expect(doneRate).toBeGreaterThan(10_000);
+      // The 50,000/s target is checked by `npm run bench` (replay topspeed row), not here: a rate asserted in a
+      // test fails on a loaded machine without telling anything about correctness.
     }, 120_000);
   }
 });
