@@ -20,7 +20,9 @@
 
 import type { Packet } from '../capture/packet.js';
 import type { AnalyzedFrame } from '../analysis/frame.js';
+import type { FlowTable } from '../analysis/flows.js';
 import { Pipeline, type PipelineOptions } from '../analysis/pipeline.js';
+import { Summary } from '../analysis/summary.js';
 import type { SessionRecord } from '../analysis/sessions.js';
 import type { Endpoint, SegmentEvent, Transport } from '../net/types.js';
 import { decodeFrame } from '../protocol/decode.js';
@@ -42,29 +44,41 @@ export const DEFAULT_RING = 100_000;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const CACHE_SIZE = 256;
 
-export interface FlowEntry {
-  id: number;
-  key: string;
-  transport: Transport;
-  /** The endpoint that sent the flow's first frame, and the other. */
-  a: Endpoint;
-  b: Endpoint;
-  aText: string;
-  bText: string;
-  frames: number;
-  bytes: number;
-  firstSec: number;
-  firstNsec: number;
-  lastSec: number;
-  lastNsec: number;
+/**
+ * One flow: its endpoints as objects (for filters), its numbers as the
+ * analysis counts them (the `stats` flow table, row `id`).
+ */
+export class FlowEntry {
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly transport: Transport,
+    /** The endpoint that sent the flow's first frame, and the other. */
+    readonly a: Endpoint,
+    readonly b: Endpoint,
+    readonly aText: string,
+    readonly bText: string,
+    private readonly table: FlowTable,
+  ) {}
+
+  private get rec() {
+    return this.table.record(this.id);
+  }
+
+  get frames(): number { return this.rec.frames; }
+  get bytes(): number { return this.rec.bytes; }
+  get firstSec(): number { return this.rec.firstSec; }
+  get firstNsec(): number { return this.rec.firstNsec; }
+  get lastSec(): number { return this.rec.lastSec; }
+  get lastNsec(): number { return this.rec.lastNsec; }
   /** Frames with an error finding. */
-  errors: number;
+  get errors(): number { return this.rec.errors; }
 }
 
 export interface ExpertGroup {
   code: ExpertCode;
   severity: Severity;
-  /** Findings of this code (segment findings included). */
+  /** Findings of this code (segment findings included), as the analysis counts them. */
   count: number;
   /** Retained frames carrying it, in order. */
   frames: SeqList;
@@ -103,10 +117,8 @@ export class FrameStore {
   /** Widest endpoint text seen (for column widths). */
   endpointWidth = 0;
 
-  /** Findings by severity (all frames and segments). */
-  errors = 0;
-  warnings = 0;
-  notes = 0;
+  /** What `stats` counts (findings by code, flows), fed with every frame: the UI shows these numbers. */
+  readonly summary = new Summary();
   private readonly groups = new Map<ExpertCode, ExpertGroup>();
 
   // ---- columns --------------------------------------------------------------
@@ -168,7 +180,26 @@ export class FrameStore {
   }
 
   get timeouts(): number {
-    return this.groups.get('timeout')?.count ?? 0;
+    return this.summary.expertCounts.get('timeout') ?? 0;
+  }
+
+  /** Findings by severity (all frames and segments), from the analysis' counts by code. */
+  get errors(): number {
+    return this.bySeverity('error');
+  }
+
+  get warnings(): number {
+    return this.bySeverity('warning');
+  }
+
+  get notes(): number {
+    return this.bySeverity('note');
+  }
+
+  private bySeverity(sev: Severity): number {
+    let n = 0;
+    for (const [code, c] of this.summary.expertCounts) if (EXPERT_CODES[code] === sev) n += c;
+    return n;
   }
 
   get sessions(): readonly SessionRecord[] {
@@ -245,12 +276,15 @@ export class FrameStore {
   /** Expert groups: errors first (checksum_bad first among them), then warnings, then notes. */
   expertGroups(): ExpertGroup[] {
     const order = Object.keys(EXPERT_CODES) as ExpertCode[];
+    for (const g of this.groups.values()) g.count = this.summary.expertCounts.get(g.code) ?? 0;
     return [...this.groups.values()].sort((x, y) =>
       severityRank(y.severity) - severityRank(x.severity) || order.indexOf(x.code) - order.indexOf(y.code));
   }
 
   group(code: ExpertCode): ExpertGroup | undefined {
-    return this.groups.get(code);
+    const g = this.groups.get(code);
+    if (g) g.count = this.summary.expertCounts.get(code) ?? 0;
+    return g;
   }
 
   // ---- frames on demand --------------------------------------------------------
@@ -317,10 +351,7 @@ export class FrameStore {
     let flow: FlowEntry;
     if (fid === undefined) {
       fid = this.flows.length;
-      flow = {
-        id: fid, key: f.flowKey, transport: f.transport, a: f.src, b: f.dst, aText: f.srcText, bText: f.dstText,
-        frames: 0, bytes: 0, firstSec: f.tsSec, firstNsec: f.tsNsec, lastSec: f.tsSec, lastNsec: f.tsNsec, errors: 0,
-      };
+      flow = new FlowEntry(fid, f.flowKey, f.transport, f.src, f.dst, f.srcText, f.dstText, this.summary.flows);
       this.flows.push(flow);
       this.flowIds.set(f.flowKey, fid);
       this.endpointWidth = Math.max(this.endpointWidth, f.srcText.length, f.dstText.length);
@@ -355,12 +386,7 @@ export class FrameStore {
     if (extra) this.extras.set(seq, extra);
     this.sev[s] = worst;
     this.total = seq + 1;
-
-    flow.frames++;
-    flow.bytes += d.bytes.length;
-    flow.lastSec = f.tsSec;
-    flow.lastNsec = f.tsNsec;
-    if (worst === 3) flow.errors++;
+    this.summary.frame(f);
 
     // A request's first reply completes it: the analyzer set the request's peer (and maybe
     // session) then. After a PENDING, the grant no longer changes the request (as in read).
@@ -377,6 +403,7 @@ export class FrameStore {
 
   private onLateFinding(f: AnalyzedFrame, x: Finding): void {
     const seq = f.number - 1;
+    this.summary.lateFinding(f, x);
     this.count(x, seq);
     if (!this.has(seq)) return;
     const s = seq % this.cap;
@@ -384,24 +411,19 @@ export class FrameStore {
     if (list) list.push(x);
     else this.extras.set(seq, [x]);
     const rank = severityRank(x.severity);
-    if (rank > this.sev[s]!) {
-      if (rank === 3) this.flows[this.flow[s]!]!.errors++;
-      this.sev[s] = rank;
-    }
+    if (rank > this.sev[s]!) this.sev[s] = rank;
     this.changed(seq);
   }
 
   private onSegment(e: SegmentEvent): void {
+    this.summary.segment(e);
     this.count({ code: e.code, severity: EXPERT_CODES[e.code], message: e.message }, -1);
   }
 
+  /** Keeps the frames of each finding code (the Expert view's lists); the counts are the summary's. */
   private count(x: Finding, seq: number): void {
-    if (x.severity === 'error') this.errors++;
-    else if (x.severity === 'warning') this.warnings++;
-    else this.notes++;
     let g = this.groups.get(x.code);
     if (!g) this.groups.set(x.code, (g = { code: x.code, severity: x.severity, count: 0, frames: new SeqList(16) }));
-    g.count++;
     if (seq >= this.first) g.frames.add(seq); // -1: a segment finding, counted only
   }
 
