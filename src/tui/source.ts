@@ -14,6 +14,8 @@ export interface Source {
   /** File name or `live: IFACE`. */
   readonly label: string;
   readonly live: boolean;
+  /** The capture file, or null for a live capture. */
+  readonly path: string | null;
   /** Input finished (file read to the end, capture stopped). */
   readonly done: boolean;
   /** File loading: share read, 0..1; null for live. */
@@ -146,6 +148,7 @@ export type StartLive = (opts: LiveOptions, onPacket: FrameStore['packet']) => P
 
 export class LiveSource implements Source {
   readonly live = true;
+  readonly path = null;
   done = false;
   problem: string | null = null;
   readonly label: string;

@@ -135,6 +135,9 @@ export class FrameStore {
   private peerCol = new Float64Array(0);
   private latency = new Float64Array(0);
   private sessionCol = new Uint32Array(0);
+  /** Header client_id / server_id, interned (0: the frame has none). */
+  private clientCol = new Uint32Array(0);
+  private serverCol = new Uint32Array(0);
   private chunkNo = new Uint32Array(0);
   private offset = new Uint32Array(0);
   private length = new Uint32Array(0);
@@ -151,6 +154,8 @@ export class FrameStore {
   private readonly firstPackets = new Map<number, number>();
   private readonly sessionKeys: string[] = [];
   private readonly sessionIds = new Map<string, number>();
+  private readonly ids: bigint[] = [];
+  private readonly idIndex = new Map<bigint, number>();
   private readonly cache = new Map<number, AnalyzedFrame>();
   private readonly listeners: ChangeListener[] = [];
 
@@ -255,10 +260,71 @@ export class FrameStore {
     return this.packetNo[seq % this.cap]!;
   }
 
+  /** Capture packets carrying the frame: [first, last] (more than one for frames spanning TCP segments). */
+  packetRange(seq: number): [number, number] {
+    const last = this.packetNo[seq % this.cap]!;
+    return [this.firstPackets.get(seq) ?? last, last];
+  }
+
+  /** Request → reply milliseconds of a matched reply (the analysis' value), else NaN. */
+  latencyOf(seq: number): number {
+    return this.latency[seq % this.cap]!;
+  }
+
+  isReply(seq: number): boolean {
+    return (this.flags[seq % this.cap]! & F_REPLY) !== 0;
+  }
+
+  /** Frame number of the frame's peer (a reply's request, a request's first reply), or 0. */
+  peerOf(seq: number): number {
+    return this.peerCol[seq % this.cap]!;
+  }
+
+  /** Capture time in seconds (absolute), for time arithmetic over many frames. */
+  timeOf(seq: number): number {
+    const s = seq % this.cap;
+    return this.tsSec[s]! + this.tsNsec[s]! / 1e9;
+  }
+
+  /** The header's client_id (interned: compare with idValue), 0 when the frame has none. */
+  clientOf(seq: number): number {
+    return this.clientCol[seq % this.cap]!;
+  }
+
+  serverOf(seq: number): number {
+    return this.serverCol[seq % this.cap]!;
+  }
+
+  /** The id behind an interned client/server number. */
+  idValue(id: number): bigint {
+    return this.ids[id - 1]!;
+  }
+
+  /** Bytes of the VVMP frame. */
+  sizeOf(seq: number): number {
+    return this.length[seq % this.cap]!;
+  }
+
+  flowIdOf(seq: number): number {
+    return this.flow[seq % this.cap]!;
+  }
+
+  /** The frame's endpoint that sent it: true when it is the flow's b endpoint. */
+  fromB(seq: number): boolean {
+    return (this.flags[seq % this.cap]! & F_DIR_BA) !== 0;
+  }
+
   /** Seconds since the capture's first packet. */
   relTime(seq: number): number {
     const s = seq % this.cap;
     return this.relative(this.tsSec[s]!, this.tsNsec[s]!);
+  }
+
+  /** Seconds from frame `from` to frame `to` (negative when `to` is earlier). */
+  between(from: number, to: number): number {
+    const a = from % this.cap;
+    const b = to % this.cap;
+    return this.tsSec[b]! - this.tsSec[a]! + (this.tsNsec[b]! - this.tsNsec[a]!) / 1e9;
   }
 
   relative(sec: number, nsec: number): number {
@@ -375,6 +441,8 @@ export class FrameStore {
     this.peerCol[s] = f.peer ?? 0;
     this.latency[s] = f.latencyMs ?? NaN;
     this.sessionCol[s] = f.session === null ? 0 : this.intern(f.session);
+    this.clientCol[s] = h.client_id === null ? 0 : this.internId(h.client_id);
+    this.serverCol[s] = h.server_id === null ? 0 : this.internId(h.server_id);
 
     let worst = 0;
     let extra: Finding[] | undefined;
@@ -432,6 +500,16 @@ export class FrameStore {
     for (const l of this.listeners) l(seq);
   }
 
+  private internId(v: bigint): number {
+    let id = this.idIndex.get(v);
+    if (id === undefined) {
+      this.ids.push(v);
+      id = this.ids.length;
+      this.idIndex.set(v, id);
+    }
+    return id;
+  }
+
   private intern(key: string): number {
     let id = this.sessionIds.get(key);
     if (id === undefined) {
@@ -466,6 +544,8 @@ export class FrameStore {
     this.peerCol = grow(this.peerCol, (k) => new Float64Array(k));
     this.latency = grow(this.latency, (k) => new Float64Array(k));
     this.sessionCol = grow(this.sessionCol, (k) => new Uint32Array(k));
+    this.clientCol = grow(this.clientCol, (k) => new Uint32Array(k));
+    this.serverCol = grow(this.serverCol, (k) => new Uint32Array(k));
     this.chunkNo = grow(this.chunkNo, (k) => new Uint32Array(k));
     this.offset = grow(this.offset, (k) => new Uint32Array(k));
     this.length = grow(this.length, (k) => new Uint32Array(k));
