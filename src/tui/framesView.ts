@@ -7,6 +7,7 @@ import type { AnalyzedFrame } from '../analysis/frame.js';
 import { findingMarks, frameSummary } from '../output/summary.js';
 import { cellText, shortTitle } from './columns.js';
 import { hexWidth, HexState } from './hexPane.js';
+import { packetBytes, type PacketBytes } from './packetBytes.js';
 import type { Action } from './keys.js';
 import { isMove, ListCursor } from './list.js';
 import { cut, esc, fit, fitRight, seconds, thousands } from './text.js';
@@ -191,6 +192,14 @@ export class FramesView implements View {
     }
   }
 
+  /** The selected frame's packet (read back once per selection). */
+  private packet(seq: number): PacketBytes | null {
+    if (this.pktCache?.seq !== seq) this.pktCache = { seq, p: packetBytes(this.ctx.store, this.ctx.source, seq) };
+    return this.pktCache.p;
+  }
+
+  private pktCache: { seq: number; p: PacketBytes | null } | null = null;
+
   /** The selected frame (seq) when one is shown, else -1. */
   selected(): number {
     return this.rowCount() > 0 && this.resolve() >= 0 && this.ctx.store.has(this.selSeq) ? this.selSeq : -1;
@@ -322,9 +331,18 @@ export class FramesView implements View {
     this.tree.setFrame(f);
     const treeLines = this.tree.lines(theme, this.treeW, this.treeH, this.focus === 'tree');
     this.treeBox.setContent(treeLines.join('\n'));
-    const bytes = f ? store.bytesOf(this.selSeq) : new Uint8Array(0);
-    const hl = this.tree.highlight();
-    this.hex.set(f ? this.selSeq : -1, bytes, hl, this.perRow, this.hexH);
+    // The whole packet when it can be read back (the VVMP part coloured), else the VVMP bytes.
+    const pkt = f ? this.packet(this.selSeq) : null;
+    const bytes = pkt ? pkt.data : f ? store.bytesOf(this.selSeq) : new Uint8Array(0);
+    const field = this.tree.highlight();
+    let hl = field;
+    if (pkt && field) {
+      // Frame offsets → packet offsets, cut to the part of the frame this packet holds.
+      const a = Math.max(field[0], pkt.frameStart);
+      const b = Math.min(field[0] + field[1], pkt.frameStart + pkt.vvmp[1]);
+      hl = b > a ? [pkt.vvmp[0] + a - pkt.frameStart, b - a] : null;
+    }
+    this.hex.set(f ? this.selSeq : -1, bytes, hl, this.perRow, this.hexH, pkt ? pkt.vvmp : null);
     this.hexBox.setContent(this.hex.lines(theme, this.perRow, this.hexH).join('\n'));
 
     const title = (name: string, focused: boolean, extra: string): string => {
@@ -332,7 +350,8 @@ export class FramesView implements View {
       return `──${focused ? theme.inverse(t) : theme.bold(t)}${esc(extra)}`;
     };
     const treeExtra = f ? ` frame ${thousands(f.number)} · ${f.decoded.name ?? 'fragment'}${f.decoded.reply ? ' reply' : f.decoded.reply === false ? ' request' : ''} ` : ' ';
-    const hexExtra = f ? ` ${plainBytes(bytes.length)}${hl ? ` · bytes ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
+    const where = pkt ? `packet ${thousands(pkt.packet)}: ${plainBytes(bytes.length)} · VVMP ${pkt.vvmp[0]}..${pkt.vvmp[0] + pkt.vvmp[1] - 1}` : plainBytes(bytes.length);
+    const hexExtra = f ? ` ${where}${hl ? ` · bytes ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
     const rule = (used: number, width: number) => '─'.repeat(Math.max(0, width - used));
     if (this.side) {
       const left = title('Tree', this.focus === 'tree', treeExtra);

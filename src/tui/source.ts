@@ -26,6 +26,8 @@ export interface Source {
   drops(): number | null;
   /** Why reading stopped early (damaged file, capture failed), or null. */
   readonly problem: string | null;
+  /** A packet's captured bytes read back from the file (record offset, captured length); null for live. */
+  packetData(recordOffset: number, length: number): Buffer | null;
   /** Starts (or goes on) delivering packets; `update` after every slice. */
   start(update: () => void): void;
   stop(): Promise<void>;
@@ -91,6 +93,33 @@ export class FileSource implements Source {
 
   drops(): number | null {
     return null;
+  }
+
+  packetData(recordOffset: number, length: number): Buffer | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      // Where the data starts in the record: pcap 16-byte header; pcapng by block type
+      // (enhanced and obsolete packet blocks 28, simple packet block 12), either byte order.
+      let skip = 16;
+      if (this.parser.format === 'pcapng') {
+        const t = Buffer.alloc(4);
+        fs.readSync(fd, t, 0, 4, recordOffset);
+        const type = Math.max(t.readUInt32LE(0) & 0xff, t.readUInt32BE(0) & 0xff);
+        skip = type === 3 ? 12 : 28;
+      }
+      const b = Buffer.alloc(length);
+      const n = fs.readSync(fd, b, 0, length, recordOffset + skip);
+      return n === length ? b : null;
+    } catch {
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   start(update: () => void): void {
@@ -189,6 +218,10 @@ export class LiveSource implements Source {
 
   drops(): number | null {
     return this.capture?.stats().dropped ?? null;
+  }
+
+  packetData(): Buffer | null {
+    return null;
   }
 
   start(update: () => void): void {

@@ -89,6 +89,8 @@ export interface StoreOptions {
   ring?: number;
   /** Live ring: also drop the oldest frames when their bytes exceed this (default 1 GiB). */
   maxArenaBytes?: number;
+  /** Packets come from a live capture (no file to read them back from). */
+  live?: boolean;
   /** Arena chunk size (tests use small ones). */
   chunkSize?: number;
   pipeline?: PipelineOptions;
@@ -111,6 +113,7 @@ export class FrameStore {
   /** Oldest retained frame (0 unless a ring evicted some). */
   first = 0;
   readonly ring: number;
+  private readonly live: boolean;
 
   readonly flows: FlowEntry[] = [];
   private readonly flowIds = new Map<string, number>();
@@ -137,6 +140,9 @@ export class FrameStore {
   private sessionCol = new Uint32Array(0);
   /** Header client_id / server_id, interned (0: the frame has none). */
   private clientCol = new Uint32Array(0);
+  /** Where the frame's last packet sits in the capture file (record offset, captured length); -1: unknown. */
+  private pktOffset = new Float64Array(0);
+  private pktLength = new Uint32Array(0);
   private serverCol = new Uint32Array(0);
   private chunkNo = new Uint32Array(0);
   private offset = new Uint32Array(0);
@@ -161,6 +167,7 @@ export class FrameStore {
 
   constructor(opts: StoreOptions = {}) {
     this.ring = opts.ring && opts.ring > 0 ? Math.floor(opts.ring) : Infinity;
+    this.live = opts.live === true;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
     this.maxArena = Number.isFinite(this.ring) ? (opts.maxArenaBytes ?? 1024 * 1024 * 1024) : Infinity;
     this.pipeline = new Pipeline({
@@ -172,8 +179,13 @@ export class FrameStore {
 
   /** Feeds one captured packet through the analysis (any source: file slices, live capture). */
   readonly packet = (p: Packet): void => {
+    this.current = p;
     this.pipeline.packet(p);
+    this.current = null;
   };
+
+  /** The packet being analysed (frames completed by it take its file position). */
+  private current: Packet | null = null;
 
   /** End of input: flushes streams and judges what is still open (timeouts). */
   end(): void {
@@ -284,6 +296,12 @@ export class FrameStore {
   timeOf(seq: number): number {
     const s = seq % this.cap;
     return this.tsSec[s]! + this.tsNsec[s]! / 1e9;
+  }
+
+  /** The file position of the frame's last packet: [record offset, captured length], or null (live). */
+  packetRecord(seq: number): [number, number] | null {
+    const off = this.pktOffset[seq % this.cap]!;
+    return off < 0 ? null : [off, this.pktLength[seq % this.cap]!];
   }
 
   /** The header's client_id (interned: compare with idValue), 0 when the frame has none. */
@@ -442,6 +460,10 @@ export class FrameStore {
     this.latency[s] = f.latencyMs ?? NaN;
     this.sessionCol[s] = f.session === null ? 0 : this.intern(f.session);
     this.clientCol[s] = h.client_id === null ? 0 : this.internId(h.client_id);
+    const cur = this.current;
+    const known = cur !== null && cur.index === f.packet && !this.live;
+    this.pktOffset[s] = known ? cur.fileOffset : -1;
+    this.pktLength[s] = known ? cur.data.length : 0;
     this.serverCol[s] = h.server_id === null ? 0 : this.internId(h.server_id);
 
     let worst = 0;
@@ -545,6 +567,8 @@ export class FrameStore {
     this.latency = grow(this.latency, (k) => new Float64Array(k));
     this.sessionCol = grow(this.sessionCol, (k) => new Uint32Array(k));
     this.clientCol = grow(this.clientCol, (k) => new Uint32Array(k));
+    this.pktOffset = grow(this.pktOffset, (k) => new Float64Array(k));
+    this.pktLength = grow(this.pktLength, (k) => new Uint32Array(k));
     this.serverCol = grow(this.serverCol, (k) => new Uint32Array(k));
     this.chunkNo = grow(this.chunkNo, (k) => new Uint32Array(k));
     this.offset = grow(this.offset, (k) => new Uint32Array(k));
