@@ -285,7 +285,7 @@ class App implements CommandHost {
       case 'command': this.commandBar.begin(); return true;
       case 'gotoFrame': this.commandBar.begin('goto '); return true;
       case 'search': this.commandBar.begin('search '); return true;
-      case 'save': this.commandBar.begin(this.ui.marks.length > 0 ? 'save  marked' : 'save '); return true;
+      case 'save': this.commandBar.begin('save '); return true;
       case 'addColumn': this.commandBar.begin('col add '); return true;
       case 'mark': this.run({ kind: 'mark', frames: null }); return true;
       case 'nextMark': this.run({ kind: 'markJump', dir: 1 }); return true;
@@ -426,7 +426,8 @@ class App implements CommandHost {
     const active = this.helpOpen ? null : this.current;
     // Narrow terminals: only the active view's tab is spelt out.
     const full = w >= 100;
-    const tabText = TABS.map(([id, k, rest]) => (full || id === active ? `[${k}]${rest}` : `[${k}]`));
+    // The four list views are spelt out on wide terminals; the graph views only when active.
+    const tabText = TABS.map(([id, k, rest], i) => ((full && i < 4) || id === active ? `[${k}]${rest}` : `[${k}]`));
     const tabs = tabText.map((t, i) => (TABS[i]![0] === active ? th.inverse(t) : t)).join(' ');
     const tabsLen = tabText.join(' ').length;
     const shown = this.frames.filter ? `${thousands(this.frames.length)} of ${thousands(s.total)} frames` : plural(s.total, 'frame');

@@ -350,8 +350,9 @@ export class FramesView implements View {
       return `──${focused ? theme.inverse(t) : theme.bold(t)}${esc(extra)}`;
     };
     const treeExtra = f ? ` frame ${thousands(f.number)} · ${f.decoded.name ?? 'fragment'}${f.decoded.reply ? ' reply' : f.decoded.reply === false ? ' request' : ''} ` : ' ';
-    const where = pkt ? `packet ${thousands(pkt.packet)}: ${plainBytes(bytes.length)} · VVMP ${pkt.vvmp[0]}..${pkt.vvmp[0] + pkt.vvmp[1] - 1}` : plainBytes(bytes.length);
-    const hexExtra = f ? ` ${where}${hl ? ` · bytes ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
+    // Short enough for the narrow side pane: `74 B · VVMP 42..73 · field 42..43`.
+    const where = pkt ? `${thousands(bytes.length)} B · VVMP ${pkt.vvmp[0]}..${pkt.vvmp[0] + pkt.vvmp[1] - 1}` : plainBytes(bytes.length);
+    const hexExtra = f ? ` ${where}${hl ? ` · ${pkt ? 'field' : 'bytes'} ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
     const rule = (used: number, width: number) => '─'.repeat(Math.max(0, width - used));
     if (this.side) {
       const left = title('Tree', this.focus === 'tree', treeExtra);

@@ -68,8 +68,8 @@ export function helpLines(width: number, theme: AppContext['theme']): string[] {
   tail.push([' ' + theme.bold('Display filters') + esc(' (as in vvmp read -Y; Wireshark-like)'), title.length]);
   if (width >= 100) {
     const colW = Math.floor((width - 2) / 2);
-    const left = [...sectionLines(SECTIONS.slice(0, 3), colW, theme), ...commandLines(colW, theme)];
-    const right = [...sectionLines(SECTIONS.slice(3), colW, theme), ...tail];
+    const left = [...sectionLines(['General', 'Moving', 'Panes and trees'], colW, theme), ...commandLines(colW, theme)];
+    const right = [...sectionLines(['Views', 'Frames', 'Marks, search, copy'], colW, theme), ...tail];
     for (const t of wrap(EXAMPLES.join('   '), colW - 4)) right.push(['   ' + esc(t), t.length + 3]);
     for (let i = 0; i < Math.max(left.length, right.length); i++) {
       const [l, lw] = left[i] ?? ['', 0];

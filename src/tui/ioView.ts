@@ -29,15 +29,16 @@ export function ioBins(store: FrameStore, view: FrameView, maxBins: number): IoB
   if (store.size === 0) return null;
   const first = store.first;
   const rows = view.filter ? view.length : store.size;
-  let span = 0;
-  for (const seq of [store.total - 1]) span = Math.max(span, store.between(first, seq));
-  const bin = niceStep(Math.max(span, 1e-6) / Math.max(1, maxBins - 1));
-  const n = Math.min(maxBins, Math.floor(span / bin) + 1);
+  const span = Math.max(0, store.betweenNs(first, store.total - 1));
+  const bin = niceStep(Math.max(span / 1e9, 1e-6) / Math.max(1, maxBins - 1));
+  // Bins in whole nanoseconds: a frame on a bin's edge falls where `frame.time >= edge` puts it.
+  const binNs = Math.max(1, Math.round(bin * 1e9));
+  const n = Math.min(maxBins, Math.floor(span / binNs) + 1);
   const frames = new Array<number>(n).fill(0);
   const errors = new Array<number>(n).fill(0);
   for (let r = 0; r < rows; r++) {
     const seq = view.filter ? view.seqAt(r) : first + r;
-    const i = Math.max(0, Math.min(n - 1, Math.floor(store.between(first, seq) / bin)));
+    const i = Math.max(0, Math.min(n - 1, Math.floor(store.betweenNs(first, seq) / binNs)));
     frames[i]!++;
     if (store.severity(seq) === 3) errors[i]!++;
   }
@@ -48,6 +49,7 @@ export function ioBins(store: FrameStore, view: FrameView, maxBins: number): IoB
 /** Capture time `base + offset` seconds as filter text (epoch seconds, exact to the nanosecond). */
 export function timeText(baseSec: number, baseNsec: number, offset: number): string {
   const ns = BigInt(baseSec) * 1_000_000_000n + BigInt(baseNsec) + BigInt(Math.round(offset * 1e9));
+  // `offset` is a whole number of bins: rounding to the nanosecond gives the bin edge exactly.
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
   return `${ns / 1_000_000_000n}${frac ? '.' + frac : ''}`;
 }

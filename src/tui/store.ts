@@ -345,6 +345,13 @@ export class FrameStore {
     return this.tsSec[b]! - this.tsSec[a]! + (this.tsNsec[b]! - this.tsNsec[a]!) / 1e9;
   }
 
+  /** Whole nanoseconds from frame `from` to frame `to` (exact below 2^53 ns, about 104 days). */
+  betweenNs(from: number, to: number): number {
+    const a = from % this.cap;
+    const b = to % this.cap;
+    return (this.tsSec[b]! - this.tsSec[a]!) * 1e9 + (this.tsNsec[b]! - this.tsNsec[a]!);
+  }
+
   relative(sec: number, nsec: number): number {
     const base = this.pipeline.analyzer.first;
     if (!base) return 0;
