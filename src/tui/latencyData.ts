@@ -6,7 +6,8 @@
 // histogram class, so percentiles are computed one way only.
 
 import { LatencyHistogram, type Percentiles } from '../analysis/latency.js';
-import { OPCODES } from '../protocol/fields.js';
+import { readField } from '../protocol/codec.js';
+import { HEADER, OPCODES, type FieldDef } from '../protocol/fields.js';
 import type { FrameView } from './frameview.js';
 import type { FrameStore } from './store.js';
 
@@ -62,6 +63,16 @@ function bucketsOf(h: LatencyHistogram): number[] {
   return out;
 }
 
+const ID_FIELD: Record<'client' | 'server', FieldDef> = {
+  client: HEADER.fields.find((f) => f.name === 'client_id')!,
+  server: HEADER.fields.find((f) => f.name === 'server_id')!,
+};
+
+/** A reply's client or server id, read from its header when the view asks (not kept per frame). */
+function idOf(bytes: Uint8Array, f: FieldDef): bigint | null {
+  return bytes.length >= f.offset + f.width ? (readField(bytes, 0, f) as bigint) : null;
+}
+
 const OPNAME = new Map<number, string>(OPCODES.map((o) => [o.code & 0x7fff, o.name]));
 
 function opcodeLabel(op: number): string {
@@ -85,30 +96,30 @@ export function latencyGroups(store: FrameStore, view: FrameView, by: LatencyGro
     }
     return out;
   }
-  const hist = new Map<number, LatencyHistogram>();
+  const hist = new Map<bigint, LatencyHistogram>();
   const rows = whole ? store.size : view.length;
   for (let r = 0; r < rows; r++) {
     const seq = whole ? store.first + r : view.seqAt(r);
     const ms = store.latencyOf(seq);
     if (Number.isNaN(ms)) continue;
-    const key = by === 'opcode' ? (store.opcode(seq) ?? 0) & 0x7fff : by === 'client' ? store.clientOf(seq) : store.serverOf(seq);
+    // Group keys: the opcode, or the id (-1: the reply is too short to carry one).
+    const key = by === 'opcode' ? BigInt((store.opcode(seq) ?? 0) & 0x7fff) : idOf(store.bytesOf(seq), ID_FIELD[by]) ?? -1n;
     let h = hist.get(key);
     if (!h) hist.set(key, (h = new LatencyHistogram()));
     h.add(Math.round(ms * 1e3));
   }
-  for (const [key, h] of [...hist].sort((a, b) => a[0] - b[0])) {
+  for (const [key, h] of [...hist].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     let label: string;
     let filter: string;
     if (by === 'opcode') {
-      label = opcodeLabel(key);
+      label = opcodeLabel(Number(key));
       filter = `vvmp.name == ${label}`;
-    } else if (key === 0) {
+    } else if (key < 0n) {
       label = 'none';
       filter = `!vvmp.${by}_id`;
     } else {
-      const id = store.idValue(key);
-      label = `0x${id.toString(16)}`;
-      filter = `vvmp.${by}_id == 0x${id.toString(16)}`;
+      label = `0x${key.toString(16)}`;
+      filter = `vvmp.${by}_id == 0x${key.toString(16)}`;
     }
     const g = group(label, filter, h);
     if (g) out.push(g);

@@ -149,7 +149,7 @@ export class LatencyView implements View {
       const c = g.buckets[i]!;
       const sel = k === this.bucketCursor.sel;
       const left = `${sel ? '>' : ' '} ${fitRight(bucketLabel(i), labelW - 2)} ${fitRight(thousands(c), countW)} `;
-      const bar = hbar(c, max, barW - 10);
+      const bar = hbar(c, max, Math.max(4, barW - 16)); // room for the percentile marks
       const text = fit(left + bar + mark(i), w);
       lines.push(sel && this.focus === 'buckets' ? theme.inverse(esc(text)) : esc(left) + theme.fg('cyan', esc(bar)) + esc(mark(i)));
     }

@@ -138,12 +138,9 @@ export class FrameStore {
   private peerCol = new Float64Array(0);
   private latency = new Float64Array(0);
   private sessionCol = new Uint32Array(0);
-  /** Header client_id / server_id, interned (0: the frame has none). */
-  private clientCol = new Uint32Array(0);
   /** Where the frame's last packet sits in the capture file (record offset, captured length); -1: unknown. */
   private pktOffset = new Float64Array(0);
   private pktLength = new Uint32Array(0);
-  private serverCol = new Uint32Array(0);
   private chunkNo = new Uint32Array(0);
   private offset = new Uint32Array(0);
   private length = new Uint32Array(0);
@@ -160,8 +157,6 @@ export class FrameStore {
   private readonly firstPackets = new Map<number, number>();
   private readonly sessionKeys: string[] = [];
   private readonly sessionIds = new Map<string, number>();
-  private readonly ids: bigint[] = [];
-  private readonly idIndex = new Map<bigint, number>();
   private readonly cache = new Map<number, AnalyzedFrame>();
   private readonly listeners: ChangeListener[] = [];
 
@@ -304,19 +299,6 @@ export class FrameStore {
     return off < 0 ? null : [off, this.pktLength[seq % this.cap]!];
   }
 
-  /** The header's client_id (interned: compare with idValue), 0 when the frame has none. */
-  clientOf(seq: number): number {
-    return this.clientCol[seq % this.cap]!;
-  }
-
-  serverOf(seq: number): number {
-    return this.serverCol[seq % this.cap]!;
-  }
-
-  /** The id behind an interned client/server number. */
-  idValue(id: number): bigint {
-    return this.ids[id - 1]!;
-  }
 
   /** Bytes of the VVMP frame. */
   sizeOf(seq: number): number {
@@ -466,12 +448,10 @@ export class FrameStore {
     this.peerCol[s] = f.peer ?? 0;
     this.latency[s] = f.latencyMs ?? NaN;
     this.sessionCol[s] = f.session === null ? 0 : this.intern(f.session);
-    this.clientCol[s] = h.client_id === null ? 0 : this.internId(h.client_id);
     const cur = this.current;
     const known = cur !== null && cur.index === f.packet && !this.live;
     this.pktOffset[s] = known ? cur.fileOffset : -1;
     this.pktLength[s] = known ? cur.data.length : 0;
-    this.serverCol[s] = h.server_id === null ? 0 : this.internId(h.server_id);
 
     let worst = 0;
     let extra: Finding[] | undefined;
@@ -529,16 +509,6 @@ export class FrameStore {
     for (const l of this.listeners) l(seq);
   }
 
-  private internId(v: bigint): number {
-    let id = this.idIndex.get(v);
-    if (id === undefined) {
-      this.ids.push(v);
-      id = this.ids.length;
-      this.idIndex.set(v, id);
-    }
-    return id;
-  }
-
   private intern(key: string): number {
     let id = this.sessionIds.get(key);
     if (id === undefined) {
@@ -573,10 +543,8 @@ export class FrameStore {
     this.peerCol = grow(this.peerCol, (k) => new Float64Array(k));
     this.latency = grow(this.latency, (k) => new Float64Array(k));
     this.sessionCol = grow(this.sessionCol, (k) => new Uint32Array(k));
-    this.clientCol = grow(this.clientCol, (k) => new Uint32Array(k));
     this.pktOffset = grow(this.pktOffset, (k) => new Float64Array(k));
     this.pktLength = grow(this.pktLength, (k) => new Uint32Array(k));
-    this.serverCol = grow(this.serverCol, (k) => new Uint32Array(k));
     this.chunkNo = grow(this.chunkNo, (k) => new Uint32Array(k));
     this.offset = grow(this.offset, (k) => new Uint32Array(k));
     this.length = grow(this.length, (k) => new Uint32Array(k));
