@@ -44,6 +44,18 @@ try {
   t.send('E');
   await t.waitFor('Severity');
   await save('expert');
+  // The graph views (issue 17): latency by opcode with the Free histogram, the I/O graph, the timeline.
+  t.send('R');
+  await t.waitFor('Latency, request');
+  t.send('j', 'j', 'j');
+  await t.waitFor(/── Free: /);
+  await save('latency');
+  t.send('I');
+  await t.waitFor('I/O graph');
+  await save('io');
+  t.send('T');
+  await t.waitFor('sessions over');
+  await save('timeline');
   t.send('?');
   await t.waitFor('Keys');
   await save('help');
