@@ -18,7 +18,7 @@ import { CommandBar } from './commandBar.js';
 import { CommandError, parseCommand, type Command } from './commands.js';
 import { IoView } from './ioView.js';
 import { LatencyView } from './latencyView.js';
-import { runCommand, type CommandHost } from './runner.js';
+import { copyOut, runCommand, type CommandHost } from './runner.js';
 import { SessionsView } from './sessionsView.js';
 import { TimelineView } from './timelineView.js';
 import { UiState } from './uiState.js';
@@ -328,9 +328,8 @@ class App implements CommandHost {
   /** `y`: what the focused pane holds (Frames view), to the clipboard. */
   private copyFocused(): void {
     if (this.current !== 'frames') return this.flash('y copies in the Frames view (summary, field value, bytes)');
-    const got = this.framesView.copyText(null);
-    if (!got) return this.flash('copy: no frame selected');
-    this.run({ kind: 'copy', what: this.framesView.focus === 'tree' ? 'field' : this.framesView.focus === 'hex' ? 'hex' : 'summary', file: null });
+    // The focused pane decides: summary (list), field value (tree), the field's bytes or all bytes (hex).
+    copyOut(this, this.framesView.copyText(null), null);
   }
 
   showHelp(): void {

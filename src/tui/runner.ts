@@ -98,20 +98,22 @@ export function runCommand(c: Command, h: CommandHost): void {
     case 'colClear':
       ui.columns.length = 0;
       return h.flash('custom columns cleared');
-    case 'copy': {
-      const got = h.framesView.copyText(c.what);
-      if (!got) return h.flash('copy: no frame selected');
-      try {
-        const where = copyText(got.text, c.file, (s) => h.writeTerminal(s));
-        return h.flash(`copied ${got.what} to ${where}`);
-      } catch (e) {
-        return h.flash(`copy: ${(e as Error).message}`);
-      }
-    }
+    case 'copy': return copyOut(h, h.framesView.copyText(c.what), c.file);
     case 'save': return save(h, c.file, c.which);
     case 'view': return h.show(c.view as ViewId);
     case 'help': return h.showHelp();
     case 'quit': return h.quit();
+  }
+}
+
+/** Copies what `copyText` gave to `file` or the clipboard and says where it went. */
+export function copyOut(h: CommandHost, got: { what: string; text: string } | null, file: string | null): void {
+  if (!got) return h.flash('copy: no frame selected');
+  try {
+    const where = copyText(got.text, file, (s) => h.writeTerminal(s));
+    h.flash(`copied ${got.what} to ${where}`);
+  } catch (e) {
+    h.flash(`copy: ${(e as Error).message}`);
   }
 }
 

@@ -58,7 +58,7 @@ async function quit(t: Tmux): Promise<void> {
   expect(await t.waitDead()).toBe(0);
 }
 
-describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', () => {
+describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', { timeout: 120_000 }, () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vvmp-tui-feat-'));
     cap = path.join(dir, 'ui.pcap');
@@ -166,7 +166,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', () => {
     let s = await t.waitFor('column vvmp.client_id added');
     expect(s).toMatch(/Proto client_id +Summary/);
     expect(rowOf(s, 13)).toMatch(/UDP +0x22 +Allocate Request/);
-    expect(rowOf(s, 16)).toMatch(/UDP {3}[ ]{6,} +Announce/);
+    expect(rowOf(s, 15)).toMatch(/UDP +0x33 +Query Request/);
     await command(t, 'col add vvmp.status');
     s = await t.waitFor('column vvmp.status added');
     expect(rowOf(s, 14)).toMatch(/0x22 +NO_CAPACITY +Allocate Reply/);
@@ -357,12 +357,21 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', () => {
     t.type('vi');
     t.send('Tab');
     await t.waitFor((s) => s.split('\n')[23]!.startsWith(':view'));
-    t.send('Escape', '?');
-    const s = await t.waitFor('Keys');
-    expect(s).toContain('Latency: response-time');
-    t.send('G');
-    const end = await t.waitFor(':goto N');
-    for (const text of [':save FILE', ':col add FIELD', 'Ctrl-s', 'next match']) expect(end).toContain(text);
+    t.send('Escape');
+    await t.waitFor((x) => x.split('\n')[23]!.startsWith(' ? help'));
+    t.send('?');
+    // Page through the help: every page read, until no "more lines" remain.
+    let all = await t.waitFor('Keys');
+    for (let page = 0; page < 20 && /more lines/.test(t.capture()); page++) {
+      const before = t.capture();
+      t.send('PageDown');
+      all += await t.waitFor((x) => x !== before);
+    }
+    for (const text of ['Latency: response-time', 'I/O graph', 'Session timeline', ':goto N', ':save FILE', ':col add FIELD', 'Ctrl-s', 'next match', 'Ctrl-g', 'time reference']) {
+      expect(all).toContain(text);
+    }
+    t.send('Escape');
+    await t.waitFor((x) => !x.includes('Keys  (Esc'));
     await quit(t);
   });
 });
