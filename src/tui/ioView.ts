@@ -19,17 +19,33 @@ export interface IoBins {
   /** Capture time of bin 0's start: the first retained frame's. */
   baseSec: number;
   baseNsec: number;
+  /** Bin 0's start in seconds from the first packet (the axis labels). */
+  baseRel: number;
   frames: number[];
   errors: number[];
   total: number;
 }
 
-/** Counts the rows `view` shows into at most `maxBins` bins of a 1-2-5 width. */
+/**
+ * Counts the rows `view` shows into at most `maxBins` bins of a 1-2-5 width,
+ * over the time they span: the whole capture, or under a filter from its
+ * first to its last frame (so filtering to a time range zooms in).
+ */
 export function ioBins(store: FrameStore, view: FrameView, maxBins: number): IoBins | null {
-  if (store.size === 0) return null;
-  const first = store.first;
   const rows = view.filter ? view.length : store.size;
-  const span = Math.max(0, store.betweenNs(first, store.total - 1));
+  if (rows === 0) return null;
+  const seqAt = (r: number): number => (view.filter ? view.seqAt(r) : store.first + r);
+  // The earliest shown frame is the base (frames complete in order, times nearly so).
+  let base = seqAt(0);
+  let span = 0;
+  for (let r = 1; r < rows; r++) {
+    const seq = seqAt(r);
+    const d = store.betweenNs(base, seq);
+    if (d < 0) {
+      span -= d;
+      base = seq;
+    } else if (d > span) span = d;
+  }
   const bin = niceStep(Math.max(span / 1e9, 1e-6) / Math.max(1, maxBins - 1));
   // Bins in whole nanoseconds: a frame on a bin's edge falls where `frame.time >= edge` puts it.
   const binNs = Math.max(1, Math.round(bin * 1e9));
@@ -37,13 +53,13 @@ export function ioBins(store: FrameStore, view: FrameView, maxBins: number): IoB
   const frames = new Array<number>(n).fill(0);
   const errors = new Array<number>(n).fill(0);
   for (let r = 0; r < rows; r++) {
-    const seq = view.filter ? view.seqAt(r) : first + r;
-    const i = Math.max(0, Math.min(n - 1, Math.floor(store.betweenNs(first, seq) / binNs)));
+    const seq = seqAt(r);
+    const i = Math.max(0, Math.min(n - 1, Math.floor(store.betweenNs(base, seq) / binNs)));
     frames[i]!++;
     if (store.severity(seq) === 3) errors[i]!++;
   }
-  const f = store.get(first)!;
-  return { bin, baseSec: f.tsSec, baseNsec: f.tsNsec, frames, errors, total: rows };
+  const f = store.get(base)!;
+  return { bin, baseSec: f.tsSec, baseNsec: f.tsNsec, baseRel: store.relTime(base), frames, errors, total: rows };
 }
 
 /** Capture time `base + offset` seconds as filter text (epoch seconds, exact to the nanosecond). */
@@ -152,14 +168,14 @@ export class IoView implements View {
     chart(b.frames, fh, 'cyan', 'frames/s');
     chart(b.errors, eh, 'red', 'errors/s');
     // Time axis: the start, the cursor, the end.
-    const end = durationText(n * b.bin);
-    let axis = ' '.repeat(AXIS_W) + '0';
+    const end = `${+(b.baseRel + n * b.bin).toFixed(6)} s`;
+    let axis = ' '.repeat(AXIS_W) + `${+b.baseRel.toFixed(6)} s`;
     axis = axis.padEnd(AXIS_W + Math.max(0, n - end.length)) + end;
     lines.push(esc(fit(axis, w)));
     const sumF = b.frames.slice(lo, hi + 1).reduce((x, y) => x + y, 0);
     const sumE = b.errors.slice(lo, hi + 1).reduce((x, y) => x + y, 0);
     const secs = (hi - lo + 1) * b.bin;
-    const at = `${(lo * b.bin).toFixed(6).replace(/\.?0+$/, '') || '0'}–${((hi + 1) * b.bin).toFixed(6).replace(/\.?0+$/, '')} s`;
+    const at = `${+(b.baseRel + lo * b.bin).toFixed(6)}–${+(b.baseRel + (hi + 1) * b.bin).toFixed(6)} s`;
     const info = ` ${this.anchor === null ? 'bin' : 'range'} ${at}: ${thousands(sumF)} frames (${rateText(sumF / secs)}/s), ${thousands(sumE)} errors · ←/→ move, Space ${this.anchor === null ? 'starts a range' : 'drops the range'}, Enter filters`;
     lines.push(theme.bold(esc(fit(info, w))));
     this.box.setContent(lines.slice(0, this.height).join('\n'));

@@ -50,9 +50,16 @@ try {
   t.send('j', 'j', 'j');
   await t.waitFor(/── Free: /);
   await save('latency');
+  // The I/O graph zoomed in: Enter on the first bin filters to it, and the graph spans the filter.
   t.send('I');
   await t.waitFor('I/O graph');
+  t.send('Enter');
+  await t.waitFor('filter: frame.time >=');
+  t.send('I');
+  await t.waitFor(/I\/O graph · \d+ frames · bin .* · filter: frame\.time/);
   await save('io');
+  t.send('/', 'C-u', 'Enter');
+  await t.waitFor('filter: none');
   t.send('T');
   await t.waitFor('sessions over');
   await save('timeline');
