@@ -16,7 +16,17 @@ export function makeColumn(name: string): Column {
   const f = FILTER_FIELDS.get(name);
   if (!f) throw new Error(`no display-filter field "${name}" (Tab completes names)`);
   if (f.type === 'proto') throw new Error(`"${name}" is a protocol, it has no value to show (try one of its fields)`);
-  return { field: name, width: Math.min(24, Math.max(6, shortTitle(name).length)) };
+  return { field: name, width: Math.min(24, Math.max(6, shortTitle(name).length, valueWidth(f))) };
+}
+
+/** Cells a typical value takes: the longest value name, a 64-bit id in hex, an address, a number. */
+function valueWidth(f: FilterField): number {
+  if (f.type === 'uint' && f.names) return Math.max(...f.names.list.map((n) => n.length));
+  if (f.type === 'string' && f.names) return Math.max(...f.names.map((n) => n.length));
+  if (f.type === 'uint' && f.wide) return 18;
+  if (f.type === 'ip') return 15;
+  if (f.type === 'time') return 20;
+  return 8;
 }
 
 /** Title of a column: the field's last dotted part (`vvmp.alloc.capacity_kb` → `capacity_kb`). */

@@ -116,7 +116,7 @@ export function keyLabel(k: string): string {
 
 /** The status-bar hints, in this order, each with its binding's first key (Expert: its `e`). */
 const HINT_ORDER: ReadonlyArray<[Action, string?]> = [
-  ['help'], ['filter'], ['command'], ['nextPane'], ['enter'], ['followFlow'], ['followSession'], ['mark'], ['copy'], ['viewExpert', 'e'], ['pause'], ['quit'],
+  ['help'], ['filter'], ['nextPane'], ['command'], ['enter'], ['followFlow'], ['followSession'], ['mark'], ['copy'], ['viewExpert', 'e'], ['pause'], ['quit'],
 ];
 
 /** Status-bar hints: `? help  / filter  Tab pane …`. */
