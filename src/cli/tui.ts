@@ -44,6 +44,7 @@ export async function tuiCommand(file: string | undefined, flags: TuiFlags): Pro
   }
   const store = new FrameStore({
     ring: live ? (flags.ring ?? DEFAULT_RING) : flags.ring,
+    live,
     pipeline: pipelineOptions(flags),
   });
   // Opening errors (CaptureError, InputError) are one line before the screen is taken over.

@@ -14,7 +14,14 @@ import { FrameView } from './frameview.js';
 import { FramesView } from './framesView.js';
 import { HelpView } from './help.js';
 import { actionFor, hints, keyName, type Action } from './keys.js';
+import { CommandBar } from './commandBar.js';
+import { CommandError, parseCommand, type Command } from './commands.js';
+import { IoView } from './ioView.js';
+import { LatencyView } from './latencyView.js';
+import { copyOut, runCommand, type CommandHost } from './runner.js';
 import { SessionsView } from './sessionsView.js';
+import { TimelineView } from './timelineView.js';
+import { UiState } from './uiState.js';
 import type { Source } from './source.js';
 import type { FrameStore } from './store.js';
 import { cut, esc, fit, plural, Theme, thousands } from './text.js';
@@ -32,6 +39,7 @@ const FILTER_SLICE_MS = 15;
 
 const TABS: ReadonlyArray<[ViewId, string, string]> = [
   ['frames', 'F', 'rames'], ['flows', 'L', 'flows'], ['sessions', 'S', 'essions'], ['expert', 'E', 'xpert'],
+  ['latency', 'R', 'latency'], ['io', 'I', '/O'], ['timeline', 'T', 'imeline'],
 ];
 
 /** Runs the UI until the user quits; the terminal is restored when the promise resolves. */
@@ -42,14 +50,17 @@ export function runApp(store: FrameStore, source: Source, opts: AppOptions): Pro
   });
 }
 
-class App implements AppContext {
+class App implements CommandHost {
   readonly screen: blessed.Widgets.Screen;
   readonly frames: FrameView;
   readonly theme: Theme;
   readonly live: boolean;
+  readonly ui = new UiState();
+  readonly framesView: FramesView;
 
   private readonly views: Record<ViewId, View>;
-  private readonly framesView: FramesView;
+  private readonly commandBar = new CommandBar();
+  private searching: { row: number; dir: 1 | -1; from: number; wrapped: boolean } | null = null;
   private readonly help: HelpView;
   private readonly filterBar: FilterBar;
   private readonly headerBox: blessed.Widgets.BoxElement;
@@ -66,7 +77,7 @@ class App implements AppContext {
 
   constructor(
     readonly store: FrameStore,
-    private readonly source: Source,
+    readonly source: Source,
     opts: AppOptions,
     private readonly done: () => void,
   ) {
@@ -98,6 +109,9 @@ class App implements AppContext {
       flows: new FlowsView(this),
       sessions: new SessionsView(this),
       expert: new ExpertView(this),
+      latency: new LatencyView(this),
+      io: new IoView(this),
+      timeline: new TimelineView(this),
     };
     this.help = new HelpView(this);
     if (opts.filter) this.setFilter(opts.filter);
@@ -126,6 +140,8 @@ class App implements AppContext {
   // ---- context for the views ----------------------------------------------------
 
   applyFilter(text: string): void {
+    // A new filter answers whatever the last message was about (e.g. "belongs to no session").
+    this.clearFlash();
     try {
       this.setFilter(text);
     } catch (e) {
@@ -166,6 +182,12 @@ class App implements AppContext {
       this.requestRender();
     }, 4000);
     this.flashTimer.unref();
+  }
+
+  private clearFlash(): void {
+    this.flashText = null;
+    if (this.flashTimer) clearTimeout(this.flashTimer);
+    this.flashTimer = null;
   }
 
   requestRender(): void {
@@ -211,6 +233,15 @@ class App implements AppContext {
     const name = keyName(ch, key);
     if (name === null) return;
     if (name === 'C-c') return this.quit();
+    if (this.commandBar.editing) {
+      const r = this.commandBar.key(name, ch, key.ctrl === true || key.meta === true);
+      if (r === 'apply') {
+        this.commandBar.end();
+        this.command(this.commandBar.text);
+      }
+      if (!this.quitting) this.render();
+      return;
+    }
     if (this.filterBar.editing) {
       const r = this.filterBar.key(name, ch, key.ctrl === true || key.meta === true);
       if (r === 'apply') {
@@ -242,16 +273,29 @@ class App implements AppContext {
   private global(a: Action): boolean {
     switch (a) {
       case 'quit': this.quit(); return true;
-      case 'help':
-        this.views[this.current].hide();
-        this.helpOpen = true;
-        this.help.show();
-        return true;
+      case 'help': this.showHelp(); return true;
       case 'filter': this.filterBar.begin(); return true;
       case 'viewFrames': this.show('frames'); return true;
       case 'viewFlows': this.show('flows'); return true;
       case 'viewSessions': this.show('sessions'); return true;
       case 'viewExpert': this.show('expert'); return true;
+      case 'viewLatency': this.show('latency'); return true;
+      case 'viewIo': this.show('io'); return true;
+      case 'viewTimeline': this.show('timeline'); return true;
+      case 'command': this.commandBar.begin(); return true;
+      case 'gotoFrame': this.commandBar.begin('goto '); return true;
+      case 'search': this.commandBar.begin('search '); return true;
+      case 'save': this.commandBar.begin('save '); return true;
+      case 'addColumn': this.commandBar.begin('col add '); return true;
+      case 'mark': this.run({ kind: 'mark', frames: null }); return true;
+      case 'nextMark': this.run({ kind: 'markJump', dir: 1 }); return true;
+      case 'prevMark': this.run({ kind: 'markJump', dir: -1 }); return true;
+      case 'timeRef': this.run({ kind: 'ref', frame: null }); return true;
+      case 'copy': this.copyFocused(); return true;
+      case 'searchNext': case 'searchPrev':
+        if (!this.ui.search) this.flash('no search yet: Ctrl-s or :search TEXT');
+        else this.search(a === 'searchNext' ? 1 : -1);
+        return true;
       case 'pause':
         this.paused = !this.paused;
         this.framesView.frozen = this.paused ? this.framesView.rowCount() : null;
@@ -261,6 +305,89 @@ class App implements AppContext {
         return true;
       default: return false;
     }
+  }
+
+  // ---- commands ---------------------------------------------------------------------
+
+  private command(text: string): void {
+    if (text.trim() === '') return;
+    let c: Command;
+    try {
+      c = parseCommand(text);
+    } catch (e) {
+      if (e instanceof CommandError) return this.flash(`:${text.trim()}: ${e.message}`);
+      throw e;
+    }
+    this.run(c);
+  }
+
+  private run(c: Command): void {
+    runCommand(c, this);
+  }
+
+  /** `y`: what the focused pane holds (Frames view), to the clipboard. */
+  private copyFocused(): void {
+    if (this.current !== 'frames') return this.flash('y copies in the Frames view (summary, field value, bytes)');
+    // The focused pane decides: summary (list), field value (tree), the field's bytes or all bytes (hex).
+    copyOut(this, this.framesView.copyText(null), null);
+  }
+
+  showHelp(): void {
+    if (this.helpOpen) return;
+    this.views[this.current].hide();
+    this.helpOpen = true;
+    this.help.show();
+  }
+
+  writeTerminal(s: string): void {
+    (this.screen as unknown as { program: { output: NodeJS.WriteStream } }).program.output.write(s);
+  }
+
+  /** Searches the shown rows from the selection, in slices, wrapping around once. */
+  search(dir: 1 | -1): void {
+    const n = this.framesView.rowCount();
+    if (n === 0) return this.flash('search: no frames shown');
+    const from = Math.max(0, this.framesView.selectedRow());
+    this.searching = { row: from + dir, dir, from, wrapped: false };
+    this.show('frames');
+    const step = (): void => {
+      if (this.quitting || !this.searching) return;
+      this.guard(() => {
+        const job = this.searching!;
+        const matcher = this.ui.search!.matcher;
+        const rows = this.framesView.rowCount();
+        const t0 = performance.now();
+        while (performance.now() - t0 < FILTER_SLICE_MS) {
+          for (let k = 0; k < 64; k++) {
+            if (job.row >= rows || job.row < 0) {
+              if (job.wrapped) return this.searchDone(null);
+              job.wrapped = true;
+              job.row = job.dir > 0 ? 0 : rows - 1;
+            }
+            const seq = this.frames.seqAt(job.row);
+            const f = this.store.build(seq);
+            if (matcher(f, this.store.bytesOf(seq))) return this.searchDone(seq);
+            if (job.wrapped && job.row === job.from) return this.searchDone(null);
+            job.row += job.dir;
+          }
+        }
+        this.requestRender();
+        setImmediate(step);
+      });
+    };
+    setImmediate(step);
+  }
+
+  private searchDone(seq: number | null): void {
+    const job = this.searching;
+    this.searching = null;
+    const text = this.ui.search?.text ?? '';
+    if (seq === null) this.flash(`"${text}": not found${this.frames.filter ? ' among the filtered frames' : ''}`);
+    else {
+      this.framesView.select(seq);
+      this.flash(`"${text}": frame ${seq + 1}${job?.wrapped ? ` (search wrapped to the ${job.dir > 0 ? 'top' : 'bottom'})` : ''}  n/N: next/previous`);
+    }
+    this.render();
   }
 
   // ---- drawing ------------------------------------------------------------------------
@@ -286,7 +413,7 @@ class App implements AppContext {
     const w = this.screen.width as number;
     this.headerBox.setContent(this.headerLine(w));
     this.filterBar.render();
-    this.statusBox.setContent(this.statusLine(w));
+    this.statusBox.setContent(this.commandBar.editing ? this.commandBar.render(this.theme, w) : this.statusLine(w));
     if (this.helpOpen) this.help.render();
     else this.views[this.current].render();
     this.screen.render();
@@ -298,7 +425,8 @@ class App implements AppContext {
     const active = this.helpOpen ? null : this.current;
     // Narrow terminals: only the active view's tab is spelt out.
     const full = w >= 100;
-    const tabText = TABS.map(([id, k, rest]) => (full || id === active ? `[${k}]${rest}` : `[${k}]`));
+    // The four list views are spelt out on wide terminals; the graph views only when active.
+    const tabText = TABS.map(([id, k, rest], i) => ((full && i < 4) || id === active ? `[${k}]${rest}` : `[${k}]`));
     const tabs = tabText.map((t, i) => (TABS[i]![0] === active ? th.inverse(t) : t)).join(' ');
     const tabsLen = tabText.join(' ').length;
     const shown = this.frames.filter ? `${thousands(this.frames.length)} of ${thousands(s.total)} frames` : plural(s.total, 'frame');
@@ -335,6 +463,8 @@ class App implements AppContext {
     const p = src.progress();
     if (!src.done && p !== null) parts.push(`loading… ${Math.floor(p * 100)}%`);
     if (this.frames.pending) parts.push(`filtering… ${Math.floor(this.frames.progress * 100)}%`);
+    if (this.searching) parts.push(`searching "${this.ui.search?.text ?? ''}"…`);
+    if (this.ui.marks.length > 0) parts.push(plural(this.ui.marks.length, 'mark'));
     if (src.live) {
       const drops = src.drops();
       parts.push(src.done ? 'capture stopped' : `live: ${thousands(src.rate() ?? 0)} fr/s  ${drops === null ? '? drops' : plural(drops, 'drop')}`);
@@ -359,7 +489,7 @@ class App implements AppContext {
     }
   }
 
-  private quit(): void {
+  quit(): void {
     if (this.quitting) return;
     this.quitting = true;
     if (this.renderTimer) clearTimeout(this.renderTimer);

@@ -1,9 +1,11 @@
 // The filter bar: `/` opens it; the text is compiled as it is typed — green
 // when valid, red with the filter's own one-line error in place when not.
-// Enter applies, Esc cancels, an empty filter clears.
+// Enter applies, Esc cancels, an empty filter clears; Tab completes field names.
 
 import type blessed from 'blessed';
 import { compileFilter, FilterError, isEmptyFilter } from '../analysis/filter/index.js';
+import { completeFilter } from './completion.js';
+import { LineEditor } from './lineEdit.js';
 import { cut, esc, type Theme } from './text.js';
 import { pane, place } from './view.js';
 
@@ -17,6 +19,9 @@ export class FilterBar {
   applied = '';
   error: string | null = null;
   errorColumn = 0;
+  /** Field names the last Tab offered (several matched). */
+  offered: string[] = [];
+  private readonly line = new LineEditor();
   private readonly box: blessed.Widgets.BoxElement;
   private width = 80;
 
@@ -34,6 +39,7 @@ export class FilterBar {
     this.editing = true;
     this.text = this.applied;
     this.pos = this.text.length;
+    this.offered = [];
     this.validate();
   }
 
@@ -42,36 +48,19 @@ export class FilterBar {
     return this.error === null;
   }
 
-  /** One key while editing. */
+  /** One key while editing; Tab completes a field name (or a value name after `==`). */
   key(name: string, ch: string | undefined, ctrl: boolean): FilterKeyResult {
-    const t = this.text;
-    switch (name) {
-      case 'enter': return this.valid ? 'apply' : null;
-      case 'escape': this.editing = false; return 'cancel';
-      case 'backspace':
-        if (this.pos > 0) {
-          this.text = t.slice(0, this.pos - 1) + t.slice(this.pos);
-          this.pos--;
-        }
-        break;
-      case 'delete': case 'C-d': this.text = t.slice(0, this.pos) + t.slice(this.pos + 1); break;
-      case 'left': case 'C-b': this.pos = Math.max(0, this.pos - 1); break;
-      case 'right': case 'C-f': this.pos = Math.min(t.length, this.pos + 1); break;
-      case 'home': case 'C-a': this.pos = 0; break;
-      case 'end': case 'C-e': this.pos = t.length; break;
-      case 'C-u': this.text = t.slice(this.pos); this.pos = 0; break;
-      case 'C-k': this.text = t.slice(0, this.pos); break;
-      case 'C-w': {
-        const before = t.slice(0, this.pos).replace(/\S+\s*$/, '');
-        this.text = before + t.slice(this.pos);
-        this.pos = before.length;
-        break;
-      }
-      default:
-        if (ch && !ctrl && ch.length === 1 && ch >= ' ' && ch !== '\x7f') {
-          this.text = t.slice(0, this.pos) + ch + t.slice(this.pos);
-          this.pos++;
-        } else return null;
+    this.line.set(this.text);
+    this.line.pos = this.pos;
+    this.line.offered = this.offered;
+    const r = this.line.key(name, ch, ctrl, completeFilter);
+    this.text = this.line.text;
+    this.pos = this.line.pos;
+    this.offered = this.line.offered;
+    if (r === 'apply') return this.valid ? 'apply' : null;
+    if (r === 'cancel') {
+      this.editing = false;
+      return 'cancel';
     }
     this.validate();
     return null;
@@ -106,7 +95,8 @@ export class FilterBar {
     }
     const empty = isEmptyFilter(this.text);
     const colour = empty ? null : this.valid ? 'green' : 'red';
-    const note = empty ? '  (empty: Enter clears the filter)' : this.valid ? '  ✓ valid, Enter applies' : `  ✗ ${this.error}`;
+    const note = this.offered.length > 0 ? `  Tab: ${this.offered.join(' ')}`
+      : empty ? '  (empty: Enter clears the filter; Tab completes field names)' : this.valid ? '  ✓ valid, Enter applies' : `  ✗ ${this.error}`;
     // The text with a block cursor; when too long, a window around the cursor.
     const room = Math.max(10, this.width - label.length - Math.min(note.length, Math.floor(this.width / 2)) - 1);
     const start = Math.max(0, this.pos - room + 1);

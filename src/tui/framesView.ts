@@ -3,12 +3,15 @@
 // pane sits beside the tree on wide terminals and folds under it when narrow.
 
 import type blessed from 'blessed';
+import type { AnalyzedFrame } from '../analysis/frame.js';
 import { findingMarks, frameSummary } from '../output/summary.js';
+import { cellText, shortTitle } from './columns.js';
 import { hexWidth, HexState } from './hexPane.js';
+import { packetBytes, type PacketBytes } from './packetBytes.js';
 import type { Action } from './keys.js';
 import { isMove, ListCursor } from './list.js';
 import { cut, esc, fit, fitRight, seconds, thousands } from './text.js';
-import { flowFilter, sessionFilter } from './filters.js';
+import { flowFilter, sessionRecordFilter, sessionRecordOf } from './filters.js';
 import { TreeState } from './treePane.js';
 import { onMouse, pane, place, type AppContext, type View } from './view.js';
 
@@ -189,6 +192,44 @@ export class FramesView implements View {
     }
   }
 
+  /** The selected frame's packet (read back once per selection). */
+  private packet(seq: number): PacketBytes | null {
+    if (this.pktCache?.seq !== seq) this.pktCache = { seq, p: packetBytes(this.ctx.store, this.ctx.source, seq) };
+    return this.pktCache.p;
+  }
+
+  private pktCache: { seq: number; p: PacketBytes | null } | null = null;
+
+  /** The selected frame (seq) when one is shown, else -1. */
+  selected(): number {
+    return this.rowCount() > 0 && this.resolve() >= 0 && this.ctx.store.has(this.selSeq) ? this.selSeq : -1;
+  }
+
+  /** Row of the selection (for searches), -1 when none. */
+  selectedRow(): number {
+    return this.rowCount() > 0 ? this.resolve() : -1;
+  }
+
+  /** What `y` copies from the focused pane: the summary line (list), the field's value (tree), the bytes as hex (hex). */
+  copyText(what: 'summary' | 'field' | 'hex' | null): { what: string; text: string } | null {
+    const seq = this.selected();
+    if (seq < 0) return null;
+    const f = this.ctx.store.get(seq)!;
+    const kind = what ?? (this.focus === 'tree' ? 'field' : this.focus === 'hex' ? 'hex' : 'summary');
+    if (kind === 'summary') return { what: `frame ${f.number}'s summary`, text: summaryLine(f, this.ctx.store.relTime(seq)) };
+    if (kind === 'hex') {
+      const hl = this.tree.highlight();
+      const bytes = this.ctx.store.bytesOf(seq);
+      const part = what === null && hl ? bytes.subarray(hl[0], hl[0] + hl[1]) : bytes;
+      return { what: `${part.length} bytes of frame ${f.number}`, text: Buffer.from(part).toString('hex').replace(/(..)(?!$)/g, '$1 ') };
+    }
+    this.tree.setFrame(f);
+    const node = this.tree.selected;
+    if (!node) return null;
+    const i = node.label.indexOf(': ');
+    return { what: node.filter ? `${node.filter}` : 'the tree line', text: i >= 0 ? node.label.slice(i + 2) : node.label };
+  }
+
   // ---- keys --------------------------------------------------------------------
 
   handle(action: Action): boolean {
@@ -223,9 +264,9 @@ export class FramesView implements View {
       this.ctx.applyFilter(flowFilter(store.flowOf(this.selSeq)));
       return true;
     }
-    const key = store.sessionOf(this.selSeq);
-    if (!key) this.ctx.flash(`frame ${this.selSeq + 1} belongs to no session`);
-    else this.ctx.applyFilter(sessionFilter(key));
+    const rec = sessionRecordOf(store.sessions, this.selSeq + 1, store.sessionOf(this.selSeq));
+    if (!rec) this.ctx.flash(`frame ${this.selSeq + 1} belongs to no session`);
+    else this.ctx.applyFilter(sessionRecordFilter(rec, (n) => (store.has(n - 1) ? store.sessionOf(n - 1) : null)));
     return true;
   }
 
@@ -238,16 +279,21 @@ export class FramesView implements View {
     if (row >= 0) this.cursor.sel = row;
     this.cursor.clamp(len, this.listH);
 
-    // Columns: No., Time, Source, Destination, Proto, Summary (+ marks).
+    // Columns: No., Time, Source, Destination, Proto, custom columns, Summary (+ findings).
+    const ui = this.ctx.ui;
     const noW = Math.max(5, String(store.total).length);
     // Relative time with the capture's own resolution: `12.345678`, nanosecond captures wider.
     const first = len > 0 ? store.get(frames.seqAt(this.cursor.top)) : null;
     const timeW = Math.max(10, 5 + (first?.tsDigits ?? 6));
     const epW = Math.max(12, Math.min(21, store.endpointWidth || 15));
     const proto = this.width >= 90;
-    const fixed = 2 + noW + 1 + timeW + 1 + epW + 1 + epW + 1 + (proto ? 6 : 0);
+    const cols = ui.columns;
+    const colsW = cols.reduce((n, c) => n + c.width + 1, 0);
+    const fixed = 2 + noW + 1 + timeW + 1 + epW + 1 + epW + 1 + (proto ? 6 : 0) + colsW;
     const sumW = Math.max(8, this.width - fixed);
-    const header = `  ${fitRight('No.', noW)} ${fit('Time', timeW)} ${fit('Source', epW)} ${fit('Destination', epW)} ${proto ? 'Proto ' : ''}${fit('Summary', sumW)}`;
+    const ref = ui.ref >= 0 && store.has(ui.ref) ? ui.ref : -1;
+    const colHead = cols.map((c) => fit(shortTitle(c.field), c.width) + ' ').join('');
+    const header = `  ${fitRight('No.', noW)} ${fit(ref >= 0 ? 'Time (ref)' : 'Time', timeW)} ${fit('Source', epW)} ${fit('Destination', epW)} ${proto ? 'Proto ' : ''}${colHead}${fit('Summary', sumW)}`;
     const listFocused = this.focus === 'list';
     this.head.setContent(listFocused ? theme.inverse(esc(fit(header, this.width))) : theme.bold(esc(fit(header, this.width))));
 
@@ -266,8 +312,10 @@ export class FramesView implements View {
         const room = sumW - marks.length - 2;
         sumText = room >= 16 ? `${fit(summary, room)}  ${marks}` : `${summary}  ${marks}`;
       }
-      const text = `${sel ? '> ' : '  '}${fitRight(String(f.number), noW)} ${fit(seconds(store.relTime(seq), f.tsDigits), timeW)} `
-        + `${fit(f.srcText, epW)} ${fit(f.dstText, epW)} ${proto ? fit(f.transport.toUpperCase(), 6) : ''}${fit(sumText, sumW)}`;
+      const time = seq === ref ? '*REF*' : seconds(ref >= 0 ? store.between(ref, seq) : store.relTime(seq), f.tsDigits);
+      const cells = cols.map((c) => fit(cellText(f, c.field), c.width) + ' ').join('');
+      const text = `${sel ? '>' : ' '}${ui.marks.has(seq) ? '*' : ' '}${fitRight(String(f.number), noW)} ${fit(time, timeW)} `
+        + `${fit(f.srcText, epW)} ${fit(f.dstText, epW)} ${proto ? fit(f.transport.toUpperCase(), 6) : ''}${cells}${fit(sumText, sumW)}`;
       lines.push(theme.row(text, store.severity(seq), sel, true));
     }
     if (len === 0) {
@@ -283,9 +331,18 @@ export class FramesView implements View {
     this.tree.setFrame(f);
     const treeLines = this.tree.lines(theme, this.treeW, this.treeH, this.focus === 'tree');
     this.treeBox.setContent(treeLines.join('\n'));
-    const bytes = f ? store.bytesOf(this.selSeq) : new Uint8Array(0);
-    const hl = this.tree.highlight();
-    this.hex.set(f ? this.selSeq : -1, bytes, hl, this.perRow, this.hexH);
+    // The whole packet when it can be read back (the VVMP part coloured), else the VVMP bytes.
+    const pkt = f ? this.packet(this.selSeq) : null;
+    const bytes = pkt ? pkt.data : f ? store.bytesOf(this.selSeq) : new Uint8Array(0);
+    const field = this.tree.highlight();
+    let hl = field;
+    if (pkt && field) {
+      // Frame offsets → packet offsets, cut to the part of the frame this packet holds.
+      const a = Math.max(field[0], pkt.frameStart);
+      const b = Math.min(field[0] + field[1], pkt.frameStart + pkt.vvmp[1]);
+      hl = b > a ? [pkt.vvmp[0] + a - pkt.frameStart, b - a] : null;
+    }
+    this.hex.set(f ? this.selSeq : -1, bytes, hl, this.perRow, this.hexH, pkt ? pkt.vvmp : null);
     this.hexBox.setContent(this.hex.lines(theme, this.perRow, this.hexH).join('\n'));
 
     const title = (name: string, focused: boolean, extra: string): string => {
@@ -293,7 +350,9 @@ export class FramesView implements View {
       return `──${focused ? theme.inverse(t) : theme.bold(t)}${esc(extra)}`;
     };
     const treeExtra = f ? ` frame ${thousands(f.number)} · ${f.decoded.name ?? 'fragment'}${f.decoded.reply ? ' reply' : f.decoded.reply === false ? ' request' : ''} ` : ' ';
-    const hexExtra = f ? ` ${plainBytes(bytes.length)}${hl ? ` · bytes ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
+    // Short enough for the narrow side pane: `74 B · VVMP 42..73 · field 42..43`.
+    const where = pkt ? `${thousands(bytes.length)} B · VVMP ${pkt.vvmp[0]}..${pkt.vvmp[0] + pkt.vvmp[1] - 1}` : plainBytes(bytes.length);
+    const hexExtra = f ? ` ${where}${hl ? ` · ${pkt ? 'field' : 'bytes'} ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
     const rule = (used: number, width: number) => '─'.repeat(Math.max(0, width - used));
     if (this.side) {
       const left = title('Tree', this.focus === 'tree', treeExtra);
@@ -307,6 +366,12 @@ export class FramesView implements View {
       this.sep2.setContent(`${title('Hex', this.focus === 'hex', hexExtra)}${rule(2 + 5 + hexExtra.length, this.width)}`);
     }
   }
+}
+
+/** A frame's list line as plain text, as `vvmp read` prints it. */
+function summaryLine(f: AnalyzedFrame, rel: number): string {
+  const marks = findingMarks(f.expert);
+  return `${f.number} ${seconds(rel, f.tsDigits)} ${f.srcText} → ${f.dstText} ${f.transport.toUpperCase()} ${frameSummary(f)}${marks ? '  ' + marks : ''}`;
 }
 
 function plainBytes(n: number): string {

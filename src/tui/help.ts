@@ -2,6 +2,7 @@
 // can never disagree with what the keys do.
 
 import type blessed from 'blessed';
+import { COMMANDS } from './commands.js';
 import { KEY_TABLE, MOUSE_HELP, keyLabel, type Action, type Binding } from './keys.js';
 import { esc, fit } from './text.js';
 import { pane, place, type AppContext } from './view.js';
@@ -44,7 +45,20 @@ function sectionLines(sections: ReadonlyArray<Binding['section']>, width: number
   return out;
 }
 
-const SECTIONS: ReadonlyArray<Binding['section']> = ['General', 'Views', 'Moving', 'Panes and trees', 'Frames'];
+const SECTIONS: ReadonlyArray<Binding['section']> = ['General', 'Views', 'Moving', 'Panes and trees', 'Frames', 'Marks, search, copy'];
+
+/** The `:` commands, in the help after the keys. */
+function commandLines(width: number, theme: AppContext['theme']): Array<[string, number]> {
+  const out: Array<[string, number]> = [['', 0], [' ' + theme.bold('Commands') + esc(' (: then Enter; Tab completes)'), 40]];
+  const keyW = Math.min(30, Math.max(14, Math.floor(width / 3)));
+  for (const [cmd, help] of COMMANDS) {
+    wrap(help, Math.max(16, width - keyW - 4)).forEach((t, i) => {
+      const line = `   ${fit(i === 0 ? ':' + cmd : '', keyW)} ${t}`;
+      out.push([esc(line), line.length]);
+    });
+  }
+  return out;
+}
 
 /** Help text: every binding of the key table; two columns on wide terminals. */
 export function helpLines(width: number, theme: AppContext['theme']): string[] {
@@ -54,8 +68,8 @@ export function helpLines(width: number, theme: AppContext['theme']): string[] {
   tail.push([' ' + theme.bold('Display filters') + esc(' (as in vvmp read -Y; Wireshark-like)'), title.length]);
   if (width >= 100) {
     const colW = Math.floor((width - 2) / 2);
-    const left = sectionLines(SECTIONS.slice(0, 3), colW, theme);
-    const right = [...sectionLines(SECTIONS.slice(3), colW, theme), ...tail];
+    const left = [...sectionLines(['General', 'Moving', 'Panes and trees'], colW, theme), ...commandLines(colW, theme)];
+    const right = [...sectionLines(['Views', 'Frames', 'Marks, search, copy'], colW, theme), ...tail];
     for (const t of wrap(EXAMPLES.join('   '), colW - 4)) right.push(['   ' + esc(t), t.length + 3]);
     for (let i = 0; i < Math.max(left.length, right.length); i++) {
       const [l, lw] = left[i] ?? ['', 0];
@@ -64,7 +78,7 @@ export function helpLines(width: number, theme: AppContext['theme']): string[] {
     }
     return lines;
   }
-  for (const [l] of [...sectionLines(SECTIONS, width, theme), ...tail]) lines.push(l);
+  for (const [l] of [...sectionLines(SECTIONS, width, theme), ...commandLines(width, theme), ...tail]) lines.push(l);
   for (const t of wrap(EXAMPLES.join('   '), Math.max(20, width - 4))) lines.push('   ' + esc(t));
   return lines;
 }

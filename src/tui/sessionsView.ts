@@ -90,7 +90,8 @@ export class SessionsView extends TableView {
 
   protected activate(i: number, action: Action): boolean {
     if (action !== 'enter') return false;
-    this.ctx.applyFilter(sessionRecordFilter(this.ctx.store.sessions[i]!));
+    const store = this.ctx.store;
+    this.ctx.applyFilter(sessionRecordFilter(store.sessions[i]!, (n) => (store.has(n - 1) ? store.sessionOf(n - 1) : null)));
     return true;
   }
 

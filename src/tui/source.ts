@@ -14,6 +14,8 @@ export interface Source {
   /** File name or `live: IFACE`. */
   readonly label: string;
   readonly live: boolean;
+  /** The capture file, or null for a live capture. */
+  readonly path: string | null;
   /** Input finished (file read to the end, capture stopped). */
   readonly done: boolean;
   /** File loading: share read, 0..1; null for live. */
@@ -24,6 +26,8 @@ export interface Source {
   drops(): number | null;
   /** Why reading stopped early (damaged file, capture failed), or null. */
   readonly problem: string | null;
+  /** A packet's captured bytes read back from the file (record offset, captured length); null for live. */
+  packetData(recordOffset: number, length: number): Buffer | null;
   /** Starts (or goes on) delivering packets; `update` after every slice. */
   start(update: () => void): void;
   stop(): Promise<void>;
@@ -91,6 +95,33 @@ export class FileSource implements Source {
     return null;
   }
 
+  packetData(recordOffset: number, length: number): Buffer | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      // Where the data starts in the record: pcap 16-byte header; pcapng by block type
+      // (enhanced and obsolete packet blocks 28, simple packet block 12), either byte order.
+      let skip = 16;
+      if (this.parser.format === 'pcapng') {
+        const t = Buffer.alloc(4);
+        fs.readSync(fd, t, 0, 4, recordOffset);
+        const type = Math.max(t.readUInt32LE(0) & 0xff, t.readUInt32BE(0) & 0xff);
+        skip = type === 3 ? 12 : 28;
+      }
+      const b = Buffer.alloc(length);
+      const n = fs.readSync(fd, b, 0, length, recordOffset + skip);
+      return n === length ? b : null;
+    } catch {
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   start(update: () => void): void {
     const next = (): void => {
       if (this.stopped || this.done) return;
@@ -146,6 +177,7 @@ export type StartLive = (opts: LiveOptions, onPacket: FrameStore['packet']) => P
 
 export class LiveSource implements Source {
   readonly live = true;
+  readonly path = null;
   done = false;
   problem: string | null = null;
   readonly label: string;
@@ -186,6 +218,10 @@ export class LiveSource implements Source {
 
   drops(): number | null {
     return this.capture?.stats().dropped ?? null;
+  }
+
+  packetData(): Buffer | null {
+    return null;
   }
 
   start(update: () => void): void {

@@ -20,7 +20,9 @@
 
 import type { Packet } from '../capture/packet.js';
 import type { AnalyzedFrame } from '../analysis/frame.js';
+import type { FlowTable } from '../analysis/flows.js';
 import { Pipeline, type PipelineOptions } from '../analysis/pipeline.js';
+import { Summary } from '../analysis/summary.js';
 import type { SessionRecord } from '../analysis/sessions.js';
 import type { Endpoint, SegmentEvent, Transport } from '../net/types.js';
 import { decodeFrame } from '../protocol/decode.js';
@@ -42,29 +44,41 @@ export const DEFAULT_RING = 100_000;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const CACHE_SIZE = 256;
 
-export interface FlowEntry {
-  id: number;
-  key: string;
-  transport: Transport;
-  /** The endpoint that sent the flow's first frame, and the other. */
-  a: Endpoint;
-  b: Endpoint;
-  aText: string;
-  bText: string;
-  frames: number;
-  bytes: number;
-  firstSec: number;
-  firstNsec: number;
-  lastSec: number;
-  lastNsec: number;
+/**
+ * One flow: its endpoints as objects (for filters), its numbers as the
+ * analysis counts them (the `stats` flow table, row `id`).
+ */
+export class FlowEntry {
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly transport: Transport,
+    /** The endpoint that sent the flow's first frame, and the other. */
+    readonly a: Endpoint,
+    readonly b: Endpoint,
+    readonly aText: string,
+    readonly bText: string,
+    private readonly table: FlowTable,
+  ) {}
+
+  private get rec() {
+    return this.table.record(this.id);
+  }
+
+  get frames(): number { return this.rec.frames; }
+  get bytes(): number { return this.rec.bytes; }
+  get firstSec(): number { return this.rec.firstSec; }
+  get firstNsec(): number { return this.rec.firstNsec; }
+  get lastSec(): number { return this.rec.lastSec; }
+  get lastNsec(): number { return this.rec.lastNsec; }
   /** Frames with an error finding. */
-  errors: number;
+  get errors(): number { return this.rec.errors; }
 }
 
 export interface ExpertGroup {
   code: ExpertCode;
   severity: Severity;
-  /** Findings of this code (segment findings included). */
+  /** Findings of this code (segment findings included), as the analysis counts them. */
   count: number;
   /** Retained frames carrying it, in order. */
   frames: SeqList;
@@ -75,6 +89,8 @@ export interface StoreOptions {
   ring?: number;
   /** Live ring: also drop the oldest frames when their bytes exceed this (default 1 GiB). */
   maxArenaBytes?: number;
+  /** Packets come from a live capture (no file to read them back from). */
+  live?: boolean;
   /** Arena chunk size (tests use small ones). */
   chunkSize?: number;
   pipeline?: PipelineOptions;
@@ -97,16 +113,15 @@ export class FrameStore {
   /** Oldest retained frame (0 unless a ring evicted some). */
   first = 0;
   readonly ring: number;
+  private readonly live: boolean;
 
   readonly flows: FlowEntry[] = [];
   private readonly flowIds = new Map<string, number>();
   /** Widest endpoint text seen (for column widths). */
   endpointWidth = 0;
 
-  /** Findings by severity (all frames and segments). */
-  errors = 0;
-  warnings = 0;
-  notes = 0;
+  /** What `stats` counts (findings by code, flows), fed with every frame: the UI shows these numbers. */
+  readonly summary = new Summary();
   private readonly groups = new Map<ExpertCode, ExpertGroup>();
 
   // ---- columns --------------------------------------------------------------
@@ -123,6 +138,9 @@ export class FrameStore {
   private peerCol = new Float64Array(0);
   private latency = new Float64Array(0);
   private sessionCol = new Uint32Array(0);
+  /** Where the frame's last packet sits in the capture file (record offset, captured length); -1: unknown. */
+  private pktOffset = new Float64Array(0);
+  private pktLength = new Uint32Array(0);
   private chunkNo = new Uint32Array(0);
   private offset = new Uint32Array(0);
   private length = new Uint32Array(0);
@@ -144,6 +162,7 @@ export class FrameStore {
 
   constructor(opts: StoreOptions = {}) {
     this.ring = opts.ring && opts.ring > 0 ? Math.floor(opts.ring) : Infinity;
+    this.live = opts.live === true;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
     this.maxArena = Number.isFinite(this.ring) ? (opts.maxArenaBytes ?? 1024 * 1024 * 1024) : Infinity;
     this.pipeline = new Pipeline({
@@ -155,8 +174,13 @@ export class FrameStore {
 
   /** Feeds one captured packet through the analysis (any source: file slices, live capture). */
   readonly packet = (p: Packet): void => {
+    this.current = p;
     this.pipeline.packet(p);
+    this.current = null;
   };
+
+  /** The packet being analysed (frames completed by it take its file position). */
+  private current: Packet | null = null;
 
   /** End of input: flushes streams and judges what is still open (timeouts). */
   end(): void {
@@ -168,7 +192,26 @@ export class FrameStore {
   }
 
   get timeouts(): number {
-    return this.groups.get('timeout')?.count ?? 0;
+    return this.summary.expertCounts.get('timeout') ?? 0;
+  }
+
+  /** Findings by severity (all frames and segments), from the analysis' counts by code. */
+  get errors(): number {
+    return this.bySeverity('error');
+  }
+
+  get warnings(): number {
+    return this.bySeverity('warning');
+  }
+
+  get notes(): number {
+    return this.bySeverity('note');
+  }
+
+  private bySeverity(sev: Severity): number {
+    let n = 0;
+    for (const [code, c] of this.summary.expertCounts) if (EXPERT_CODES[code] === sev) n += c;
+    return n;
   }
 
   get sessions(): readonly SessionRecord[] {
@@ -224,10 +267,71 @@ export class FrameStore {
     return this.packetNo[seq % this.cap]!;
   }
 
+  /** Capture packets carrying the frame: [first, last] (more than one for frames spanning TCP segments). */
+  packetRange(seq: number): [number, number] {
+    const last = this.packetNo[seq % this.cap]!;
+    return [this.firstPackets.get(seq) ?? last, last];
+  }
+
+  /** Request → reply milliseconds of a matched reply (the analysis' value), else NaN. */
+  latencyOf(seq: number): number {
+    return this.latency[seq % this.cap]!;
+  }
+
+  isReply(seq: number): boolean {
+    return (this.flags[seq % this.cap]! & F_REPLY) !== 0;
+  }
+
+  /** Frame number of the frame's peer (a reply's request, a request's first reply), or 0. */
+  peerOf(seq: number): number {
+    return this.peerCol[seq % this.cap]!;
+  }
+
+  /** Capture time in seconds (absolute), for time arithmetic over many frames. */
+  timeOf(seq: number): number {
+    const s = seq % this.cap;
+    return this.tsSec[s]! + this.tsNsec[s]! / 1e9;
+  }
+
+  /** The file position of the frame's last packet: [record offset, captured length], or null (live). */
+  packetRecord(seq: number): [number, number] | null {
+    const off = this.pktOffset[seq % this.cap]!;
+    return off < 0 ? null : [off, this.pktLength[seq % this.cap]!];
+  }
+
+
+  /** Bytes of the VVMP frame. */
+  sizeOf(seq: number): number {
+    return this.length[seq % this.cap]!;
+  }
+
+  flowIdOf(seq: number): number {
+    return this.flow[seq % this.cap]!;
+  }
+
+  /** The frame's endpoint that sent it: true when it is the flow's b endpoint. */
+  fromB(seq: number): boolean {
+    return (this.flags[seq % this.cap]! & F_DIR_BA) !== 0;
+  }
+
   /** Seconds since the capture's first packet. */
   relTime(seq: number): number {
     const s = seq % this.cap;
     return this.relative(this.tsSec[s]!, this.tsNsec[s]!);
+  }
+
+  /** Seconds from frame `from` to frame `to` (negative when `to` is earlier). */
+  between(from: number, to: number): number {
+    const a = from % this.cap;
+    const b = to % this.cap;
+    return this.tsSec[b]! - this.tsSec[a]! + (this.tsNsec[b]! - this.tsNsec[a]!) / 1e9;
+  }
+
+  /** Whole nanoseconds from frame `from` to frame `to` (exact below 2^53 ns, about 104 days). */
+  betweenNs(from: number, to: number): number {
+    const a = from % this.cap;
+    const b = to % this.cap;
+    return (this.tsSec[b]! - this.tsSec[a]!) * 1e9 + (this.tsNsec[b]! - this.tsNsec[a]!);
   }
 
   relative(sec: number, nsec: number): number {
@@ -245,12 +349,15 @@ export class FrameStore {
   /** Expert groups: errors first (checksum_bad first among them), then warnings, then notes. */
   expertGroups(): ExpertGroup[] {
     const order = Object.keys(EXPERT_CODES) as ExpertCode[];
+    for (const g of this.groups.values()) g.count = this.summary.expertCounts.get(g.code) ?? 0;
     return [...this.groups.values()].sort((x, y) =>
       severityRank(y.severity) - severityRank(x.severity) || order.indexOf(x.code) - order.indexOf(y.code));
   }
 
   group(code: ExpertCode): ExpertGroup | undefined {
-    return this.groups.get(code);
+    const g = this.groups.get(code);
+    if (g) g.count = this.summary.expertCounts.get(code) ?? 0;
+    return g;
   }
 
   // ---- frames on demand --------------------------------------------------------
@@ -317,10 +424,7 @@ export class FrameStore {
     let flow: FlowEntry;
     if (fid === undefined) {
       fid = this.flows.length;
-      flow = {
-        id: fid, key: f.flowKey, transport: f.transport, a: f.src, b: f.dst, aText: f.srcText, bText: f.dstText,
-        frames: 0, bytes: 0, firstSec: f.tsSec, firstNsec: f.tsNsec, lastSec: f.tsSec, lastNsec: f.tsNsec, errors: 0,
-      };
+      flow = new FlowEntry(fid, f.flowKey, f.transport, f.src, f.dst, f.srcText, f.dstText, this.summary.flows);
       this.flows.push(flow);
       this.flowIds.set(f.flowKey, fid);
       this.endpointWidth = Math.max(this.endpointWidth, f.srcText.length, f.dstText.length);
@@ -344,6 +448,10 @@ export class FrameStore {
     this.peerCol[s] = f.peer ?? 0;
     this.latency[s] = f.latencyMs ?? NaN;
     this.sessionCol[s] = f.session === null ? 0 : this.intern(f.session);
+    const cur = this.current;
+    const known = cur !== null && cur.index === f.packet && !this.live;
+    this.pktOffset[s] = known ? cur.fileOffset : -1;
+    this.pktLength[s] = known ? cur.data.length : 0;
 
     let worst = 0;
     let extra: Finding[] | undefined;
@@ -355,12 +463,7 @@ export class FrameStore {
     if (extra) this.extras.set(seq, extra);
     this.sev[s] = worst;
     this.total = seq + 1;
-
-    flow.frames++;
-    flow.bytes += d.bytes.length;
-    flow.lastSec = f.tsSec;
-    flow.lastNsec = f.tsNsec;
-    if (worst === 3) flow.errors++;
+    this.summary.frame(f);
 
     // A request's first reply completes it: the analyzer set the request's peer (and maybe
     // session) then. After a PENDING, the grant no longer changes the request (as in read).
@@ -377,6 +480,7 @@ export class FrameStore {
 
   private onLateFinding(f: AnalyzedFrame, x: Finding): void {
     const seq = f.number - 1;
+    this.summary.lateFinding(f, x);
     this.count(x, seq);
     if (!this.has(seq)) return;
     const s = seq % this.cap;
@@ -384,24 +488,19 @@ export class FrameStore {
     if (list) list.push(x);
     else this.extras.set(seq, [x]);
     const rank = severityRank(x.severity);
-    if (rank > this.sev[s]!) {
-      if (rank === 3) this.flows[this.flow[s]!]!.errors++;
-      this.sev[s] = rank;
-    }
+    if (rank > this.sev[s]!) this.sev[s] = rank;
     this.changed(seq);
   }
 
   private onSegment(e: SegmentEvent): void {
+    this.summary.segment(e);
     this.count({ code: e.code, severity: EXPERT_CODES[e.code], message: e.message }, -1);
   }
 
+  /** Keeps the frames of each finding code (the Expert view's lists); the counts are the summary's. */
   private count(x: Finding, seq: number): void {
-    if (x.severity === 'error') this.errors++;
-    else if (x.severity === 'warning') this.warnings++;
-    else this.notes++;
     let g = this.groups.get(x.code);
     if (!g) this.groups.set(x.code, (g = { code: x.code, severity: x.severity, count: 0, frames: new SeqList(16) }));
-    g.count++;
     if (seq >= this.first) g.frames.add(seq); // -1: a segment finding, counted only
   }
 
@@ -444,6 +543,8 @@ export class FrameStore {
     this.peerCol = grow(this.peerCol, (k) => new Float64Array(k));
     this.latency = grow(this.latency, (k) => new Float64Array(k));
     this.sessionCol = grow(this.sessionCol, (k) => new Uint32Array(k));
+    this.pktOffset = grow(this.pktOffset, (k) => new Float64Array(k));
+    this.pktLength = grow(this.pktLength, (k) => new Uint32Array(k));
     this.chunkNo = grow(this.chunkNo, (k) => new Uint32Array(k));
     this.offset = grow(this.offset, (k) => new Uint32Array(k));
     this.length = grow(this.length, (k) => new Uint32Array(k));

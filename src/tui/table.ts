@@ -44,6 +44,10 @@ export abstract class TableView implements View {
   protected abstract activate(i: number, action: Action): boolean;
   /** What to show when there are no rows. */
   protected abstract empty(): string;
+  /** A line under the rows (a legend), or null. */
+  protected footer(): string | null {
+    return null;
+  }
 
   show(): void {
     this.head.show();
@@ -72,10 +76,12 @@ export abstract class TableView implements View {
   render(): void {
     const { theme } = this.ctx;
     const n = this.count();
-    this.cursor.clamp(n, this.height);
+    const foot = this.footer();
+    const height = foot === null ? this.height : Math.max(1, this.height - 1);
+    this.cursor.clamp(n, height);
     this.head.setContent(theme.inverse(esc(fit('  ' + this.header(), this.width))));
     const lines: string[] = [];
-    const [a, b] = this.cursor.visible(n, this.height);
+    const [a, b] = this.cursor.visible(n, height);
     for (let i = a; i < b; i++) {
       const r = this.row(i);
       const sel = i === this.cursor.sel;
@@ -89,6 +95,10 @@ export abstract class TableView implements View {
       }
     }
     if (n === 0) lines.push(esc('  ' + this.empty()));
+    if (foot !== null) {
+      while (lines.length < height) lines.push('');
+      lines.push(theme.bold(esc(fit(' ' + foot, this.width))));
+    }
     this.body.setContent(lines.join('\n'));
   }
 }

@@ -5,8 +5,10 @@ import type { FrameStore } from './store.js';
 import type { FrameView } from './frameview.js';
 import type { Action } from './keys.js';
 import type { Theme } from './text.js';
+import type { Source } from './source.js';
+import type { UiState } from './uiState.js';
 
-export type ViewId = 'frames' | 'flows' | 'sessions' | 'expert';
+export type ViewId = 'frames' | 'flows' | 'sessions' | 'expert' | 'latency' | 'io' | 'timeline';
 
 export interface AppContext {
   readonly screen: blessed.Widgets.Screen;
@@ -14,6 +16,8 @@ export interface AppContext {
   readonly frames: FrameView;
   readonly theme: Theme;
   readonly live: boolean;
+  readonly ui: UiState;
+  readonly source: Source;
   /** Applies a display filter (text already valid) and shows the Frames view. */
   applyFilter(text: string): void;
   /** Shows the Frames view with this frame selected, clearing a filter that hides it. */

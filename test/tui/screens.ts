@@ -44,6 +44,25 @@ try {
   t.send('E');
   await t.waitFor('Severity');
   await save('expert');
+  // The graph views (issue 17): latency by opcode with the Free histogram, the I/O graph, the timeline.
+  t.send('R');
+  await t.waitFor('Latency, request');
+  t.send('j', 'j', 'j');
+  await t.waitFor(/── Free: /);
+  await save('latency');
+  // The I/O graph zoomed in: Enter on the first bin filters to it, and the graph spans the filter.
+  t.send('I');
+  await t.waitFor('I/O graph');
+  t.send('Enter');
+  await t.waitFor('filter: frame.time >=');
+  t.send('I');
+  await t.waitFor(/I\/O graph · \d+ frames · bin .* · filter: frame\.time/);
+  await save('io');
+  t.send('/', 'C-u', 'Enter');
+  await t.waitFor('filter: none');
+  t.send('T');
+  await t.waitFor('sessions over');
+  await save('timeline');
   t.send('?');
   await t.waitFor('Keys');
   await save('help');

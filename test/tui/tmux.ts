@@ -21,6 +21,12 @@ export function hasTmux(): boolean {
   }
 }
 
+/**
+ * This process's own tmux server (`tmux -L`): other tests and other users of
+ * tmux on the machine never see it, and killing it touches nothing else.
+ */
+const SOCKET = `vvmp-tui-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -34,8 +40,7 @@ export class Tmux {
    * its exit status and last screen can be read.
    */
   static start(name: string, command: string, opts: { width?: number; height?: number; env?: Record<string, string> } = {}): Tmux {
-    const socket = `vvmp-tui-test-${process.pid}`;
-    const t = new Tmux(socket, name);
+    const t = new Tmux(SOCKET, name);
     // A session that lives until killServer: killing the last session would stop the server,
     // and a session started while it stops fails ("server exited unexpectedly").
     try {
@@ -122,8 +127,9 @@ export class Tmux {
     }
   }
 
+  /** Stops this process's private server (never the default one). */
   static killServer(): void {
-    const socket = `vvmp-tui-test-${process.pid}`;
+    const socket = SOCKET;
     try {
       execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
     } catch {

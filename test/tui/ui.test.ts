@@ -69,7 +69,9 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     expect(s).toMatch(/11 0\.500000 .*✗ checksum_bad/);
     expect(s).toMatch(/15 1\.000000 .*✗ timeout/);
     expect(s).toContain('Frame 1: 32 bytes, packet 1, UDP 10.0.0.1:40001 → 10.0.0.2:7369');
-    expect(s).toContain('0000  00 01 00 00 01 00 00 01');
+    // The hex pane shows the whole packet (Ethernet, IPv4, UDP, then VVMP from byte 42).
+    expect(s).toContain('Hex  74 B · VVMP 42..73 ');
+    expect(s).toContain('0028  00 00 00 01 00 00 01 00');
     expect(s).toMatch(/\? help {2}\/ filter {2}Tab pane .* q quit/);
     expect(selected(s)).toBe(1);
     t.send('q');
@@ -101,9 +103,9 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     t.send('Tab', 'Enter');
     await t.waitFor('▸ Frame 1:');
     t.send('j');
-    await t.waitFor('bytes 0..31');
+    await t.waitFor('VVMP 42..73 · field 42..73');
     t.send('j');
-    await t.waitFor(/Hex +32 bytes · bytes 0\.\.1 /);
+    await t.waitFor(/Hex +74 B · VVMP 42\.\.73 · field 42\.\.43 /);
     t.send('Tab');
     await t.waitFor('Hex');
     t.send('BTab', 'BTab');
@@ -256,7 +258,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     expect(s).toContain('18 frames');
     expect(s).toMatch(/── Tree .*─/);
     expect(s).toMatch(/── Hex .*─/);
-    expect(s).toContain('0000  00 01 00 00 01 00 00 01  00 00 00 00 00 00 00 11');
+    expect(s).toContain('0020  00 02 9c 41 1c c9 00 28  00 00 00 01 00 00 01 00');
     expect(lines[23]).toContain('? help');
     t.send('j', 'j', 'j');
     await t.waitFor((x) => selected(x) === 4 && x.includes('Frame 4:'));
