@@ -1,8 +1,11 @@
-// ClickHouse's HTTP interface, spoken with Node's fetch: a query is a POST
+// ClickHouse's HTTP interface, spoken with node:http: a query is a POST
 // with the SQL in the `query` parameter (or the body), settings as URL
 // parameters, rows as the body (JSONEachRow). Measured against
 // @clickhouse/client (README, "Exporting"): the rows are JSON text already,
-// so plain fetch sends them as they are.
+// so a plain POST sends them as they are.
+
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 /** The server could not be reached (connection refused, reset, timed out). */
 export class ClickHouseUnavailable extends Error {}
@@ -38,30 +41,36 @@ export class ClickHouseNode {
    * Runs `sql`; with `body`, the SQL goes in the URL and the body is the data
    * (INSERT … FORMAT JSONEachRow). Returns the response text.
    */
-  async query(sql: string, body?: string, settings: Record<string, string | number> = {}): Promise<string> {
+  query(sql: string, body?: string, settings: Record<string, string | number> = {}): Promise<string> {
     const params = new URLSearchParams();
     if (body !== undefined) params.set('query', sql);
     for (const [k, v] of Object.entries(settings)) params.set(k, String(v));
-    const headers: Record<string, string> = {};
+    const payload = Buffer.from(body ?? sql);
+    const u = new URL(`${this.base}/?${params}`);
+    const headers: Record<string, string | number> = { 'content-length': payload.length };
     if (this.auth) headers.authorization = this.auth;
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}/?${params}`, {
-        method: 'POST', headers, body: body ?? sql, signal: AbortSignal.timeout(this.timeoutMs),
+    const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      // A connection per request: the server closes idle keep-alive connections
+      // after 3 s, and a request sent on one it just closed fails for nothing.
+      const req = request(u, { method: 'POST', headers, agent: false, timeout: this.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new ClickHouseUnavailable(`${this.label}: connection lost (${err.message})`)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) {
+            const first = text.trim().split('\n')[0]!.replace(/, Stack trace.*$/, '').replace(/, e\.what\(\) = .*$/, '');
+            reject(new ClickHouseError(`${this.label}: ClickHouse error: ${first || `HTTP ${res.statusCode}`}`));
+          } else resolve(text);
+        });
       });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new ClickHouseUnavailable(`${this.label}: cannot reach ClickHouse (${why})`);
-    }
-    const text = await res.text().catch((err: Error) => {
-      throw new ClickHouseUnavailable(`${this.label}: connection lost (${err.message})`);
+      req.on('timeout', () => req.destroy(Object.assign(new Error('no answer'), { code: `timed out after ${this.timeoutMs / 1000} s` })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(new ClickHouseUnavailable(`${this.label}: cannot reach ClickHouse (${err.code ?? err.message})`));
+      });
+      req.end(payload);
     });
-    if (!res.ok) {
-      const first = text.trim().split('\n')[0]!.replace(/, Stack trace.*$/, '');
-      throw new ClickHouseError(`${this.label}: ClickHouse error: ${first}`);
-    }
-    return text;
   }
 
   /** Rows of a SELECT as objects (FORMAT JSONEachRow). */
