@@ -17,7 +17,7 @@ export class ClickHouseNode {
   private readonly auth: string | null;
 
   /** `http://[user[:password]@]host:port[/]` (https too); a path or query string is an error. */
-  constructor(readonly url: string, private readonly timeoutMs = 30_000) {
+  constructor(readonly url: string, private readonly timeoutMs = 60_000) {
     let u: URL;
     try {
       u = new URL(url);

@@ -30,6 +30,8 @@ export interface ClickHouseOptions {
   replace: boolean;
   /** Rows per INSERT (per table). */
   batchRows?: number;
+  /** A request without an answer for this long fails (the node counts as unreachable). */
+  timeoutMs?: number;
 }
 
 export const DEFAULT_BATCH_ROWS = 50_000;
@@ -44,7 +46,7 @@ export class ClickHouseTarget {
   private turn = 0;
 
   constructor(readonly opts: ClickHouseOptions) {
-    this.nodes = opts.urls.map((u) => new ClickHouseNode(u));
+    this.nodes = opts.urls.map((u) => new ClickHouseNode(u, opts.timeoutMs));
     this.layout = { database: opts.database, cluster: opts.cluster };
   }
 
