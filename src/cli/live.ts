@@ -28,12 +28,13 @@ import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWrite
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
+import { addLiveExportOptions, startLiveExport, type LiveExportFlags } from './liveExport.js';
 
 export const DEFAULT_LIVE_PORT = 7369;
 /** Quiet-period tick of the analyzer (timeouts fire without packets). */
 const TICK_MS = 250;
 
-interface LiveFlags extends DecodeFlags {
+interface LiveFlags extends DecodeFlags, LiveExportFlags {
   interface: string;
   list?: boolean;
   captureFilter?: string;
@@ -61,7 +62,7 @@ function parseBackend(v: string): LiveBackend {
 }
 
 export function registerLive(program: Command): void {
-  addDecodeOptions(program.command('live')
+  addLiveExportOptions(addDecodeOptions(program.command('live')
     .description('capture on an interface and show VVMP frames as they come (Ctrl-C stops)')
     .option('-i, --interface <name>', 'interface to capture on', 'lo')
     .option('--list', 'list the interfaces that can be captured on, and exit')
@@ -77,7 +78,7 @@ export function registerLive(program: Command): void {
     .addOption(new Option('-B, --buffer-size <MiB>', 'kernel capture ring size')
       .default(DEFAULT_BUFFER_MIB).argParser((v) => parseIntStrict(v, '--buffer-size', 1, 2047)))
     .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per packet (default: whole packets)')
-      .argParser((v) => parseIntStrict(v, '--snaplen', 64, 262144))))
+      .argParser((v) => parseIntStrict(v, '--snaplen', 64, 262144)))))
     .action((flags: LiveFlags) => liveCommand(flags));
 }
 
@@ -117,6 +118,9 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
   const { bpf, label } = captureFilter(flags);
   const iface = flags.interface;
 
+  // --clickhouse: tables checked and made before the capture opens.
+  const exporter = await startLiveExport(flags, iface);
+
   // The output file first: a bad path fails before the capture opens.
   let sink: FileSink | null = null;
   if (flags.write) {
@@ -152,6 +156,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
       shown++;
       if (flags.count !== undefined && shown >= flags.count) stopRequested?.('count');
     },
+    ...exporter?.hooks,
   }, pipelineOptions({ ...flags, port: decodePorts(flags) }));
 
   // pcapng: interfaces are added per link type as packets show them (one, normally).
@@ -239,6 +244,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
           await cap.stop();
           pipeline!.end();
           out.flush();
+          await exporter?.finish(pipeline!.analyzer);
         } catch (err) {
           error = err;
         }
@@ -268,6 +274,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
       if (stopping || Date.now() - lastPacketAt < TICK_MS) return;
       const t = cap.safeTime();
       pipeline!.tick(t.sec, t.nsec);
+      exporter?.tick(t.sec * 1e9 + t.nsec);
     }, TICK_MS);
     timers.push(tick);
     if (flags.duration !== undefined) timers.push(setTimeout(() => stop('duration'), flags.duration * 1000));

@@ -14,6 +14,7 @@ import { registerFuzz } from './fuzz.js';
 import { handleBrokenPipe } from './report.js';
 import { registerServe } from './serve.js';
 import { registerClient } from './client.js';
+import { registerExport } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('vvmp')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerFuzz(program);
   registerServe(program);
   registerClient(program);
+  registerExport(program);
   // Every command, and every subcommand's subcommands, reports usage errors to main().
   const override = (c: Command): void => {
     c.exitOverride();
