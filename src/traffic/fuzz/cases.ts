@@ -37,6 +37,16 @@ export interface Step {
   cleanup?: boolean;
 }
 
+/** The one change a deterministic case makes: which field of which opcode, set to what (for the coverage table). */
+export interface Change {
+  /** Opcode (template) name: `Query`, `Statistics-reply`. */
+  opcode: string;
+  /** Field filter name, or the kind of lie (`length`, `checksum`, `sub_opcode`). */
+  field: string;
+  /** Value label: `max`, `sign`, `RAID5+1`, `0x7f`. */
+  value: string;
+}
+
 export interface FuzzCase {
   /** Position in the run (1-based), 0 before it is scheduled. */
   seq: number;
@@ -51,6 +61,8 @@ export interface FuzzCase {
   repeat?: number;
   /** Already counted: it runs again because a pipelined connection broke before it was read. */
   rerun?: boolean;
+  /** The one change of a deterministic case. */
+  change?: Change;
 }
 
 export interface CaseExpectations {

@@ -25,7 +25,8 @@ import { minimizeCase, type MinimizeResult } from './minimize.js';
 import { opcodeDef } from '../../protocol/fields.js';
 import { ORACLES, judge, type OracleName, type Verdict } from './oracle.js';
 import { failureId, nextFailureNumber, saveFailure, type VerdictJson } from './store.js';
-import { makeStrategies, Scheduler, type TransportMode } from './strategies.js';
+import { Scheduler } from './scheduler.js';
+import { makeStrategies, type TransportMode } from './strategies.js';
 import { Target } from './target.js';
 
 export interface FuzzOptions {
