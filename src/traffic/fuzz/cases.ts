@@ -128,9 +128,13 @@ export interface CaseJson {
   oracle: string;
   /** Memory cases: the growth that counts as a leak. */
   memory_threshold_mb?: number;
+  /** --transport of the run. */
+  transport?: string;
+  /** The --spawn command the target was started with (null: not spawned): --reproduce restarts it. */
+  spawn?: string | null;
 }
 
-export function caseToJson(c: FuzzCase, extra: { seed: number; target: string; timeoutMs: number; maxPayload: number; oracle: string; memoryThresholdMb?: number }): CaseJson {
+export function caseToJson(c: FuzzCase, extra: { seed: number; target: string; timeoutMs: number; maxPayload: number; oracle: string; memoryThresholdMb?: number; transport?: string; spawn?: string | null }): CaseJson {
   const ex = caseExpectations(c, extra.maxPayload);
   return {
     version: 1,
@@ -162,6 +166,8 @@ export function caseToJson(c: FuzzCase, extra: { seed: number; target: string; t
     repeat: c.repeat ?? 1,
     oracle: extra.oracle,
     ...(extra.memoryThresholdMb !== undefined ? { memory_threshold_mb: extra.memoryThresholdMb } : {}),
+    ...(extra.transport !== undefined ? { transport: extra.transport } : {}),
+    ...(extra.spawn !== undefined ? { spawn: extra.spawn } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { writeField } from '../../protocol/codec.js';
 import type { Change, FuzzCase, Step, Transport } from './cases.js';
 import { FUZZ_CLIENT, blockField, build, declaredSize, fixChecksumOver, templateByName, type Template } from './frames.js';
 import { Rng } from './prng.js';
+import type { StateModel } from './statemodel.js';
 import type { InterestingValue } from './values.js';
 export type TransportMode = 'tcp' | 'udp' | 'both';
 
@@ -19,6 +20,8 @@ export interface GenOptions {
   seeds?: Buffer[];
   /** --strategies: names or prefixes to run (all when absent). */
   only?: readonly string[];
+  /** The state model the run infers (stateful:walk steers by it). */
+  model?: StateModel;
 }
 
 export interface Strategy {

@@ -1,10 +1,47 @@
 // Stateful sequences (VVMP.md section 7 forbids them): session ids bound from
 // the server's own Allocate replies, so they replay against a fresh server.
 
-import type { Transport } from './cases.js';
-import { templateByName } from './frames.js';
+import { OP_ALLOCATE } from '../../protocol/fields.js';
+import type { Step, Transport } from './cases.js';
+import { OFF, templateByName } from './frames.js';
 import { fromList, infinite, sequence, type Ctx, type SeqBuilder, type Strategy } from './gen.js';
 import type { Rng } from './prng.js';
+import type { StateModel } from './statemodel.js';
+
+/**
+ * `stateful:walk`: go back to one of the rarest states of the model (the
+ * shortest recorded sequence that reached it) and take 1–3 more steps from
+ * there, each an opcode of the session life cycle on the session of the
+ * latest Allocate of the path, from its client or another one.
+ */
+export function walkStrategy(ctx: Ctx, model: StateModel): Strategy {
+  const name = 'stateful:walk';
+  const rng = ctx.rng(name);
+  const moves = ['Allocate', 'Initialize', 'Modify', 'Statistics', 'Free', 'Free', 'Query'].map(templateByName);
+  return infinite(name, 1, (n) => {
+    const rare = model.rarest().slice(0, 4);
+    const [state, info] = rare.length ? rng.pick(rare) : ['start', { prefix: [] as Step[], transport: null }];
+    const prefix = (info.prefix ?? []).map((s) => ({ ...s, cleanup: false, frame: Buffer.from(s.frame), base: undefined }));
+    const b = sequence(ctx, name, n);
+    b.steps.push(...prefix);
+    let alloc = -1;
+    prefix.forEach((s, i) => {
+      if (s.frame.length >= OFF.opcode + 2 && s.frame.readUInt16BE(OFF.opcode) === OP_ALLOCATE) alloc = i;
+    });
+    const owner = prefix.length ? prefix[prefix.length - 1]!.frame.readBigUInt64BE(OFF.client) : ctx.client(name, n);
+    const took: string[] = [];
+    for (let k = 1 + rng.int(3); k > 0; k--) {
+      const t = rng.pick(moves);
+      const client = rng.chance(0.2) ? ctx.client(name, n + 1) : owner;
+      const at = b.add(t, t.name === 'Allocate' ? { client_id: client, sub_opcode: rng.pick([0x01, 0x02, 0xff]) } : { client_id: client },
+        { bindFrom: alloc >= 0 && t.name !== 'Allocate' ? alloc : undefined });
+      if (t.name === 'Allocate') alloc = at;
+      took.push(`${t.name}${client === owner ? '' : ' (other client)'}`);
+    }
+    const transport = info.transport ?? ctx.transport(rng);
+    return { seq: 0, strategy: name, desc: `from "${state}" (${prefix.length} steps) then ${took.join(', ')}`, conns: [transport], steps: b.steps };
+  });
+}
 
 export function statefulStrategies(ctx: Ctx): Strategy[] {
   const A = templateByName('Allocate');

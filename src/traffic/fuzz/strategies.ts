@@ -39,7 +39,8 @@ import {
   type GenOptions, type Strategy,
 } from './gen.js';
 import { randomStrategies, seedStrategies } from './random.js';
-import { statefulStrategies } from './stateful.js';
+import { statefulStrategies, walkStrategy } from './stateful.js';
+import { StateModel } from './statemodel.js';
 import { transportStrategies } from './abuse.js';
 import { interestingValues } from './values.js';
 
@@ -322,7 +323,8 @@ export function makeStrategies(opts: GenOptions): Strategy[] {
   first.push(...subops(ctx), ...opcodeStrategies(ctx), ...lengthStrategies(ctx), checksumBroken(ctx), truncation(ctx), trailing(ctx),
     payloadSize(ctx), recordsCount(ctx));
   for (const s of first) s.deterministic = true;
-  const rest = [...randomStrategies(ctx), ...seedStrategies(ctx), ...statefulStrategies(ctx), ...transportStrategies(ctx)];
+  const rest = [...randomStrategies(ctx), ...seedStrategies(ctx), ...statefulStrategies(ctx), walkStrategy(ctx, opts.model ?? new StateModel()),
+    ...transportStrategies(ctx)];
   return [...first, ...rest].filter((s) => strategyChosen(s.name, opts.only));
 }
 

@@ -87,6 +87,8 @@ export class Target {
   private exitWaiters: Array<() => void> = [];
   restarts = 0;
   starts = 0;
+  /** How long each restart took, ms (the last 1,000). */
+  readonly restartMs: number[] = [];
 
   constructor(
     readonly host: string,
@@ -161,8 +163,8 @@ export class Target {
         throw new SpawnError(`target command ${ex.text} before accepting connections${tail ? `: ${tail}` : ''}`);
       }
       if (await canConnect(this.host, this.port, 300)) {
-        // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 2 s)
-        for (let i = 0; i < 40 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 50)) return;
+        // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 5 s)
+        for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) return;
         return;
       }
       if (Date.now() > deadline) {
@@ -217,9 +219,17 @@ export class Target {
   }
 
   async restart(): Promise<void> {
+    const t0 = Date.now();
     await this.stop();
     this.restarts++;
     await this.start();
+    this.restartMs.push(Date.now() - t0);
+    if (this.restartMs.length > 1000) this.restartMs.shift();
+  }
+
+  /** Mean time of the restarts so far (kill, start, accepting connections), ms; 0 before any. */
+  get meanRestartMs(): number {
+    return this.restartMs.length ? this.restartMs.reduce((a, b) => a + b, 0) / this.restartMs.length : 0;
   }
 
   // ---- memory --------------------------------------------------------------------
