@@ -26,7 +26,7 @@ import type { Bug } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import { StateModel } from './statemodel.js';
 import { makeStrategies } from './strategies.js';
-import { Target } from './target.js';
+import { Target, udpAnswers } from './target.js';
 
 export type { FuzzOptions } from './options.js';
 export { combineCases } from './combine.js';
@@ -195,6 +195,9 @@ export class Fuzzer implements Runner {
     let v = judge(c, obs, this.deadlineMs);
     // a missing reply or a dropped connection may be the target dying
     v = (await crash(broke || v ? 300 : 0)) ?? v;
+    // an ICMP port unreachable on UDP while the port answers a Query right after: a transient, not this case's doing
+    if (v?.oracle === 'reset' && obs.conns.some((s) => s.transport === 'udp' && s.closed?.kind === 'refused')
+      && (await udpAnswers(this.opts.host, this.opts.port, this.deadlineMs))) v = null;
     if ((!v || v.oracle === 'reset') && (o.probe || c.health)) {
       const h = await this.baseline.probe();
       if (!h.ok) {
@@ -302,6 +305,12 @@ export class Fuzzer implements Runner {
       const group: FuzzCase[] = [];
       while (k < isolated.length && group.length < ISOLATED_PARALLEL) {
         const c = isolated[k]!;
+        // retired since it was scheduled (a bug found earlier in this batch)
+        if (!c.rerun && (this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c))) {
+          this.sched.skipped++;
+          k++;
+          continue;
+        }
         if (c.health && group.length > 0) break;
         group.push(c);
         k++;

@@ -22,7 +22,7 @@ import type { OracleName, Verdict } from './oracle.js';
 import { BugRegistry, caseSize, describeCause, signatureOf, type Bug, type Cause } from './registry.js';
 import { failureId, nextFailureNumber, saveFailure, type VerdictJson } from './store.js';
 import type { Target } from './target.js';
-import { caseTriggers } from './triggers.js';
+import { caseTriggers, isSubsequence } from './triggers.js';
 
 export interface VerifyResult {
   v: Verdict | null;
@@ -55,11 +55,26 @@ export interface Runner {
 }
 
 /** The cause of a verdict: oracle plus exit, hang scope or wrong reply field. */
-export function causeOf(v: Verdict): Cause {
-  if (v.oracle === 'crash') return { oracle: v.oracle, qualifier: v.detail.replace(/^target (exited with )?/, '') };
+export function causeOf(v: Verdict, stderr: readonly string[] = []): Cause {
+  if (v.oracle === 'crash') {
+    const exit = v.detail.replace(/^target (exited with )?/, '');
+    const said = lastWords(stderr);
+    return { oracle: v.oracle, qualifier: said ? `${exit}: ${said}` : exit };
+  }
   if (v.oracle === 'hang') return { oracle: v.oracle, qualifier: v.scope ?? 'per-connection' };
   if (v.oracle === 'wrong_reply') return { oracle: v.oracle, qualifier: `wrong ${v.replyField ?? 'reply'}` };
   return { oracle: v.oracle, qualifier: '' };
+}
+
+/**
+ * The last thing a crashed target said on stderr, numbers blanked (`#`): what
+ * tells one crash from another with the same exit. Stack frames, the Node.js
+ * version line and source excerpts are not it.
+ */
+export function lastWords(stderr: readonly string[]): string {
+  const lines = stderr.filter((l) => /\S/.test(l) && !/^\s*(at |\^|Node\.js v|file:|\d+ \|)/.test(l) && !/^\s{2,}/.test(l));
+  const last = lines.pop() ?? '';
+  return last.replace(/0x[0-9a-f]+|\d+/gi, '#').trim().slice(0, 160);
 }
 
 /** Oracles whose failures cost a restart: the target is left unusable. */
@@ -76,6 +91,11 @@ export class Investigator {
     this.nextNo = nextFailureNumber(run.opts.outDir);
   }
 
+  /** The cause of a verdict; a crash names what the target said last. */
+  cause(v: Verdict): Cause {
+    return causeOf(v, v.oracle === 'crash' ? (this.run.target.exited?.stderr ?? this.run.target.stderrTail()) : []);
+  }
+
   get bugs(): readonly Bug[] {
     return this.registry.bugs;
   }
@@ -86,7 +106,7 @@ export class Investigator {
 
   /** A known bug: counted, its trigger retired. True when it was one. */
   known(c: FuzzCase, v: Verdict): boolean {
-    const b = this.registry.match(causeOf(v), c);
+    const b = this.registry.match(this.cause(v), c);
     if (!b) return false;
     this.registry.count(b, c);
     this.duplicates++;
@@ -107,7 +127,8 @@ export class Investigator {
     this.run.event(`suspect ${hint} ${c.strategy} #${c.seq}: ${c.desc} ${detail}`, 'debug');
     this.run.phase = `checking a ${hint} suspect`;
     let r = await this.run.verify(c, { settleMs: 5 });
-    if (!r.v && this.run.target.spawned) {
+    // a failure that needs the target's earlier state: once more on a fresh one (a late reply in a busy batch is not worth a restart)
+    if (!r.v && this.run.target.spawned && hint !== 'hang') {
       await this.run.restart(`re-checking a ${hint} suspect`);
       r = await this.run.verify(c, { settleMs: 5 });
     }
@@ -137,20 +158,22 @@ export class Investigator {
 
   /** The target died or stopped answering: find the case that did it among `suspects` (oldest first). */
   async findCulprit(kind: 'crash' | 'health', why: string, suspects: FuzzCase[], first: FuzzCase[] = []): Promise<void> {
-    const exitCause: Cause | null = kind === 'crash' && this.run.target.exited
-      ? { oracle: 'crash', qualifier: this.run.target.exited.text.replace(/^exited with /, '') } : null;
-    // a known crash: whose trigger is in the recent cases? counted without a replay
-    if (exitCause) {
-      for (let i = suspects.length - 1; i >= 0; i--) {
-        const b = this.registry.match(exitCause, suspects[i]!);
-        if (b) {
-          this.registry.count(b, suspects[i]!);
-          this.duplicates++;
-          this.run.event(`${b.id} again (${b.count}×): ${suspects[i]!.strategy} #${suspects[i]!.seq}`, 'debug');
-          await this.run.restart(why);
-          return;
-        }
-      }
+    const ex = this.run.target.exited;
+    const exitCause: Cause | null = kind === 'crash' && ex
+      ? causeOf({ oracle: 'crash', detail: `target ${ex.text}` }, ex.stderr) : null;
+    // a known crash (same exit, same last words): counted without a replay; the
+    // recent case that carries its trigger fields has them retired
+    const known = exitCause ? this.registry.match(exitCause, suspects[suspects.length - 1] ?? { seq: 0, strategy: '', desc: '', conns: [], steps: [] }) : null;
+    if (known) {
+      const carrier = [...suspects].reverse().find((c) => known.fields.length > 0 && known.fields.every((f) => caseTriggers(c).fields.includes(f)));
+      if (carrier) this.registry.count(known, carrier);
+      else known.count++;
+      const seqCarrier = known.sequence.length ? [...suspects].reverse().find((c) => isSubsequence(known.sequence, caseTriggers(c).sequence)) : undefined;
+      if (seqCarrier) this.run.retireStrategy(seqCarrier.strategy);
+      this.duplicates++;
+      this.run.event(`${known.id} again (${known.count}×)${carrier ? `: ${carrier.strategy} #${carrier.seq}` : ''}`, 'debug');
+      await this.run.restart(why);
+      return;
     }
     if (!this.run.target.spawned) {
       const last = suspects[suspects.length - 1];
@@ -193,7 +216,7 @@ export class Investigator {
       return;
     }
     const oracle = v.oracle;
-    const cause = causeOf(v);
+    const cause = this.cause(v);
     this.run.phase = `minimising ${oracle}`;
     let best = c;
     let min: MinimizeResult | null = null;
@@ -246,7 +269,7 @@ export class Investigator {
     const r = await this.run.verify(c, { settleMs: cause.oracle === 'crash' ? 20 : 0, probe: heavy || cause.oracle === 'hang' });
     if (!r.v) return false;
     const v = cause.oracle === 'hang' ? await this.scope(r.v) : r.v;
-    const got = causeOf(v);
+    const got = this.cause(v);
     return got.oracle === cause.oracle && got.qualifier === cause.qualifier;
   }
 
@@ -256,7 +279,7 @@ export class Investigator {
     const r = await this.run.verify(c, { record: true, settleMs: 100, probe: heavy });
     if (!r.v) return null;
     const v = cause.oracle === 'hang' ? await this.scope(r.v) : r.v;
-    const got = causeOf(v);
+    const got = this.cause(v);
     return got.oracle === cause.oracle && got.qualifier === cause.qualifier ? { ...r, v } : null;
   }
 

@@ -135,12 +135,19 @@ export class Lane {
     conn.cork();
     for (const it of items) conn.write(it.c.steps[0]!.frame);
     conn.uncork();
-    const deadline = nowMs() + this.timeoutMs;
+    // the deadline slides: a batch is a hang only when nothing came for a whole reply deadline
+    let deadline = nowMs() + this.timeoutMs;
     const due = pend.filter((p) => p.exp.kind === 'reply');
     let i = 0;
+    let got = 0;
     while (conn.isOpen) {
       while (i < due.length && due[i]!.reply) i++;
       if (i >= due.length) break;
+      const now = due.reduce((n, p) => n + (p.reply ? 1 : 0), 0);
+      if (now > got) {
+        got = now;
+        deadline = nowMs() + this.timeoutMs;
+      }
       const left = deadline - nowMs();
       if (left <= 0) break;
       await new Promise<void>((r) => {

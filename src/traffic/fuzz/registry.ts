@@ -1,8 +1,9 @@
-// Bugs, not cases. A failure's cause signature is its oracle, the exit (code
-// or signal, for crashes), the scope of a hang (one connection / the whole
-// server), which reply field was wrong (wrong_reply), and its trigger taken
-// from the minimised case: the changed fields (triggers.ts), or the opcode
-// sequence of a stateful case. Every failure with a known signature is
+// Bugs, not cases. A failure's cause signature is its oracle, the scope of a
+// hang (one connection / the whole server), which reply field was wrong
+// (wrong_reply), and its trigger taken from the minimised case: the changed
+// fields (triggers.ts), or the opcode sequence of a stateful case. A crash is
+// known by its exit (code or signal) and the last thing the target said on
+// stderr, numbers blanked, whatever triggered it: one crash site, one bug. Every failure with a known signature is
 // counted on its bug instead of being reported again; the smallest case seen
 // is kept.
 //
@@ -49,6 +50,7 @@ export function describeCause(b: Pick<Bug, 'cause' | 'fields' | 'sequence' | 'ki
 
 export function signatureOf(cause: Cause, t: Triggers, kind: string): string {
   if (cause.oracle === 'memory') return `memory|${kind}`;
+  if (cause.oracle === 'crash') return `crash|${cause.qualifier}`;
   const trig = t.fields.length ? `fields:${t.fields.join(',')}` : `seq:${t.sequence.join('>')}`;
   return `${cause.oracle}|${cause.qualifier}|${trig}`;
 }
@@ -78,6 +80,8 @@ export class BugRegistry {
         continue;
       }
       if (b.cause.qualifier !== cause.qualifier) continue;
+      // a crash is known by its exit and last words, whatever triggered it
+      if (b.cause.oracle === 'crash') return b;
       if (b.fields.length) {
         if (b.fields.every((f) => t.fields.includes(f))) return b;
       } else if (b.sequence.length && t.fields.length === 0 && isSubsequence(b.sequence, t.sequence)) return b;
