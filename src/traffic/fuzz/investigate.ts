@@ -72,7 +72,7 @@ export function causeOf(v: Verdict, stderr: readonly string[] = []): Cause {
  * version line and source excerpts are not it.
  */
 export function lastWords(stderr: readonly string[]): string {
-  const lines = stderr.filter((l) => /\S/.test(l) && !/^\s*(at |\^|Node\.js v|file:|\d+ \|)/.test(l) && !/^\s{2,}/.test(l));
+  const lines = stderr.filter((l) => /\S/.test(l) && !/^\s*(at |\^|Node\.js v|file:|\d+ \||\d+: )/.test(l) && !/^\s{2,}/.test(l));
   const last = lines.pop() ?? '';
   return last.replace(/0x[0-9a-f]+|\d+/gi, '#').trim().slice(0, 160);
 }
@@ -93,7 +93,7 @@ export class Investigator {
 
   /** The cause of a verdict; a crash names what the target said last. */
   cause(v: Verdict): Cause {
-    return causeOf(v, v.oracle === 'crash' ? (this.run.target.exited?.stderr ?? this.run.target.stderrTail()) : []);
+    return causeOf(v, v.oracle === 'crash' ? (this.run.target.exited?.said ?? this.run.target.stderrSinceReady()) : []);
   }
 
   get bugs(): readonly Bug[] {
@@ -125,10 +125,17 @@ export class Investigator {
   /** A suspect from a batch or an isolated run: run it alone first. */
   async investigate(c: FuzzCase, hint: OracleName, detail = ''): Promise<void> {
     this.run.event(`suspect ${hint} ${c.strategy} #${c.seq}: ${c.desc} ${detail}`, 'debug');
+    // it changes what a known bug's trigger changes: counted there, not run again
+    const again = this.registry.matchByTrigger(c);
+    if (again) {
+      this.registry.count(again, c);
+      this.duplicates++;
+      return;
+    }
     this.run.phase = `checking a ${hint} suspect`;
     let r = await this.run.verify(c, { settleMs: 5 });
     // a failure that needs the target's earlier state: once more on a fresh one (a late reply in a busy batch is not worth a restart)
-    if (!r.v && this.run.target.spawned && hint !== 'hang') {
+    if (!r.v && this.run.target.spawned && hint === 'reset') {
       await this.run.restart(`re-checking a ${hint} suspect`);
       r = await this.run.verify(c, { settleMs: 5 });
     }
@@ -160,7 +167,7 @@ export class Investigator {
   async findCulprit(kind: 'crash' | 'health', why: string, suspects: FuzzCase[], first: FuzzCase[] = []): Promise<void> {
     const ex = this.run.target.exited;
     const exitCause: Cause | null = kind === 'crash' && ex
-      ? causeOf({ oracle: 'crash', detail: `target ${ex.text}` }, ex.stderr) : null;
+      ? causeOf({ oracle: 'crash', detail: `target ${ex.text}` }, ex.said ?? []) : null;
     // a known crash (same exit, same last words): counted without a replay; the
     // recent case that carries its trigger fields has them retired
     const known = exitCause ? this.registry.match(exitCause, suspects[suspects.length - 1] ?? { seq: 0, strategy: '', desc: '', conns: [], steps: [] }) : null;

@@ -89,6 +89,20 @@ export class BugRegistry {
     return null;
   }
 
+  /**
+   * A bug (not a crash, memory or health one) whose trigger fields the case
+   * changes too, in the same opcode: the case most likely shows that bug again.
+   */
+  matchByTrigger(c: FuzzCase): Bug | null {
+    if (!c.steps.some((s) => s.base)) return null;
+    const t = caseTriggers(c);
+    for (const b of this.bugs) {
+      if (b.cause.oracle === 'crash' || b.cause.oracle === 'memory' || b.cause.oracle === 'health' || b.fields.length === 0) continue;
+      if (b.fields.every((f) => t.fields.includes(f)) && t.keys.some((k) => this.retiredKeys.has(k) || this.retiredEverywhere.has(k.slice(k.indexOf('|') + 1)) || this.keyBug.get(k.slice(k.indexOf('|') + 1)) === b)) return b;
+    }
+    return null;
+  }
+
   add(b: Bug): void {
     this.bugs.push(b);
   }
