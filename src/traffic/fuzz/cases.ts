@@ -63,6 +63,8 @@ export interface FuzzCase {
   rerun?: boolean;
   /** The one change of a deterministic case. */
   change?: Change;
+  /** Already run once more after a crash beside it. */
+  retried?: boolean;
 }
 
 export interface CaseExpectations {

@@ -88,6 +88,8 @@ export class Fuzzer implements Runner {
   private readonly coverage = new Coverage();
   private readonly log: CaseLog | null;
   private recent: FuzzCase[] = [];
+  /** Cases to run again (requeue). */
+  private again: FuzzCase[] = [];
   private readonly byStrategy = new Map<string, StrategyStats>();
   private casesRun = 0;
   private orphans = 0;
@@ -201,7 +203,7 @@ export class Fuzzer implements Runner {
     if ((!v || v.oracle === 'reset') && (o.probe || c.health)) {
       const h = await this.baseline.probe();
       if (!h.ok) {
-        v = (await crash(300)) ?? v ?? { oracle: 'health', detail: h.detail };
+        v = (await crash(1000)) ?? v ?? { oracle: 'health', detail: h.detail };
       }
     }
     return { v, obs, transcript: obs.transcript };
@@ -255,8 +257,23 @@ export class Fuzzer implements Runner {
     return this.mem ? this.target.rss() : null;
   }
 
+  /**
+   * The cases that ran beside one that crashed the target lost their verdict:
+   * they run once more (the culprit's trigger is retired by now, or it
+   * crashes again and is found again).
+   */
+  private requeue(cases: FuzzCase[]): void {
+    for (const c of cases) {
+      if (c.retried || this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) continue;
+      c.retried = true;
+      c.rerun = true;
+      this.again.push(c);
+    }
+  }
+
   private nextBatch(): FuzzCase[] {
-    const batch: FuzzCase[] = [];
+    const batch: FuzzCase[] = this.again.splice(0, this.opts.batch);
+    if (batch.length) return batch;
     const wasFirst = this.sched.inFirstPass;
     while (batch.length < this.opts.batch) {
       if (this.opts.maxCases !== null && this.casesRun + batch.length >= this.opts.maxCases) break;
@@ -271,7 +288,10 @@ export class Fuzzer implements Runner {
   /** Pipelined cases, TCP and UDP lanes side by side. */
   private async runLanes(items: Record<Transport, LaneItem[]>, isolated: FuzzCase[]): Promise<void> {
     const all = [...items.tcp, ...items.udp];
-    for (const it of all) this.note(it.c);
+    for (const it of all) {
+      if (it.c.rerun) this.recent.push(it.c);
+      else this.note(it.c);
+    }
     if (all.length === 0) return;
     this.pristine = false;
     const before = this.rss();
@@ -286,6 +306,7 @@ export class Fuzzer implements Runner {
       // the first case of each lane left without its reply is the likely culprit
       const first = [rt, ru].map((r) => r.suspects.map((s) => s.c).sort((a, b) => a.seq - b.seq)[0]).filter((c): c is FuzzCase => !!c);
       await this.targetDown(first);
+      this.requeue(all.map((x) => x.c));
       return;
     }
     for (const c of [...rt.rerun, ...ru.rerun]) {
@@ -317,7 +338,10 @@ export class Fuzzer implements Runner {
         if (c.health) break;
       }
       if (this.target.spawned && !this.target.alive) await this.targetDown();
-      for (const c of group) if (!c.rerun) this.note(c);
+      for (const c of group) {
+        if (c.rerun) this.recent.push(c);
+        else this.note(c);
+      }
       this.casesSinceHealth += group.length;
       this.pristine = false;
       const rb = this.rss();
@@ -331,6 +355,7 @@ export class Fuzzer implements Runner {
       if (this.target.spawned && broke && !this.target.exited) await this.target.waitExit(300);
       if (this.target.spawned && this.target.exited) {
         await this.targetDown(group);
+        this.requeue(group);
         continue;
       }
       for (let g = 0; g < group.length && !this.stopped; g++) {

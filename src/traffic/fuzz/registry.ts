@@ -98,7 +98,7 @@ export class BugRegistry {
     const t = caseTriggers(c);
     for (const b of this.bugs) {
       if (b.cause.oracle === 'crash' || b.cause.oracle === 'memory' || b.cause.oracle === 'health' || b.fields.length === 0) continue;
-      if (b.fields.every((f) => t.fields.includes(f)) && t.keys.some((k) => this.retiredKeys.has(k) || this.retiredEverywhere.has(k.slice(k.indexOf('|') + 1)) || this.keyBug.get(k.slice(k.indexOf('|') + 1)) === b)) return b;
+      if (b.fields.every((f) => t.fields.includes(f)) && this.keysRetired(t.keys)) return b;
     }
     return null;
   }

@@ -182,7 +182,8 @@ export class Target {
       if (await canConnect(this.host, this.port, 300)) {
         this.readyLines = this.stderrLines.length;
         // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 5 s)
-        for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) return;
+        for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) break;
+        this.readyLines = this.stderrLines.length;
         return;
       }
       if (Date.now() > deadline) {
