@@ -1,5 +1,6 @@
 // `vvmp fuzz --target HOST:PORT [--spawn CMD]`: the VVMP fuzzer (src/traffic/fuzz/).
-// `vvmp fuzz --reproduce DIR --target HOST:PORT [--spawn CMD]` re-runs a saved failure.
+// `vvmp fuzz --reproduce DIR` re-runs a saved failure against the target it
+// recorded (restarting the recorded --spawn command itself).
 
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
@@ -8,12 +9,12 @@ import { Option, type Command } from 'commander';
 import { readCaptureFile } from '../capture/file.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import { DEFAULT_MAX_PAYLOAD, VvmpConnection, parseHostPort } from '../traffic/transport.js';
-import { Fuzzer, type FuzzOptions } from '../traffic/fuzz/fuzzer.js';
+import { Fuzzer, NoBaselineError, type FuzzOptions } from '../traffic/fuzz/fuzzer.js';
 import { DEFAULT_MEMORY_RULE } from '../traffic/fuzz/memory.js';
 import { progressLine, reportJson, summaryText } from '../traffic/fuzz/report.js';
 import { loadCaseDir } from '../traffic/fuzz/store.js';
 import { SpawnError } from '../traffic/fuzz/target.js';
-import type { TransportMode } from '../traffic/fuzz/strategies.js';
+import { strategyChosen, strategyNames, type TransportMode } from '../traffic/fuzz/strategies.js';
 import { EXIT_FINDINGS, EXIT_INPUT, InputError, UsageError, parseIntStrict } from './errors.js';
 
 interface FuzzFlags {
@@ -34,9 +35,10 @@ interface FuzzFlags {
   healthEvery?: number;
   memoryMb?: number;
   memory?: boolean;
-  crashThreshold?: number;
-  perSignature?: number;
   minimize?: boolean;
+  strategies?: string;
+  caseLog?: boolean;
+  listStrategies?: boolean;
 }
 
 const int = (what: string, min: number, max: number) => (v: string) => parseIntStrict(v, what, min, max);
@@ -49,7 +51,7 @@ export function registerFuzz(program: Command): void {
     .addOption(new Option('--seed <n>', 'PRNG seed: the same seed gives the same cases').argParser(int('--seed', 0, 0xffffffff)))
     .addOption(new Option('--cases <n>', 'stop after this many cases (default 10000 without --duration)').argParser(int('--cases', 1, 1e9)))
     .addOption(new Option('--duration <s>', 'stop after this many seconds').argParser(int('--duration', 1, 86400 * 7)))
-    .addOption(new Option('--timeout <ms>', 'a reply is due within this time').default(1000).argParser(int('--timeout', 10, 600000)))
+    .addOption(new Option('--timeout <ms>', 'a reply is due within this time (default: 20 × the target\'s measured latency, 150 ms to 2 s)').argParser(int('--timeout', 10, 600000)))
     .addOption(new Option('--transport <kind>', 'tcp, udp or both').choices(['tcp', 'udp', 'both']).default('both'))
     .option('--out <dir>', 'where failures are saved as fNNNN/ directories', 'fuzz-out')
     .option('--seed-capture <file>', 'also mutate the VVMP frames of this capture (pcap/pcapng)')
@@ -63,10 +65,9 @@ export function registerFuzz(program: Command): void {
     .addOption(new Option('--memory-mb <n>', 'sustained RSS growth (MB) that is a memory failure (--spawn)')
       .default(DEFAULT_MEMORY_RULE.thresholdMb).argParser(int('--memory-mb', 1, 1 << 20)))
     .option('--no-memory', 'no memory oracle')
-    .addOption(new Option('--crash-threshold <n>', 'retire a strategy after this many crashes/hangs').default(2).argParser(int('--crash-threshold', 1, 1e6)))
-    .addOption(new Option('--per-signature <n>', 'failures saved per signature (oracle and opcode, or crash exit and stderr); the rest count as duplicates')
-      .default(3).argParser(int('--per-signature', 1, 1e6)))
     .option('--no-minimize', 'save failures as found, without minimising')
+    .option('--strategies <list>', 'only these strategies: comma-separated names or prefixes (boundary:, stateful:walk, flip, …); --strategies list prints them')
+    .option('--no-case-log', 'do not write cases.ndjson (every case sent) in --out')
     .action((flags: FuzzFlags) => fuzzCommand(flags));
 }
 
@@ -113,38 +114,60 @@ export function seedFrames(file: string, port: number): Buffer[] {
   return out;
 }
 
-export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
-  if (!flags.target) throw new UsageError('fuzz: --target HOST:PORT is required');
+function target(text: string): { host: string; port: number } {
   let host: string;
   let port: number;
   try {
-    ({ host, port } = parseHostPort(flags.target));
+    ({ host, port } = parseHostPort(text));
   } catch (e) {
     throw new UsageError(`fuzz: --target: ${(e as Error).message}`);
   }
   if (port === 0) throw new UsageError('fuzz: --target needs a port other than 0');
-  const tty = !!process.stderr.isTTY && !flags.quiet;
-  const opts: FuzzOptions = {
+  return { host, port };
+}
+
+function options(flags: FuzzFlags, host: string, port: number): FuzzOptions {
+  const strategies = (flags.strategies ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return {
     host, port, spawn: flags.spawn ?? null,
     seed: flags.seed ?? randomBytes(4).readUInt32BE(0),
     maxCases: flags.cases ?? (flags.duration === undefined ? 10_000 : null),
     durationS: flags.duration ?? null,
-    timeoutMs: flags.timeout ?? 1000,
+    timeoutMs: flags.timeout ?? 2000,
+    timeoutFixed: flags.timeout !== undefined,
+    baselineS: Math.max(5, Math.ceil((flags.timeout ?? 0) / 1000)),
     transport: flags.transport ?? 'both',
     maxPayload: flags.maxPayload ?? DEFAULT_MAX_PAYLOAD,
     outDir: flags.out ?? 'fuzz-out',
     seeds: [],
+    strategies,
+    caseLog: flags.caseLog !== false,
     batch: flags.batch ?? 256,
     healthEvery: flags.healthEvery ?? 256,
     healthMs: 500,
     memory: flags.memory === false ? null : { ...DEFAULT_MEMORY_RULE, thresholdMb: flags.memoryMb ?? DEFAULT_MEMORY_RULE.thresholdMb },
-    crashThreshold: flags.crashThreshold ?? 2,
-    maxPerSignature: flags.perSignature ?? 3,
     minimize: flags.minimize !== false,
     minimizeRuns: 40,
     minimizeMs: 15_000,
   };
-  if (flags.reproduce) return reproduceCommand(flags.reproduce, opts, flags);
+}
+
+export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
+  if (flags.strategies === 'list') {
+    process.stdout.write(strategyNames({ seed: 0, transport: flags.transport ?? 'both', maxPayload: DEFAULT_MAX_PAYLOAD }).join('\n') + '\n');
+    return;
+  }
+  if (flags.reproduce) return reproduceCommand(flags.reproduce, flags);
+  if (!flags.target) throw new UsageError('fuzz: --target HOST:PORT is required');
+  const { host, port } = target(flags.target);
+  const tty = !!process.stderr.isTTY && !flags.quiet;
+  const opts = options(flags, host, port);
+  if (opts.strategies.length) {
+    const all = strategyNames({ seed: 0, transport: opts.transport, maxPayload: opts.maxPayload, seeds: [Buffer.alloc(32)] });
+    for (const s of opts.strategies) {
+      if (!all.some((n) => strategyChosen(n, [s]))) throw new UsageError(`fuzz: --strategies: no strategy ${s} (--strategies list shows them)`);
+    }
+  }
   checkOutDir(opts.outDir);
   if (flags.seedCapture) {
     try {
@@ -210,15 +233,17 @@ export async function fuzzCommand(flags: FuzzFlags): Promise<void> {
     if (timer) clearInterval(timer);
     clear();
   }
-  const target = `${host}:${port}`;
+  if (report.fatal && report.cases === 0) return unreachable(report.fatal);
+  const where = `${host}:${port}`;
   if (flags.json) {
     process.stdout.write(JSON.stringify(reportJson(report)) + '\n');
-    if (!flags.quiet) process.stderr.write(summaryText(report, target));
-  } else if (!flags.quiet) process.stdout.write(summaryText(report, target));
-  process.exitCode = report.failures.length ? EXIT_FINDINGS : 0;
+    if (!flags.quiet) process.stderr.write(summaryText(report, where));
+  } else if (!flags.quiet) process.stdout.write(summaryText(report, where));
+  if (report.fatal) return unreachable(report.fatal);
+  process.exitCode = report.bugs.length ? EXIT_FINDINGS : 0;
 }
 
-async function reproduceCommand(dir: string, opts: FuzzOptions, flags: FuzzFlags): Promise<void> {
+async function reproduceCommand(dir: string, flags: FuzzFlags): Promise<void> {
   let loaded;
   try {
     loaded = loadCaseDir(dir);
@@ -226,27 +251,21 @@ async function reproduceCommand(dir: string, opts: FuzzOptions, flags: FuzzFlags
     throw new InputError((e as Error).message);
   }
   const { c, json } = loaded;
+  // the case directory names the target and the --spawn command: flags given now override them
+  const { host, port } = target(flags.target ?? json.target);
+  const opts = options({ ...flags, spawn: flags.spawn ?? json.spawn ?? undefined, seed: json.seed ?? 0 }, host, port);
+  opts.timeoutMs = flags.timeout ?? Math.max(json.timeout_ms ?? 1000, 2000);
+  opts.timeoutFixed = flags.timeout !== undefined;
+  opts.maxPayload = json.max_payload ?? opts.maxPayload;
+  opts.caseLog = false;
   const oracle = json.oracle as Parameters<Fuzzer['reproduceCase']>[1];
   if (oracle === 'memory' && !opts.spawn) throw new UsageError('fuzz --reproduce: a memory failure needs --spawn (the target\'s memory is measured)');
-  const fz = new Fuzzer({
-    ...opts,
-    seed: json.seed ?? 0,
-    timeoutMs: flags.timeout !== undefined && flags.timeout !== 1000 ? flags.timeout : json.timeout_ms ?? opts.timeoutMs,
-    maxPayload: json.max_payload ?? opts.maxPayload,
-  });
-  if (!opts.spawn) {
-    try {
-      const conn = await VvmpConnection.connect({ host: opts.host, port: opts.port, transport: 'tcp', connectTimeoutMs: 3000 });
-      await conn.close();
-    } catch (e) {
-      return unreachable(`${(e as Error).message} (is the server running?)`);
-    }
-  }
+  const fz = new Fuzzer(opts);
   let v;
   try {
     v = await fz.reproduceCase(c, oracle, json.memory_threshold_mb);
   } catch (e) {
-    if (e instanceof SpawnError) return unreachable(e.message);
+    if (e instanceof SpawnError || e instanceof NoBaselineError) return unreachable(e.message);
     throw e;
   }
   const same = v !== null && v.oracle === oracle;

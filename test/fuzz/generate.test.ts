@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/protocol/decode.js';
 import { HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, fieldMax } from '../../src/protocol/fields.js';
 import { caseExpectations, caseFromJson, caseToJson, type FuzzCase } from '../../src/traffic/fuzz/cases.js';
-import { REQUEST_TEMPLATES, TEMPLATES, build, residue } from '../../src/traffic/fuzz/frames.js';
+import { OFF, REQUEST_TEMPLATES, TEMPLATES, build, residue, txidOf } from '../../src/traffic/fuzz/frames.js';
 import { Rng } from '../../src/traffic/fuzz/prng.js';
-import { Scheduler, makeStrategies, type GenOptions } from '../../src/traffic/fuzz/strategies.js';
+import { Scheduler } from '../../src/traffic/fuzz/scheduler.js';
+import { makeStrategies, type GenOptions } from '../../src/traffic/fuzz/strategies.js';
 import { boundaryValues, interestingValues } from '../../src/traffic/fuzz/values.js';
 
 const OPTS: GenOptions = { seed: 1, transport: 'both', maxPayload: 65536 };
@@ -64,10 +65,56 @@ describe('strategies come from the field table', () => {
     expect(withSeeds).toContain('seed:field');
   });
 
-  it('every strategy shows up early in a run (weighted round robin)', () => {
-    const cases = firstCases(OPTS, 400);
-    const seen = new Set(cases.map((c) => c.strategy));
-    for (const s of makeStrategies(OPTS)) expect(seen, s.name).toContain(s.name);
+  it('the deterministic first pass runs whole before any random or stateful case', () => {
+    const all = makeStrategies(OPTS);
+    const firstNames = new Set(all.filter((s) => s.deterministic).map((s) => s.name));
+    const sched = new Scheduler(all);
+    const cases: FuzzCase[] = [];
+    for (;;) {
+      const c = sched.next()!;
+      if (!firstNames.has(c.strategy)) break;
+      cases.push(c);
+    }
+    expect(sched.inFirstPass).toBe(false);
+    expect(cases.every((c) => firstNames.has(c.strategy))).toBe(true);
+    // every field of every opcode got every boundary value: one change per case
+    for (const f of HEADER.fields) {
+      for (const t of REQUEST_TEMPLATES) {
+        const sent = new Set(cases.filter((c) => c.change?.field === f.filter && c.change.opcode === t.name).map((c) => c.change!.value));
+        for (const v of interestingValues(f)) expect(sent, `${f.filter}=${v.label} in ${t.name}`).toContain(v.label);
+      }
+    }
+    expect(cases.length).toBeLessThan(120_000);
+  });
+
+  it('after the first pass every other strategy shows up early (weighted round robin)', () => {
+    const all = makeStrategies(OPTS);
+    const sched = new Scheduler(all);
+    while (sched.inFirstPass) sched.next();
+    const seen = new Set<string>();
+    for (let i = 0; i < 400; i++) seen.add(sched.next()!.strategy);
+    for (const s of all.filter((x) => !x.deterministic)) expect(seen, s.name).toContain(s.name);
+  });
+
+  it('the baseline is ordinary: small sequential transaction ids, few stable client ids', () => {
+    const cases = firstCases({ ...OPTS, only: ['stateful:'] }, 300);
+    const txids = cases.flatMap((c) => c.steps.map((s) => txidOf(s.frame)!));
+    expect(Math.max(...txids)).toBeLessThan(100_000);
+    for (const c of cases) {
+      const ids = c.steps.map((s) => txidOf(s.frame)!);
+      for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!, c.strategy).toBeLessThanOrEqual(1);
+    }
+    const clients = new Set(cases.flatMap((c) => c.steps.map((s) => s.frame.readBigUInt64BE(OFF.client))));
+    expect(clients.size).toBeLessThanOrEqual(24);
+  });
+
+  it('--strategies keeps only the chosen names or prefixes', () => {
+    const names = makeStrategies({ ...OPTS, only: ['stateful:', 'flip', 'boundary:vvmp.alloc*'] }).map((s) => s.name);
+    expect(names).toContain('flip');
+    expect(names).toContain('stateful:double-free');
+    expect(names).toContain('boundary:vvmp.alloc.qos');
+    expect(names).not.toContain('random:fields');
+    expect(names).not.toContain('boundary:vvmp.opcode');
   });
 
   it('templates are valid frames the decoder finds nothing wrong with', () => {
@@ -132,7 +179,7 @@ describe('determinism', () => {
 
 describe('case.json', () => {
   it('round-trips frames, timing, bindings and expectations', () => {
-    const cases = firstCases(OPTS, 600).filter((c) => c.steps.length > 1 || c.steps[0]!.segments);
+    const cases = firstCases({ ...OPTS, only: ['stateful:', 'transport:'] }, 600).filter((c) => c.steps.length > 1 || c.steps[0]!.segments);
     expect(cases.length).toBeGreaterThan(5);
     for (const c of cases) {
       const j = caseToJson(c, { seed: 1, target: '127.0.0.1:7369', timeoutMs: 1000, maxPayload: 65536, oracle: 'crash' });

@@ -37,6 +37,16 @@ export interface Step {
   cleanup?: boolean;
 }
 
+/** The one change a deterministic case makes: which field of which opcode, set to what (for the coverage table). */
+export interface Change {
+  /** Opcode (template) name: `Query`, `Statistics-reply`. */
+  opcode: string;
+  /** Field filter name, or the kind of lie (`length`, `checksum`, `sub_opcode`). */
+  field: string;
+  /** Value label: `max`, `sign`, `RAID5+1`, `0x7f`. */
+  value: string;
+}
+
 export interface FuzzCase {
   /** Position in the run (1-based), 0 before it is scheduled. */
   seq: number;
@@ -51,6 +61,10 @@ export interface FuzzCase {
   repeat?: number;
   /** Already counted: it runs again because a pipelined connection broke before it was read. */
   rerun?: boolean;
+  /** The one change of a deterministic case. */
+  change?: Change;
+  /** Already run once more after a crash beside it. */
+  retried?: boolean;
 }
 
 export interface CaseExpectations {
@@ -116,9 +130,13 @@ export interface CaseJson {
   oracle: string;
   /** Memory cases: the growth that counts as a leak. */
   memory_threshold_mb?: number;
+  /** --transport of the run. */
+  transport?: string;
+  /** The --spawn command the target was started with (null: not spawned): --reproduce restarts it. */
+  spawn?: string | null;
 }
 
-export function caseToJson(c: FuzzCase, extra: { seed: number; target: string; timeoutMs: number; maxPayload: number; oracle: string; memoryThresholdMb?: number }): CaseJson {
+export function caseToJson(c: FuzzCase, extra: { seed: number; target: string; timeoutMs: number; maxPayload: number; oracle: string; memoryThresholdMb?: number; transport?: string; spawn?: string | null }): CaseJson {
   const ex = caseExpectations(c, extra.maxPayload);
   return {
     version: 1,
@@ -150,6 +168,8 @@ export function caseToJson(c: FuzzCase, extra: { seed: number; target: string; t
     repeat: c.repeat ?? 1,
     oracle: extra.oracle,
     ...(extra.memoryThresholdMb !== undefined ? { memory_threshold_mb: extra.memoryThresholdMb } : {}),
+    ...(extra.transport !== undefined ? { transport: extra.transport } : {}),
+    ...(extra.spawn !== undefined ? { spawn: extra.spawn } : {}),
   };
 }
 

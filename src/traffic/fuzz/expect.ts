@@ -26,7 +26,6 @@
 import { decodeFrame } from '../../protocol/decode.js';
 import type { ExpertCode } from '../../protocol/expert.js';
 import { HEADER_SIZE, OP_ANNOUNCE, REPLY_BIT, opcodeDef } from '../../protocol/fields.js';
-import type { Transport } from './cases.js';
 import { OFF } from './frames.js';
 
 export const MALFORMED_CODES: ReadonlySet<ExpertCode> = new Set<ExpertCode>([
@@ -137,4 +136,3 @@ export function acceptsStatus(status: number | null): boolean {
   return status === 0x00 || status === 0x01;
 }
 
-export type { Transport };

@@ -1,73 +1,40 @@
-// The run: schedule cases, execute them (pipelined where the oracle allows,
-// alone otherwise), turn suspects into confirmed failures, minimise, save.
+// The run: check the baseline exchange and measure the target's latency,
+// then schedule cases (the deterministic first pass, then random, stateful
+// and transport abuse), execute them (pipelined where the oracle allows,
+// alone otherwise), hand suspects to the Investigator (investigate.ts) and
+// growth to the memory oracle, feed the replies to the state model, log
+// every case sent.
 //
-// Health checks (a valid Query on a fresh TCP connection) run every
-// `healthEvery` cases or `healthMs` ms, after every transport-abuse case,
-// and after suspected failures — not after every case. A good check is a
-// checkpoint: when the target later dies or turns unhealthy, the suspects are
-// the cases since the last checkpoint, replayed in order on a freshly
-// restarted target with a probe after each until the failure shows again.
-//
-// Every reported failure was reproduced alone, minimised, and confirmed once
-// more on a freshly restarted target (with --spawn) while its exchange was
-// recorded. Failures already reported for the same strategy and oracle are
-// counted as duplicates; a strategy that crashed or hung the target
-// `crashThreshold` times is retired (boofuzz's crash threshold).
+// The baseline exchange runs every `healthEvery` cases or `healthMs` ms,
+// after every transport-abuse case and after suspects. A good check is a
+// checkpoint: when the target later dies or stops answering, the suspects
+// are the cases since then. Its latency keeps the reply deadline current.
 
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { caseExpectations, cloneCase, type FuzzCase, type Step, type Transport } from './cases.js';
-import { healthCheck, nowMs, runCase, sleep, type Observation, type TranscriptEvent } from './exec.js';
-import { hex } from './frames.js';
+import { Baseline, NoBaselineError } from './baseline.js';
+import { caseExpectations, type FuzzCase, type Transport } from './cases.js';
+import { CaseLog } from './caselog.js';
+import { nowMs, runCase, type Observation } from './exec.js';
+import { Investigator, type Runner, type VerifyOptions, type VerifyResult } from './investigate.js';
 import { Lane, type LaneItem, type Suspect } from './lane.js';
-import { MB, MemoryCredit, MemoryWatch, type MemoryRule } from './memory.js';
-import { minimizeCase, type MinimizeResult } from './minimize.js';
-import { opcodeDef } from '../../protocol/fields.js';
+import { MB } from './memory.js';
+import { MemoryOracle } from './memoryOracle.js';
+import type { FuzzOptions } from './options.js';
 import { ORACLES, judge, type OracleName, type Verdict } from './oracle.js';
-import { failureId, nextFailureNumber, saveFailure, type VerdictJson } from './store.js';
-import { makeStrategies, Scheduler, type TransportMode } from './strategies.js';
-import { Target } from './target.js';
+import { Coverage, type CoverageRow } from './coverage.js';
+import type { Bug } from './registry.js';
+import { Scheduler } from './scheduler.js';
+import { StateModel } from './statemodel.js';
+import { makeStrategies } from './strategies.js';
+import { Target, udpAnswers } from './target.js';
 
-export interface FuzzOptions {
-  host: string;
-  port: number;
-  spawn: string | null;
-  seed: number;
-  maxCases: number | null;
-  durationS: number | null;
-  timeoutMs: number;
-  transport: TransportMode;
-  maxPayload: number;
-  outDir: string;
-  seeds: Buffer[];
-  batch: number;
-  healthEvery: number;
-  healthMs: number;
-  memory: MemoryRule | null;
-  crashThreshold: number;
-  /** Failures saved per signature (oracle + opcode, or crash exit + stderr line); the rest are duplicates. */
-  maxPerSignature: number;
-  minimize: boolean;
-  minimizeRuns: number;
-  minimizeMs: number;
-  /** Events for the live display: 'info' (failures, retirements, memory) and 'debug' (restarts, suspects). */
-  onEvent?: (line: string, level: 'info' | 'debug') => void;
-}
-
-export interface FailureRecord {
-  id: string;
-  oracle: OracleName;
-  strategy: string;
-  detail: string;
-  case: string;
-  seq: number;
-  duplicates: number;
-}
+export type { FuzzOptions } from './options.js';
+export { combineCases } from './combine.js';
+export { NoBaselineError } from './baseline.js';
 
 export interface StrategyStats {
   cases: number;
   failures: number;
-  duplicates: number;
 }
 
 export interface FuzzReport {
@@ -76,20 +43,28 @@ export interface FuzzReport {
   durationS: number;
   casesPerS: number;
   byOracle: Record<OracleName, number>;
-  failures: FailureRecord[];
+  bugs: Bug[];
   unconfirmed: number;
   duplicates: number;
+  skipped: number;
   restarts: number;
+  meanRestartMs: number;
   orphans: number;
   retired: string[];
   byStrategy: Map<string, StrategyStats>;
   housekeeping: number;
+  coverage: CoverageRow[];
+  firstPass: { cases: number; seconds: number | null };
+  latency: { medianMs: number; deadlineMs: number };
+  states: number;
+  stopped: string | null;
+  fatal: string | null;
 }
 
 export interface Live {
   cases: number;
   elapsedMs: number;
-  byOracle: Record<OracleName, number>;
+  bugs: number;
   current: string;
   phase: string;
   restarts: number;
@@ -102,89 +77,50 @@ function emptyByOracle(): Record<OracleName, number> {
   return Object.fromEntries(ORACLES.map((o) => [o, 0])) as Record<OracleName, number>;
 }
 
-interface VerifyResult {
-  v: Verdict | null;
-  obs: Observation | null;
-  transcript: TranscriptEvent[];
-}
-
-/** Joins cases into one sequence, in order (pipelined cases of a transport share one connection, as they did). */
-export function combineCases(cases: readonly FuzzCase[], maxPayload: number): FuzzCase {
-  const conns: Transport[] = [];
-  const steps: Step[] = [];
-  const shared = new Map<Transport, number>();
-  for (const c of cases) {
-    const ex = caseExpectations(c, maxPayload);
-    const map = new Map<number, number>();
-    const offset = steps.length;
-    for (let i = 0; i < c.conns.length; i++) {
-      const t = c.conns[i]!;
-      if (ex.pipelinable) {
-        if (!shared.has(t)) {
-          shared.set(t, conns.length);
-          conns.push(t);
-        }
-        map.set(i, shared.get(t)!);
-      } else {
-        map.set(i, conns.length);
-        conns.push(t);
-      }
-    }
-    for (const s of c.steps) {
-      steps.push({
-        ...s, conn: map.get(s.conn)!, frame: Buffer.from(s.frame), base: s.base ? Buffer.from(s.base) : undefined,
-        bind: s.bind?.map((b) => ({ ...b, from: b.from + offset })),
-      });
-    }
-  }
-  const last = cases[cases.length - 1]!;
-  return {
-    seq: last.seq, strategy: last.strategy, conns, steps,
-    desc: cases.length === 1 ? last.desc : `sequence of ${cases.length} cases ending with: ${last.desc}`,
-  };
-}
-
-export class Fuzzer {
+export class Fuzzer implements Runner {
   readonly target: Target;
+  readonly baseline: Baseline;
+  readonly model = new StateModel();
+  private readonly found: Investigator;
+  private readonly mem: MemoryOracle | null;
   private readonly sched: Scheduler;
-  private readonly infinite: Set<string>;
   private readonly lanes: Record<Transport, Lane>;
+  private readonly coverage = new Coverage();
+  private readonly log: CaseLog | null;
   private recent: FuzzCase[] = [];
-  private readonly reported = new Map<string, FailureRecord>();
-  private readonly bySignature = new Map<string, FailureRecord[]>();
-  private readonly troubles = new Map<string, number>();
-  private readonly failures: FailureRecord[] = [];
+  /** Cases to run again (requeue). */
+  private again: FuzzCase[] = [];
   private readonly byStrategy = new Map<string, StrategyStats>();
-  private readonly lastCases = new Map<string, FuzzCase[]>();
-  private readonly mem: MemoryWatch | null;
-  private readonly credit = new MemoryCredit();
-  /** Memory probes per strategy: a strategy is probed at most twice a run. */
-  private readonly memoryProbes = new Map<string, number>();
-  private memTimer: NodeJS.Timeout | null = null;
   private casesRun = 0;
-  private unconfirmed = 0;
-  private duplicates = 0;
   private orphans = 0;
-  private nextNo: number;
   private started = 0;
+  private firstPassEnd: number | null = null;
   private lastHealthAt = 0;
   private casesSinceHealth = 0;
   private stopped: string | null = null;
+  private fatalMessage: string | null = null;
   current = '';
   phase = 'fuzzing';
-  /** The target was (re)started and nothing has been sent to it since. */
-  private pristine = false;
+  pristine = false;
 
   constructor(readonly opts: FuzzOptions) {
     this.target = new Target(opts.host, opts.port, opts.spawn);
-    this.sched = new Scheduler(makeStrategies({ seed: opts.seed, transport: opts.transport, maxPayload: opts.maxPayload, seeds: opts.seeds }));
-    this.infinite = new Set(this.sched.strategies.filter((x) => x.random).map((x) => x.name));
+    this.baseline = new Baseline(opts.host, opts.port, opts.timeoutMs, 150, opts.timeoutFixed);
+    this.found = new Investigator(this);
+    this.sched = new Scheduler(
+      makeStrategies({ seed: opts.seed, transport: opts.transport, maxPayload: opts.maxPayload, seeds: opts.seeds, only: opts.strategies, model: this.model }),
+      (c) => this.found.registry.isRetired(c),
+    );
     this.lanes = {
       tcp: new Lane('tcp', opts.host, opts.port, opts.timeoutMs),
       udp: new Lane('udp', opts.host, opts.port, opts.timeoutMs),
     };
-    this.mem = opts.spawn && opts.memory ? new MemoryWatch(opts.memory) : null;
-    this.nextNo = nextFailureNumber(opts.outDir);
+    this.mem = opts.spawn && opts.memory ? new MemoryOracle(this, this.found, opts.memory) : null;
+    this.log = opts.caseLog ? new CaseLog(opts.outDir) : null;
+  }
+
+  get strategyCount(): number {
+    return this.sched.strategies.length;
   }
 
   /** Ends the run after the current batch (Ctrl-C); the report is still written. */
@@ -192,23 +128,27 @@ export class Fuzzer {
     this.stopped ??= reason;
   }
 
+  fatal(message: string): void {
+    this.fatalMessage ??= message;
+    this.stopped ??= message;
+  }
+
+  retireStrategy(name: string): void {
+    if (!this.sched.isRetired(name)) this.event(`retiring ${name}: its sequence is a known bug`, 'debug');
+    this.sched.retire(name);
+  }
+
   live(): Live {
-    const byOracle = emptyByOracle();
-    for (const f of this.failures) byOracle[f.oracle]++;
-    return { cases: this.casesRun, elapsedMs: nowMs() - this.started, byOracle, current: this.current, phase: this.phase, restarts: this.target.restarts };
+    return { cases: this.casesRun, elapsedMs: nowMs() - this.started, bugs: this.found.bugs.length, current: this.current, phase: this.phase, restarts: this.target.restarts };
   }
 
-  private event(line: string, level: 'info' | 'debug' = 'info'): void {
+  event(line: string, level: 'info' | 'debug' = 'info'): void {
     this.opts.onEvent?.(line, level);
-  }
-
-  private get targetText(): string {
-    return `${this.opts.host}:${this.opts.port}`;
   }
 
   private stats(s: string): StrategyStats {
     let st = this.byStrategy.get(s);
-    if (!st) this.byStrategy.set(s, (st = { cases: 0, failures: 0, duplicates: 0 }));
+    if (!st) this.byStrategy.set(s, (st = { cases: 0, failures: 0 }));
     return st;
   }
 
@@ -219,45 +159,34 @@ export class Fuzzer {
     return true;
   }
 
+  private get deadlineMs(): number {
+    return this.baseline.replyDeadlineMs();
+  }
+
   // ---- the target -----------------------------------------------------------------------
 
-  private rss(): number | null {
-    return this.mem ? this.target.rss() : null;
-  }
-
-  private startMemory(): void {
-    if (!this.mem) return;
-    this.mem.reset(nowMs());
-    if (this.memTimer) return;
-    this.memTimer = setInterval(() => {
-      const r = this.target.rss();
-      if (r !== null) this.mem!.add(nowMs(), r);
-    }, this.mem.rule.sampleMs);
-    this.memTimer.unref();
-  }
-
-  private async restart(why: string): Promise<void> {
+  async restart(why: string): Promise<void> {
     this.event(`restarting the target (${why})`, 'debug');
     this.lanes.tcp.close();
     this.lanes.udp.close();
     await this.target.restart();
     this.pristine = true;
-    this.mem?.reset(nowMs());
+    this.mem?.watch.reset(nowMs());
   }
 
-  private async ensureAlive(): Promise<void> {
+  async ensureAlive(): Promise<void> {
     if (this.target.spawned && !this.target.alive) await this.restart('it exited');
   }
 
-  // ---- running one case alone ---------------------------------------------------------------
-
-  private async verify(c: FuzzCase, o: { record?: boolean; settleMs?: number; probe?: boolean } = {}): Promise<VerifyResult> {
+  /** Runs one case alone on fresh connections and judges it. */
+  async verify(c: FuzzCase, o: VerifyOptions = {}): Promise<VerifyResult> {
     await this.ensureAlive();
     this.pristine = false;
     const obs = await runCase(c, {
-      host: this.opts.host, port: this.opts.port, timeoutMs: this.opts.timeoutMs, maxPayload: this.opts.maxPayload,
+      host: this.opts.host, port: this.opts.port, timeoutMs: this.deadlineMs, maxPayload: this.opts.maxPayload,
       settleMs: o.settleMs, record: o.record,
     });
+    this.observe(c, obs);
     const crash = async (wait: number): Promise<Verdict | null> => {
       if (!this.target.spawned) return null;
       if (!this.target.exited && wait > 0) await this.target.waitExit(wait);
@@ -265,308 +194,25 @@ export class Fuzzer {
       return ex ? { oracle: 'crash', detail: `target ${ex.text}` } : null;
     };
     const broke = obs.conns.some((s) => s.refused || (s.closed && !s.ownClose));
-    let v = (await crash(broke ? 300 : 0)) ?? judge(c, obs, this.opts.timeoutMs);
+    let v = judge(c, obs, this.deadlineMs);
+    // a missing reply or a dropped connection may be the target dying
+    v = (await crash(broke || v ? 300 : 0)) ?? v;
+    // an ICMP port unreachable on UDP while the port answers a Query right after: a transient, not this case's doing
+    if (v?.oracle === 'reset' && obs.conns.some((s) => s.transport === 'udp' && s.closed?.kind === 'refused')
+      && (await udpAnswers(this.opts.host, this.opts.port, this.deadlineMs))) v = null;
     if ((!v || v.oracle === 'reset') && (o.probe || c.health)) {
-      const h = await healthCheck(this.opts.host, this.opts.port, this.opts.timeoutMs);
+      const h = await this.baseline.probe();
       if (!h.ok) {
-        v = (await crash(300)) ?? v ?? (h.refused && !this.target.spawned
-          ? { oracle: 'reset', detail: `${h.detail} after the case (target down?)` }
-          : { oracle: 'health', detail: h.detail });
+        v = (await crash(1000)) ?? v ?? { oracle: 'health', detail: h.detail };
       }
     }
     return { v, obs, transcript: obs.transcript };
   }
 
-  private async stillFails(c: FuzzCase, oracle: OracleName): Promise<boolean> {
-    // a broken-health target stays broken: judge each candidate on a fresh one
-    if (oracle === 'health' && this.target.spawned && !this.pristine) await this.restart('minimising a health failure');
-    const r = await this.verify(c, { settleMs: oracle === 'crash' ? 20 : 0, probe: oracle === 'crash' || oracle === 'health' });
-    return r.v?.oracle === oracle;
-  }
-
-  private async confirmFresh(c: FuzzCase, oracle: OracleName): Promise<VerifyResult | null> {
-    if (this.target.spawned && !this.pristine) await this.restart('confirming a failure on a fresh target');
-    const r = await this.verify(c, { record: true, settleMs: 100, probe: oracle === 'crash' || oracle === 'health' });
-    return r.v?.oracle === oracle ? r : null;
-  }
-
-  // ---- failures ---------------------------------------------------------------------------
-
-  private key(strategy: string, oracle: OracleName): string {
-    return `${strategy}|${oracle}`;
-  }
-
-  private duplicate(strategy: string, oracle: OracleName): boolean {
-    const f = this.reported.get(this.key(strategy, oracle));
-    if (!f) return false;
-    f.duplicates++;
-    this.duplicates++;
-    this.stats(strategy).duplicates++;
-    this.trouble(strategy, oracle);
-    return true;
-  }
-
-  /** Crashes and hangs cost restarts and timeouts: a strategy that caused enough of them is retired. */
-  private trouble(strategy: string, oracle: OracleName): void {
-    if (oracle !== 'crash' && oracle !== 'hang' && oracle !== 'memory') return;
-    const n = (this.troubles.get(strategy) ?? 0) + 1;
-    this.troubles.set(strategy, n);
-    // random strategies keep finding new things: they get more room than enumerated lists
-    const limit = this.infinite.has(strategy) ? this.opts.crashThreshold * 5 : this.opts.crashThreshold;
-    if (oracle === 'memory' || n >= limit) {
-      if (!this.sched.isRetired(strategy)) this.event(`retiring ${strategy} (${n} ${oracle === 'memory' ? 'memory failure' : 'crashes/hangs'})`);
-      this.sched.retire(strategy);
-    }
-  }
-
-  private async report(c: FuzzCase, v: Verdict, r: VerifyResult, min: MinimizeResult | null, extra: { repeat?: number; memoryThresholdMb?: number; unconfirmed?: boolean } = {}): Promise<FailureRecord> {
-    const id = failureId(this.nextNo++);
-    const dir = join(this.opts.outDir, id);
-    const rec: FailureRecord = { id, oracle: v.oracle, strategy: c.strategy, detail: v.detail, case: dir, seq: c.seq, duplicates: 0 };
-    const saved = cloneCase(c);
-    if (extra.repeat) saved.repeat = extra.repeat;
-    const replies = r.transcript.filter((e) => e.type === 'in' && e.bytes).map((e) => hex(e.bytes!));
-    const verdict: VerdictJson = {
-      oracle: v.oracle, detail: v.detail, strategy: c.strategy, confirmed: !extra.unconfirmed, fresh_target: this.target.spawned && !extra.unconfirmed,
-      stderr_tail: v.oracle === 'crash' ? (this.target.exited?.stderr ?? this.target.stderrTail()) : this.target.stderrTail(),
-      minimized: min ? {
-        frames_before: min.framesBefore, frames_after: min.framesAfter, changed_bytes_before: min.bytesBefore,
-        changed_bytes_after: min.bytesAfter, runs: min.tests,
-      } : null,
-      replies: replies.slice(0, 64),
-      duplicates: 0,
-    };
-    saveFailure({
-      dir, c: saved, seed: this.opts.seed, target: this.targetText, timeoutMs: this.opts.timeoutMs, maxPayload: this.opts.maxPayload,
-      verdict, transcript: r.transcript, memoryThresholdMb: extra.memoryThresholdMb,
-    });
-    this.reported.set(this.key(c.strategy, v.oracle), rec);
-    this.failures.push(rec);
-    this.stats(c.strategy).failures++;
-    this.trouble(c.strategy, v.oracle);
-    this.event(`${id} ${v.oracle} ${c.strategy} (case ${c.seq}): ${v.detail}`);
-    return rec;
-  }
-
-  /**
-   * What makes two failures "the same" across strategies: the oracle and the
-   * request opcode it showed on; for crashes the exit and the last stderr line
-   * with numbers blanked. At most `maxPerSignature` failures of one signature
-   * are saved, the rest count as duplicates of the first.
-   */
-  private signature(c: FuzzCase, v: Verdict): string {
-    if (v.oracle === 'memory') return `memory|${c.strategy}`;
-    if (v.oracle === 'crash') {
-      const tail = (this.target.exited?.stderr ?? []).filter((l) => /\S/.test(l) && !/^\s*(\d+:|at |Node\.js v)/.test(l)).pop() ?? '';
-      return `crash|${v.detail}|${tail.replace(/0x[0-9a-f]+|\d+/gi, '#')}`;
-    }
-    const op = v.opcode ?? null;
-    return `${v.oracle}|${op === null ? '' : (opcodeDef(op)?.name ?? 'unknown opcode')}`;
-  }
-
-  /** A confirmed-alone failure: minimise, confirm on a fresh target, save. */
-  private async confirmAndReport(c: FuzzCase, v: Verdict): Promise<void> {
-    if (this.duplicate(c.strategy, v.oracle)) {
-      await this.ensureAlive();
-      return;
-    }
-    const sig = this.signature(c, v);
-    const same = this.bySignature.get(sig);
-    if (same && same.length >= this.opts.maxPerSignature) {
-      same[0]!.duplicates++;
-      this.duplicates++;
-      this.stats(c.strategy).duplicates++;
-      this.trouble(c.strategy, v.oracle);
-      await this.ensureAlive();
-      return;
-    }
-    this.phase = `minimising ${v.oracle}`;
-    let best = c;
-    let min: MinimizeResult | null = null;
-    if (this.opts.minimize) {
-      min = await minimizeCase(c, (cand) => this.stillFails(cand, v.oracle), {
-        tests: this.opts.minimizeRuns, deadline: Date.now() + this.opts.minimizeMs,
-      });
-      best = min.c;
-    }
-    this.phase = `confirming ${v.oracle}`;
-    let fin = await this.confirmFresh(best, v.oracle);
-    if (!fin && best !== c) {
-      best = c;
-      min = null;
-      fin = await this.confirmFresh(c, v.oracle);
-    }
-    if (!fin) {
-      this.unconfirmed++;
-      this.event(`unconfirmed ${v.oracle} from ${c.strategy}: did not show again on a fresh target`);
-    } else {
-      const rec = await this.report(best, fin.v!, fin, min);
-      const list = this.bySignature.get(sig);
-      if (list) list.push(rec);
-      else this.bySignature.set(sig, [rec]);
-    }
-    this.phase = 'fuzzing';
-    await this.ensureAlive();
-  }
-
-  /** A suspect from a batch or an isolated run: reproduce it alone first. */
-  private async investigate(c: FuzzCase, hint: OracleName, detail = ''): Promise<void> {
-    if (hint !== 'hang' && hint !== 'reset' && this.duplicate(c.strategy, hint)) return;
-    this.event(`suspect ${hint} ${c.strategy} #${c.seq}: ${c.desc} ${detail}`, 'debug');
-    this.phase = `checking a ${hint} suspect`;
-    let r = await this.verify(c, { settleMs: 5 });
-    if (!r.v && this.target.spawned) {
-      await this.restart(`re-checking a ${hint} suspect`);
-      r = await this.verify(c, { settleMs: 5 });
-    }
-    this.phase = 'fuzzing';
-    if (!r.v) {
-      this.unconfirmed++;
-      this.event(`unconfirmed ${hint} suspect from ${c.strategy} (case ${c.seq}): it did not fail alone`, 'debug');
-      return;
-    }
-    if (!this.target.spawned && (r.v.oracle === 'reset' || r.v.oracle === 'hang')) {
-      // is it the case, or is the whole target gone?
-      const h = await healthCheck(this.opts.host, this.opts.port, this.opts.timeoutMs);
-      if (!h.ok) return this.findCulprit('crash', `target stopped answering (${h.detail})`);
-    }
-    await this.confirmAndReport(c, r.v);
-  }
-
-  /**
-   * The target died or turned unhealthy: replay the cases since the last good
-   * health check in order on a fresh target, probing after each.
-   */
-  private async findCulprit(kind: 'crash' | 'health', why: string): Promise<void> {
-    const suspects = this.recent;
-    this.recent = [];
-    if (!this.target.spawned) {
-      // Without --spawn nothing can be restarted: the run ends, and the last
-      // case takes the blame (saved as not confirmed).
-      this.event(`${why}: the run stops (without --spawn the target cannot be restarted)`);
-      const last = suspects[suspects.length - 1];
-      if (last) {
-        const v: Verdict = { oracle: kind === 'crash' ? 'reset' : 'health', detail: `${why} after ${last.desc}` };
-        await this.report(combineCases([last], this.opts.maxPayload), v, { v, obs: null, transcript: [] }, null, { unconfirmed: true });
-      }
-      this.stopped = why;
-      return;
-    }
-    this.event(`${why}: replaying ${suspects.length} recent case(s) on a fresh target`);
-    this.phase = `finding the ${kind} culprit`;
-    await this.restart(why);
-    // newest first: the case that broke it is usually among the last ones
-    let at = -1;
-    let found: Verdict | null = null;
-    for (let i = suspects.length - 1; i >= 0; i--) {
-      const r = await this.verify(suspects[i]!, { probe: true });
-      if (r.v && (r.v.oracle === 'crash' || r.v.oracle === 'health' || r.v.oracle === 'reset')) {
-        at = i;
-        found = r.v;
-        break;
-      }
-      if (!this.target.alive) await this.ensureAlive();
-    }
-    this.phase = 'fuzzing';
-    if (at < 0 || !found) {
-      // maybe only the order matters: the whole run of suspects as one sequence
-      if (suspects.length > 1 && suspects.length <= 64) {
-        const seq = combineCases(suspects, this.opts.maxPayload);
-        await this.restart('checking the suspects as one sequence');
-        const again = await this.verify(seq, { settleMs: 20, probe: true });
-        if (again.v && (again.v.oracle === 'crash' || again.v.oracle === 'health')) return this.confirmAndReport(seq, again.v);
-      }
-      this.unconfirmed++;
-      this.event(`unconfirmed ${kind}: no replay of the ${suspects.length} suspect(s) reproduced it`);
-      await this.ensureAlive();
-      return;
-    }
-    const culprit = suspects[at]!;
-    if (this.duplicate(culprit.strategy, found.oracle)) {
-      await this.ensureAlive();
-      return;
-    }
-    // confirmAndReport minimises and confirms it alone on a fresh target
-    await this.confirmAndReport(culprit, found);
-  }
-
-  // ---- memory ----------------------------------------------------------------------------
-
-  /** Repeats a case on a fresh target and measures the RSS growth. */
-  async probeMemory(c: FuzzCase, thresholdMb: number, maxReps: number, maxMs: number): Promise<{ grew: boolean; growthMb: number; reps: number; baseMb: number; afterMb: number }> {
-    await this.restart('measuring memory');
-    await sleep(300);
-    const low = async () => {
-      let m = Infinity;
-      for (let i = 0; i < 3; i++) {
-        m = Math.min(m, this.target.rss() ?? Infinity);
-        await sleep(50);
-      }
-      return m;
-    };
-    const base = await low();
-    const t0 = Date.now();
-    let reps = 0;
-    while (reps < maxReps && Date.now() - t0 < maxMs && this.target.alive) {
-      await runCase(c, { host: this.opts.host, port: this.opts.port, timeoutMs: this.opts.timeoutMs, maxPayload: this.opts.maxPayload });
-      reps++;
-      if (reps % 10 === 0) {
-        const grown = (this.target.rss() ?? 0) - base;
-        if (grown >= thresholdMb * 1.5 * MB) break;
-        // nothing to speak of after 40 runs: not this one (a leak that slow is left to longer probes)
-        if (reps >= 40 && reps < maxReps && grown < thresholdMb * 0.1 * MB && maxReps <= 200) break;
-      }
-    }
-    await sleep(200);
-    const after = await low();
-    const growth = (after - base) / MB;
-    return { grew: this.target.alive && growth >= thresholdMb, growthMb: growth, reps, baseMb: base / MB, afterMb: after / MB };
-  }
-
-  private async checkMemory(): Promise<void> {
-    if (!this.mem || !this.opts.memory) return;
-    const rule = this.opts.memory;
-    const flag = this.mem.check();
-    const leaky = this.credit.suspects(rule.thresholdMb).filter((s) => !this.reported.has(this.key(s, 'memory')));
-    if (!flag && leaky.length === 0) return;
-    this.phase = 'attributing memory growth';
-    const why = flag ? flag.detail : `resident memory kept growing after the cases of ${leaky.slice(0, 3).join(', ')}`;
-    this.event(`memory: ${why}`);
-    const ranked = this.credit.ranking().map(([s]) => s).filter((s) => !this.reported.has(this.key(s, 'memory')));
-    const candidates = [...new Set([...leaky, ...ranked])].filter((s) => (this.memoryProbes.get(s) ?? 0) < 2).slice(0, 3);
-    let done = false;
-    for (const s of candidates) {
-      const recorded = this.lastCases.get(s) ?? [];
-      if (recorded.length === 0) continue;
-      this.memoryProbes.set(s, (this.memoryProbes.get(s) ?? 0) + 1);
-      // one recorded case alone; if that does not do it, the recorded cases in turn
-      let c = recorded[0]!;
-      let best = await this.probeMemory(c, rule.thresholdMb, 200, 2000);
-      if (!best.grew && recorded.length > 1) {
-        c = combineCases(recorded, this.opts.maxPayload);
-        best = await this.probeMemory(c, rule.thresholdMb, 200, 2000);
-      }
-      this.credit.forget(s);
-      if (!best.grew) continue;
-      const reps = Math.min(4000, Math.max(best.reps, Math.ceil(best.reps * 1.5)));
-      const detail = `resident memory grew ${best.baseMb.toFixed(1)} → ${best.afterMb.toFixed(1)} MB (+${best.growthMb.toFixed(1)} MB) `
-        + `over ${best.reps} runs of ${c === recorded[0] ? `one ${s} case` : `${recorded.length} ${s} cases in turn`} alone on a fresh target`
-        + `${flag ? ` (noticed during the run: ${flag.detail})` : ''}`;
-      const v: Verdict = { oracle: 'memory', detail };
-      // record one run of the case for the pcap
-      const r = await this.verify(c, { record: true });
-      await this.report(c, v, { v, obs: r.obs, transcript: r.transcript }, null, { repeat: reps, memoryThresholdMb: rule.thresholdMb });
-      // what others shared with the leaker is stale now
-      this.credit.clear();
-      done = true;
-      break;
-    }
-    if (!done) {
-      this.unconfirmed++;
-      this.event('unconfirmed memory growth: no single strategy reproduced it');
-    }
-    await this.restart('freeing the memory');
-    this.phase = 'fuzzing';
+  private observe(c: FuzzCase, obs: Observation): void {
+    const byStep = new Map<number, (typeof obs.results)[number]['reply']>();
+    for (const p of obs.results) if (p.reply && !byStep.has(p.step)) byStep.set(p.step, p.reply);
+    this.model.observe(c, (i) => byStep.get(i) ?? null);
   }
 
   // ---- the run ----------------------------------------------------------------------------
@@ -577,49 +223,170 @@ export class Fuzzer {
     this.stats(c.strategy).cases++;
     this.current = c.strategy;
     this.recent.push(c);
-    if (this.mem) {
-      let l = this.lastCases.get(c.strategy);
-      if (!l) this.lastCases.set(c.strategy, (l = []));
-      if (l.length < 4) l.push(c);
-    }
+    this.coverage.add(c);
+    this.log?.add(c);
+    this.mem?.note(c);
   }
 
+  /** The baseline exchange; false (and the culprit searched) when it failed. */
   private async health(): Promise<boolean> {
-    const h = await healthCheck(this.opts.host, this.opts.port, this.opts.timeoutMs);
+    const h = await this.baseline.probe();
     this.lastHealthAt = nowMs();
     this.casesSinceHealth = 0;
+    for (const l of Object.values(this.lanes)) l.timeoutMs = this.deadlineMs;
     if (h.ok) {
       this.recent = this.recent.slice(-8);
       return true;
     }
+    const suspects = this.recent;
+    this.recent = [];
     if (this.target.spawned && (this.target.exited || (await this.target.waitExit(300)))) {
-      await this.findCulprit('crash', `target ${this.target.exited!.text}`);
-    } else await this.findCulprit('health', h.detail);
+      await this.found.findCulprit('crash', `target ${this.target.exited!.text}`, suspects);
+    } else await this.found.findCulprit('health', h.detail, suspects);
     return false;
   }
 
-  private async targetDown(): Promise<void> {
+  private async targetDown(first: FuzzCase[] = []): Promise<void> {
     const ex = this.target.exited;
-    await this.findCulprit('crash', ex ? `target ${ex.text}` : 'target stopped accepting connections');
+    const suspects = this.recent;
+    this.recent = [];
+    await this.found.findCulprit('crash', ex ? `target ${ex.text}` : 'target stopped accepting connections', suspects, first);
+  }
+
+  private rss(): number | null {
+    return this.mem ? this.target.rss() : null;
+  }
+
+  /**
+   * The cases that ran beside one that crashed the target lost their verdict:
+   * they run once more (the culprit's trigger is retired by now, or it
+   * crashes again and is found again).
+   */
+  private requeue(cases: FuzzCase[]): void {
+    for (const c of cases) {
+      if (c.retried || this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) continue;
+      c.retried = true;
+      c.rerun = true;
+      this.again.push(c);
+    }
+  }
+
+  private nextBatch(): FuzzCase[] {
+    const batch: FuzzCase[] = this.again.splice(0, this.opts.batch);
+    if (batch.length) return batch;
+    const wasFirst = this.sched.inFirstPass;
+    while (batch.length < this.opts.batch) {
+      if (this.opts.maxCases !== null && this.casesRun + batch.length >= this.opts.maxCases) break;
+      const c = this.sched.next();
+      if (!c) break;
+      batch.push(c);
+      if (wasFirst && !this.sched.inFirstPass) break;
+    }
+    return batch;
+  }
+
+  /** Pipelined cases, TCP and UDP lanes side by side. */
+  private async runLanes(items: Record<Transport, LaneItem[]>, isolated: FuzzCase[]): Promise<void> {
+    const all = [...items.tcp, ...items.udp];
+    for (const it of all) {
+      if (it.c.rerun) this.recent.push(it.c);
+      else this.note(it.c);
+    }
+    if (all.length === 0) return;
+    this.pristine = false;
+    const before = this.rss();
+    const [rt, ru] = await Promise.all([this.lanes.tcp.run(items.tcp), this.lanes.udp.run(items.udp)]);
+    const after = this.rss();
+    if (before !== null && after !== null) this.mem!.credited(all.map((x) => x.c.strategy), after - before);
+    for (const a of [...rt.answered, ...ru.answered]) this.model.observe(a.c, () => a.reply);
+    this.orphans += rt.orphans + ru.orphans;
+    this.casesSinceHealth += all.length;
+    const suspects: Suspect[] = [...rt.suspects, ...ru.suspects];
+    if (this.target.spawned && (this.target.exited || ((rt.broken || ru.broken || suspects.length > 0) && (await this.target.waitExit(300))))) {
+      // the first case of each lane left without its reply is the likely culprit
+      const first = [rt, ru].map((r) => r.suspects.map((s) => s.c).sort((a, b) => a.seq - b.seq)[0]).filter((c): c is FuzzCase => !!c);
+      await this.targetDown(first);
+      this.requeue(all.map((x) => x.c));
+      return;
+    }
+    for (const c of [...rt.rerun, ...ru.rerun]) {
+      c.rerun = true;
+      isolated.unshift(c);
+    }
+    if (suspects.length > 8 && !(await this.health())) return;
+    for (const s of suspects) {
+      if (this.stopped) break;
+      await this.found.investigate(s.c, s.hint, s.detail);
+    }
+  }
+
+  /** Isolated cases: up to ISOLATED_PARALLEL at a time on their own connections; transport abuse alone. */
+  private async runIsolated(isolated: FuzzCase[]): Promise<void> {
+    for (let k = 0; k < isolated.length && this.budgetLeft();) {
+      const group: FuzzCase[] = [];
+      while (k < isolated.length && group.length < ISOLATED_PARALLEL) {
+        const c = isolated[k]!;
+        // retired since it was scheduled (a bug found earlier in this batch)
+        if (!c.rerun && (this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c))) {
+          this.sched.skipped++;
+          k++;
+          continue;
+        }
+        if (c.health && group.length > 0) break;
+        group.push(c);
+        k++;
+        if (c.health) break;
+      }
+      if (this.target.spawned && !this.target.alive) await this.targetDown();
+      for (const c of group) {
+        if (c.rerun) this.recent.push(c);
+        else this.note(c);
+      }
+      this.casesSinceHealth += group.length;
+      this.pristine = false;
+      const rb = this.rss();
+      const runs = await Promise.all(group.map((c) => runCase(c, {
+        host: this.opts.host, port: this.opts.port, timeoutMs: this.deadlineMs, maxPayload: this.opts.maxPayload,
+      })));
+      const ra = this.rss();
+      if (rb !== null && ra !== null) this.mem!.credited(group.map((c) => c.strategy), ra - rb);
+      group.forEach((c, g) => this.observe(c, runs[g]!));
+      const broke = runs.some((o) => o.conns.some((s) => s.refused || (s.closed && !s.ownClose)));
+      if (this.target.spawned && broke && !this.target.exited) await this.target.waitExit(300);
+      if (this.target.spawned && this.target.exited) {
+        await this.targetDown(group);
+        this.requeue(group);
+        continue;
+      }
+      for (let g = 0; g < group.length && !this.stopped; g++) {
+        const c = group[g]!;
+        const v = judge(c, runs[g]!, this.deadlineMs);
+        if (v) {
+          if (v.oracle === 'reset' && this.target.spawned && (await this.target.waitExit(300))) {
+            await this.targetDown([c]);
+            break;
+          }
+          await this.found.investigate(c, v.oracle);
+        }
+        if (c.health && !(await this.health())) break;
+      }
+    }
   }
 
   async run(): Promise<FuzzReport> {
-    this.started = nowMs();
     const lag = process.env.VVMP_FUZZ_DEBUG ? monitorEventLoopDelay({ resolution: 10 }) : null;
     lag?.enable();
-    if (this.target.spawned) await this.target.start();
-    this.startMemory();
-    this.lastHealthAt = nowMs();
     try {
+      if (this.target.spawned) await this.target.start();
+      await this.baseline.establish(this.opts.baselineS);
+      for (const l of Object.values(this.lanes)) l.timeoutMs = this.deadlineMs;
+      this.event(`baseline: median ${this.baseline.medianMs.toFixed(1)} ms, slowest ${this.baseline.slowestMs.toFixed(1)} ms; a reply is due within ${this.deadlineMs} ms`, 'debug');
+      this.started = nowMs();
+      this.mem?.start(nowMs());
+      this.lastHealthAt = nowMs();
       while (this.budgetLeft()) {
         if (this.target.spawned && !this.target.alive) await this.targetDown();
-        const batch: FuzzCase[] = [];
-        while (batch.length < this.opts.batch) {
-          if (this.opts.maxCases !== null && this.casesRun + batch.length >= this.opts.maxCases) break;
-          const c = this.sched.next();
-          if (!c) break;
-          batch.push(c);
-        }
+        const batch = this.nextBatch();
         if (batch.length === 0) break;
         const lane: Record<Transport, LaneItem[]> = { tcp: [], udp: [] };
         const isolated: FuzzCase[] = [];
@@ -628,107 +395,68 @@ export class Fuzzer {
           if (ex.pipelinable) lane[c.conns[0]!].push({ c, exp: ex.perStep[0]![0]! });
           else isolated.push(c);
         }
-        // pipelined: TCP and UDP lanes side by side
-        for (const it of [...lane.tcp, ...lane.udp]) this.note(it.c);
-        this.pristine = false;
-        const before = this.rss();
-        const [rt, ru] = await Promise.all([this.lanes.tcp.run(lane.tcp), this.lanes.udp.run(lane.udp)]);
-        const after = this.rss();
-        if (before !== null && after !== null) this.credit.add([...lane.tcp, ...lane.udp].map((x) => x.c.strategy), after - before);
-        this.orphans += rt.orphans + ru.orphans;
-        this.casesSinceHealth += lane.tcp.length + lane.udp.length;
-        if (this.target.spawned && (this.target.exited || ((rt.broken || ru.broken) && (await this.target.waitExit(300))))) {
-          await this.targetDown();
-        } else {
-          const suspects: Suspect[] = [...rt.suspects, ...ru.suspects];
-          for (const c of [...rt.rerun, ...ru.rerun]) {
-            c.rerun = true;
-            isolated.unshift(c);
-          }
-          if (!this.target.spawned && (rt.broken || ru.broken) && suspects.length > 8) {
-            const h = await healthCheck(this.opts.host, this.opts.port, this.opts.timeoutMs);
-            if (!h.ok) await this.findCulprit('crash', `target stopped answering (${h.detail})`);
-          }
-          for (const s of suspects) {
-            if (this.stopped) break;
-            await this.investigate(s.c, s.hint, s.detail);
-          }
-        }
-        // isolated cases: up to `isolatedParallel` at a time on their own connections;
-        // transport abuse (health-checked cases) alone
-        for (let k = 0; k < isolated.length && this.budgetLeft();) {
-          const group: FuzzCase[] = [];
-          while (k < isolated.length && group.length < ISOLATED_PARALLEL) {
-            const c = isolated[k]!;
-            if (c.health && group.length > 0) break;
-            group.push(c);
-            k++;
-            if (c.health) break;
-          }
-          if (this.target.spawned && !this.target.alive) await this.targetDown();
-          for (const c of group) if (!c.rerun) this.note(c);
-          this.casesSinceHealth += group.length;
-          this.pristine = false;
-          const rb = this.rss();
-          const runs = await Promise.all(group.map((c) => runCase(c, {
-            host: this.opts.host, port: this.opts.port, timeoutMs: this.opts.timeoutMs, maxPayload: this.opts.maxPayload,
-          })));
-          const ra = this.rss();
-          if (rb !== null && ra !== null) this.credit.add(group.map((c) => c.strategy), ra - rb);
-          if (this.target.spawned && this.target.exited) {
-            await this.targetDown();
-            continue;
-          }
-          for (let g = 0; g < group.length && !this.stopped; g++) {
-            const c = group[g]!;
-            const v = judge(c, runs[g]!, this.opts.timeoutMs);
-            if (v) {
-              const broke = v.oracle === 'reset';
-              if (broke && this.target.spawned && (await this.target.waitExit(300))) {
-                await this.targetDown();
-                break;
-              }
-              if (broke && !this.target.spawned) {
-                const h = await healthCheck(this.opts.host, this.opts.port, this.opts.timeoutMs);
-                if (!h.ok) {
-                  await this.findCulprit('crash', `target stopped answering (${h.detail})`);
-                  break;
-                }
-              }
-              await this.investigate(c, v.oracle);
-            }
-            if (c.health) await this.health();
-          }
+        await this.runLanes(lane, isolated);
+        if (!this.stopped) await this.runIsolated(isolated);
+        if (this.firstPassEnd === null && !this.sched.inFirstPass) {
+          this.firstPassEnd = nowMs();
+          this.event(`first pass done: ${this.sched.firstPassCases} cases in ${((this.firstPassEnd - this.started) / 1000).toFixed(1)} s`, 'debug');
         }
         if (this.stopped) break;
         if (this.casesSinceHealth >= this.opts.healthEvery || nowMs() - this.lastHealthAt >= this.opts.healthMs) await this.health();
-        await this.checkMemory();
+        if (this.mem && !this.stopped) await this.mem.check();
       }
+    } catch (e) {
+      if (!(e instanceof NoBaselineError)) throw e;
+      this.fatal(e.message);
     } finally {
       this.lanes.tcp.close();
       this.lanes.udp.close();
-      if (this.memTimer) clearInterval(this.memTimer);
+      this.mem?.stop();
       if (this.target.spawned) await this.target.stop('SIGTERM');
+      await this.log?.close();
     }
-    if (lag) this.event(`event loop delay: p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`, 'debug');
-    if (this.mem) this.event(`memory: ${this.mem.samples} samples, peak ${(this.mem.peak / MB).toFixed(0)} MB; low-water marks since the last start (MB): ${this.mem.lowWater().map((x) => (x / MB).toFixed(0)).join(' ')}`, 'debug');
+    if (this.started === 0) this.started = nowMs();
+    if (lag) this.event(`event loop delay: p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms`, 'debug');
+    if (this.mem) this.event(`memory: ${this.mem.watch.samples} samples, peak ${(this.mem.watch.peak / MB).toFixed(0)} MB`, 'debug');
+    return this.report();
+  }
+
+  private report(): FuzzReport {
     const durationS = (nowMs() - this.started) / 1000;
     const byOracle = emptyByOracle();
-    for (const f of this.failures) byOracle[f.oracle]++;
+    for (const b of this.found.bugs) {
+      byOracle[b.cause.oracle]++;
+      this.stats(b.strategy).failures++;
+    }
+    if (this.casesRun > 0) {
+      try {
+        this.model.write(this.opts.outDir);
+      } catch {
+        // --out was checked before the run; a disk that filled up since loses only the graph
+      }
+    }
     return {
       seed: this.opts.seed,
       cases: this.casesRun,
       durationS,
       casesPerS: durationS > 0 ? this.casesRun / durationS : 0,
       byOracle,
-      failures: this.failures,
-      unconfirmed: this.unconfirmed,
-      duplicates: this.duplicates,
+      bugs: [...this.found.bugs],
+      unconfirmed: this.found.unconfirmed,
+      duplicates: this.found.duplicates,
+      skipped: this.sched.skipped,
       restarts: this.target.restarts,
+      meanRestartMs: this.target.meanRestartMs,
       orphans: this.orphans,
       retired: this.sched.strategies.map((s) => s.name).filter((n) => this.sched.isRetired(n)),
       byStrategy: this.byStrategy,
       housekeeping: this.lanes.tcp.housekeepingFrees + this.lanes.udp.housekeepingFrees,
+      coverage: this.coverage.rows(),
+      firstPass: { cases: this.sched.firstPassCases, seconds: this.firstPassEnd === null ? null : (this.firstPassEnd - this.started) / 1000 },
+      latency: { medianMs: this.baseline.medianMs, deadlineMs: this.deadlineMs },
+      states: this.model.states.size,
+      stopped: this.stopped,
+      fatal: this.fatalMessage,
     };
   }
 
@@ -736,14 +464,21 @@ export class Fuzzer {
   async reproduceCase(c: FuzzCase, oracle: OracleName, memoryThresholdMb: number | undefined): Promise<Verdict | null> {
     if (this.target.spawned) await this.target.start();
     try {
+      await this.baseline.establish(this.opts.baselineS);
       if (oracle === 'memory') {
-        const p = await this.probeMemory(c, memoryThresholdMb ?? 64, c.repeat ?? 200, 30_000);
+        const probe = new MemoryOracle(this, this.found, { ...this.opts.memory!, thresholdMb: memoryThresholdMb ?? this.opts.memory?.thresholdMb ?? 64 });
+        const p = await probe.probe(c, c.repeat ?? 200, 30_000);
         return p.grew
           ? { oracle: 'memory', detail: `resident memory grew ${p.baseMb.toFixed(1)} → ${p.afterMb.toFixed(1)} MB (+${p.growthMb.toFixed(1)} MB) over ${p.reps} runs` }
           : null;
       }
       const r = await this.verify(c, { settleMs: 100, probe: oracle === 'crash' || oracle === 'health' || !!c.health });
-      return r.v;
+      let v = r.v;
+      if (v && v.oracle === 'hang') {
+        const p = await this.baseline.probe();
+        v = { ...v, scope: p.ok ? 'per-connection' : 'whole server' };
+      }
+      return v;
     } finally {
       if (this.target.spawned) await this.target.stop('SIGTERM');
     }

@@ -37,6 +37,8 @@ export interface LaneResult {
   orphans: number;
   /** Cases sent after the connection broke: to be run again alone. */
   rerun: FuzzCase[];
+  /** The reply each answered case got (for the state model). */
+  answered: Array<{ c: FuzzCase; reply: DecodedFrame }>;
 }
 
 const HOUSEKEEPING = Symbol('housekeeping');
@@ -57,7 +59,8 @@ export class Lane {
     readonly transport: Transport,
     private readonly host: string,
     private readonly port: number,
-    private readonly timeoutMs: number,
+    /** A reply is due within this time; the fuzzer adjusts it to the target's measured latency. */
+    public timeoutMs: number,
   ) {}
 
   private poke(): void {
@@ -107,13 +110,13 @@ export class Lane {
 
   async run(items: LaneItem[]): Promise<LaneResult> {
     const suspects: Suspect[] = [];
-    if (items.length === 0) return { suspects, broken: null, orphans: 0, rerun: [] };
+    if (items.length === 0) return { suspects, broken: null, orphans: 0, rerun: [], answered: [] };
     let conn: RawConn;
     try {
       conn = await this.ensure();
     } catch (e) {
       for (const it of items) suspects.push({ c: it.c, hint: 'reset', detail: (e as Error).message });
-      return { suspects, broken: (e as Error).message, orphans: 0, rerun: [] };
+      return { suspects, broken: (e as Error).message, orphans: 0, rerun: [], answered: [] };
     }
     this.unmatched = [];
     const pend: Pending[] = [];
@@ -132,12 +135,19 @@ export class Lane {
     conn.cork();
     for (const it of items) conn.write(it.c.steps[0]!.frame);
     conn.uncork();
-    const deadline = nowMs() + this.timeoutMs;
+    // the deadline slides: a batch is a hang only when nothing came for a whole reply deadline
+    let deadline = nowMs() + this.timeoutMs;
     const due = pend.filter((p) => p.exp.kind === 'reply');
     let i = 0;
+    let got = 0;
     while (conn.isOpen) {
       while (i < due.length && due[i]!.reply) i++;
       if (i >= due.length) break;
+      const now = due.reduce((n, p) => n + (p.reply ? 1 : 0), 0);
+      if (now > got) {
+        got = now;
+        deadline = nowMs() + this.timeoutMs;
+      }
       const left = deadline - nowMs();
       if (left <= 0) break;
       await new Promise<void>((r) => {
@@ -159,9 +169,11 @@ export class Lane {
       if (lost >= 0) for (let k = lost + 1; k < items.length; k++) rerun.push(items[k]!.c);
     }
     const again = new Set(rerun);
+    const answered: LaneResult['answered'] = [];
     for (const p of pend) {
       const c = p.tag as FuzzCase;
       if (p.reply) {
+        answered.push({ c, reply: p.reply });
         if (p.exp.malformed.length && acceptsStatus(p.reply.header.sub_opcode)) {
           suspects.push({ c, hint: 'malformed_ok', detail: `${p.exp.desc} (${p.exp.malformed.join(', ')}) answered OK` });
         }
@@ -186,7 +198,7 @@ export class Lane {
       this.conn?.destroy();
       this.conn = null;
     }
-    return { suspects, broken, orphans, rerun };
+    return { suspects, broken, orphans, rerun, answered };
   }
 
   close(): void {

@@ -29,6 +29,20 @@ export interface Verdict {
   step?: number;
   /** The request opcode of the frame it shows on. */
   opcode?: number | null;
+  /** wrong_reply: the reply header field(s) that did not match the request. */
+  replyField?: string;
+  /** hang: `per-connection` (a fresh connection is still served) or `whole server`. */
+  scope?: string;
+}
+
+/** Which header fields of a stray reply fail to answer the request. */
+function wrongFields(f: DecodedFrame, opcode: number | null, txid: number | null, client: string | null): string {
+  const h = f.header;
+  const out: string[] = [];
+  if (opcode !== null && h.opcode !== (opcode | 0x8000)) out.push('opcode');
+  if (txid !== null && h.transaction_id !== txid) out.push('transaction_id');
+  if (client !== null && (h.client_id === null || h.client_id !== BigInt('0x' + client))) out.push('client_id');
+  return out.join('+') || 'unexpected reply';
 }
 
 export function describeReply(f: DecodedFrame): string {
@@ -56,12 +70,18 @@ export function judge(c: FuzzCase, obs: Observation, timeoutMs: number): Verdict
   for (const p of obs.results) {
     if (p.exp.kind !== 'reply' || p.reply || !counts(p.step)) continue;
     const stray = obs.unmatched.find((u) => u.conn === p.conn);
-    if (stray) return { oracle: 'wrong_reply', detail: `${describeReply(stray.frame)} does not answer ${p.exp.desc} (client 0x${BigInt('0x' + (p.exp.client ?? '0')).toString(16)})`, step: p.step, opcode: p.exp.opcode };
+    if (stray) {
+      const replyField = wrongFields(stray.frame, p.exp.opcode, p.exp.txid, p.exp.client);
+      return {
+        oracle: 'wrong_reply', detail: `${describeReply(stray.frame)} does not answer ${p.exp.desc} (client 0x${BigInt('0x' + (p.exp.client ?? '0')).toString(16)}): wrong ${replyField}`,
+        step: p.step, opcode: p.exp.opcode, replyField,
+      };
+    }
     return { oracle: 'hang', detail: `no reply to ${p.exp.desc} within ${timeoutMs} ms (step ${p.step + 1})`, step: p.step, opcode: p.exp.opcode };
   }
   if (obs.unmatched.length) {
     const u = obs.unmatched[0]!;
-    return { oracle: 'wrong_reply', detail: `${describeReply(u.frame)} answers no request of the case`, opcode: u.frame.header.opcode === null ? null : u.frame.header.opcode & 0x7fff };
+    return { oracle: 'wrong_reply', detail: `${describeReply(u.frame)} answers no request of the case`, opcode: u.frame.header.opcode === null ? null : u.frame.header.opcode & 0x7fff, replyField: 'unexpected reply' };
   }
   for (const p of obs.results) {
     if (!p.reply || p.exp.malformed.length === 0 || !counts(p.step)) continue;

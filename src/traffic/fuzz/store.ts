@@ -21,6 +21,10 @@ export interface VerdictJson {
   /** Replies of the confirming run, as hex. */
   replies: string[];
   duplicates: number;
+  /** The cause signature this failure is reported under (one directory per bug). */
+  signature?: string;
+  /** What the signature says, in words: `crash (exit code 70) on vvmp.dst_san`. */
+  cause?: string;
 }
 
 /** The next free fNNNN number in `out` (never overwrites an earlier run's failures). */
@@ -48,13 +52,15 @@ export interface SaveArgs {
   verdict: VerdictJson;
   transcript: readonly TranscriptEvent[];
   memoryThresholdMb?: number;
+  transport?: string;
+  spawn?: string | null;
 }
 
 export function saveFailure(a: SaveArgs): void {
   mkdirSync(a.dir, { recursive: true });
   const cj = caseToJson(a.c, {
     seed: a.seed, target: a.target, timeoutMs: a.timeoutMs, maxPayload: a.maxPayload, oracle: a.verdict.oracle,
-    memoryThresholdMb: a.memoryThresholdMb,
+    memoryThresholdMb: a.memoryThresholdMb, transport: a.transport, spawn: a.spawn,
   });
   writeFileSync(join(a.dir, 'case.json'), JSON.stringify(cj, null, 1) + '\n');
   writeFileSync(join(a.dir, 'verdict.json'), JSON.stringify(a.verdict, null, 1) + '\n');

@@ -19,6 +19,8 @@ export interface ExitInfo {
   /** "exited with signal SIGABRT" / "exited with code 1". */
   text: string;
   stderr: string[];
+  /** What it wrote on stderr after it accepted connections. */
+  said?: string[];
 }
 
 const SIGNAL_NAMES: Record<number, string> = Object.fromEntries(
@@ -83,10 +85,13 @@ export class Target {
   private stderrLines: string[] = [];
   private partialLine = '';
   private tree: number[] = [];
+  private readyLines = 0;
   private treeAt = 0;
   private exitWaiters: Array<() => void> = [];
   restarts = 0;
   starts = 0;
+  /** How long each restart took, ms (the last 1,000). */
+  readonly restartMs: number[] = [];
 
   constructor(
     readonly host: string,
@@ -112,6 +117,13 @@ export class Target {
     return this.child !== null && this.exitInfo === null;
   }
 
+  /** stderr lines written since the target accepted connections (its startup banner is not what a crash said). */
+  stderrSinceReady(): string[] {
+    const lines = this.stderrLines.slice(this.readyLines);
+    if (this.partialLine) lines.push(this.partialLine);
+    return lines;
+  }
+
   stderrTail(n = 20): string[] {
     const lines = [...this.stderrLines];
     if (this.partialLine) lines.push(this.partialLine);
@@ -123,6 +135,7 @@ export class Target {
     if (!this.command) return;
     this.exitInfo = null;
     this.stderrLines = [];
+    this.readyLines = 0;
     this.partialLine = '';
     this.tree = [];
     this.treeAt = 0;
@@ -136,7 +149,11 @@ export class Target {
       const parts = (this.partialLine + s).split('\n');
       this.partialLine = parts.pop() ?? '';
       this.stderrLines.push(...parts);
-      if (this.stderrLines.length > 200) this.stderrLines.splice(0, this.stderrLines.length - 200);
+      if (this.stderrLines.length > 200) {
+        const cut = this.stderrLines.length - 200;
+        this.stderrLines.splice(0, cut);
+        this.readyLines = Math.max(0, this.readyLines - cut);
+      }
     });
     child.on('error', (e) => {
       if (this.child === child && !this.exitInfo) {
@@ -144,14 +161,16 @@ export class Target {
         this.wakeExit();
       }
     });
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.child !== child || this.exitInfo) return;
+      this.exitInfo = { code, signal, text: describeExit(code, signal), stderr: this.stderrTail(), said: this.stderrSinceReady() };
+      this.wakeExit();
+    };
+    // 'close' comes once stderr is drained (its last words are in); a
+    // descendant that keeps the pipe open gets 300 ms after the exit
+    child.on('close', (code, signal) => exited(code, signal));
     child.on('exit', (code, signal) => {
-      if (this.child !== child) return;
-      // stderr may still be draining: give it a moment before the tail is read
-      setTimeout(() => {
-        if (this.child !== child || this.exitInfo) return;
-        this.exitInfo = { code, signal, text: describeExit(code, signal), stderr: this.stderrTail() };
-        this.wakeExit();
-      }, 30);
+      if (this.child === child) setTimeout(() => exited(code, signal), 300);
     });
     const deadline = Date.now() + this.readyTimeoutMs;
     for (;;) {
@@ -161,8 +180,10 @@ export class Target {
         throw new SpawnError(`target command ${ex.text} before accepting connections${tail ? `: ${tail}` : ''}`);
       }
       if (await canConnect(this.host, this.port, 300)) {
-        // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 2 s)
-        for (let i = 0; i < 40 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 50)) return;
+        this.readyLines = this.stderrLines.length;
+        // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 5 s)
+        for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) break;
+        this.readyLines = this.stderrLines.length;
         return;
       }
       if (Date.now() > deadline) {
@@ -217,9 +238,17 @@ export class Target {
   }
 
   async restart(): Promise<void> {
+    const t0 = Date.now();
     await this.stop();
     this.restarts++;
     await this.start();
+    this.restartMs.push(Date.now() - t0);
+    if (this.restartMs.length > 1000) this.restartMs.shift();
+  }
+
+  /** Mean time of the restarts so far (kill, start, accepting connections), ms; 0 before any. */
+  get meanRestartMs(): number {
+    return this.restartMs.length ? this.restartMs.reduce((a, b) => a + b, 0) / this.restartMs.length : 0;
   }
 
   // ---- memory --------------------------------------------------------------------

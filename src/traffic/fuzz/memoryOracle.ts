@@ -1,0 +1,141 @@
+// The memory oracle across restarts. Resident memory of the spawned target is
+// sampled all the time (memory.ts: the windowed rule, reset at each restart)
+// and read around every batch and isolated group: the growth is credited to
+// the case kinds (strategies) that ran, and the credit is kept across
+// restarts, so a leak on a target that crashes every few seconds still adds
+// up. A suspect kind is confirmed by repeating one of its cases alone on a
+// freshly restarted target; it is reported with the growth per case.
+
+import type { FuzzCase } from './cases.js';
+import { combineCases } from './combine.js';
+import { nowMs, runCase, sleep } from './exec.js';
+import type { Investigator, Runner } from './investigate.js';
+import { MB, MemoryCredit, MemoryWatch, type MemoryRule } from './memory.js';
+import type { Verdict } from './oracle.js';
+
+export interface MemoryProbe {
+  grew: boolean;
+  growthMb: number;
+  reps: number;
+  baseMb: number;
+  afterMb: number;
+}
+
+export class MemoryOracle {
+  readonly watch: MemoryWatch;
+  readonly credit = new MemoryCredit();
+  /** Probes per kind: a kind is probed at most twice a run. */
+  private readonly probes = new Map<string, number>();
+  /** A few cases of each kind, to repeat when it is suspected. */
+  private readonly samples = new Map<string, FuzzCase[]>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly run: Runner, private readonly found: Investigator, readonly rule: MemoryRule) {
+    this.watch = new MemoryWatch(rule);
+  }
+
+  start(now: number): void {
+    this.watch.reset(now);
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      const r = this.run.target.rss();
+      if (r !== null) this.watch.add(nowMs(), r);
+    }, this.rule.sampleMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Keeps up to 4 cases of each kind (the newest ones: the first pass's early cases are rarely the leaking ones). */
+  note(c: FuzzCase): void {
+    let l = this.samples.get(c.strategy);
+    if (!l) this.samples.set(c.strategy, (l = []));
+    l.push(c);
+    if (l.length > 4) l.shift();
+  }
+
+  /** Growth (bytes) seen while `kinds` ran. */
+  credited(kinds: string[], growth: number): void {
+    this.credit.add(kinds, growth);
+  }
+
+  /** Repeats `c` on a fresh target and measures the resident memory growth. */
+  async probe(c: FuzzCase, maxReps: number, maxMs: number): Promise<MemoryProbe> {
+    const o = this.run.opts;
+    await this.run.restart('measuring memory');
+    await sleep(300);
+    const low = async () => {
+      let m = Infinity;
+      for (let i = 0; i < 3; i++) {
+        m = Math.min(m, this.run.target.rss() ?? Infinity);
+        await sleep(50);
+      }
+      return m;
+    };
+    const base = await low();
+    const t0 = Date.now();
+    let reps = 0;
+    const threshold = this.rule.thresholdMb;
+    while (reps < maxReps && Date.now() - t0 < maxMs && this.run.target.alive) {
+      await runCase(c, { host: o.host, port: o.port, timeoutMs: this.run.baseline.replyDeadlineMs(), maxPayload: o.maxPayload });
+      reps++;
+      if (reps % 10 === 0) {
+        const grown = (this.run.target.rss() ?? 0) - base;
+        if (grown >= threshold * 1.5 * MB) break;
+        // nothing to speak of after 40 runs: not this one
+        if (reps >= 40 && reps < maxReps && grown < threshold * 0.1 * MB && maxReps <= 200) break;
+      }
+    }
+    await sleep(200);
+    const after = await low();
+    const growth = (after - base) / MB;
+    return { grew: this.run.target.alive && growth >= threshold, growthMb: growth, reps, baseMb: base / MB, afterMb: after / MB };
+  }
+
+  /** After a batch: is memory growing, and which kind does it? */
+  async check(): Promise<void> {
+    const flag = this.watch.check();
+    const known = new Set(this.found.bugs.filter((b) => b.cause.oracle === 'memory').map((b) => b.kind));
+    const leaky = this.credit.suspects(this.rule.thresholdMb).filter((s) => !known.has(s));
+    if (!flag && leaky.length === 0) return;
+    this.run.phase = 'attributing memory growth';
+    const why = flag ? flag.detail : `resident memory kept growing after the cases of ${leaky.slice(0, 3).join(', ')}`;
+    this.run.event(`memory: ${why}`, 'debug');
+    const ranked = this.credit.ranking().map(([s]) => s).filter((s) => !known.has(s));
+    const candidates = [...new Set([...leaky, ...ranked])].filter((s) => (this.probes.get(s) ?? 0) < 2).slice(0, 3);
+    let done = false;
+    for (const s of candidates) {
+      const recorded = this.samples.get(s) ?? [];
+      if (recorded.length === 0) continue;
+      this.probes.set(s, (this.probes.get(s) ?? 0) + 1);
+      // the recorded cases in turn, as one sequence, repeated
+      const c = recorded.length === 1 ? recorded[0]! : combineCases(recorded, this.run.opts.maxPayload);
+      const best = await this.probe(c, 200, 3000);
+      this.credit.forget(s);
+      if (!best.grew) continue;
+      const perCase = best.growthMb / (best.reps * recorded.length);
+      const reps = Math.min(4000, Math.max(best.reps, Math.ceil(best.reps * 1.5)));
+      const detail = `resident memory grew ${best.baseMb.toFixed(1)} → ${best.afterMb.toFixed(1)} MB (+${best.growthMb.toFixed(1)} MB, `
+        + `${perCase >= 0.1 ? perCase.toFixed(1) : perCase.toFixed(3)} MB per case) over ${best.reps * recorded.length} ${s} cases repeated alone on a fresh target`
+        + `${flag ? ` (noticed during the run: ${flag.detail})` : ''}`;
+      const v: Verdict = { oracle: 'memory', detail };
+      const r = await this.run.verify(c, { record: true });
+      this.found.save(c, v, { v, obs: r.obs, transcript: r.transcript }, null, {
+        signature: `memory|${s}`, cause: { oracle: 'memory', qualifier: `${perCase.toFixed(1)} MB per case` }, fields: [], sequence: [],
+        repeat: reps, memoryThresholdMb: this.rule.thresholdMb,
+      }).kind = s;
+      this.credit.clear();
+      done = true;
+      break;
+    }
+    if (!done) {
+      this.found.unconfirmed++;
+      this.run.event('unconfirmed memory growth: no single case kind reproduced it', 'debug');
+    }
+    await this.run.restart('freeing the memory');
+    this.run.phase = 'fuzzing';
+  }
+}
