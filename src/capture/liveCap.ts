@@ -22,12 +22,12 @@
 
 import capPkg from 'cap';
 import type { Cap as CapType, CapDevice } from 'cap';
-import { InputError } from '../cli/errors.js';
+import { LiveCaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import {
   DEFAULT_BUFFER_MIB, capLinkType, noSuchInterface, openError,
   type InterfaceInfo, type LiveCapture, type LiveOptions, type LiveStats,
-} from './live.js';
+} from './liveShared.js';
 
 const { Cap } = capPkg;
 
@@ -52,7 +52,7 @@ function deviceList(): CapDevice[] {
   try {
     return Cap.deviceList();
   } catch (err) {
-    throw new InputError(`cannot list interfaces: ${(err as Error).message}`);
+    throw new LiveCaptureError(`cannot list interfaces: ${(err as Error).message}`);
   }
 }
 

@@ -11,13 +11,13 @@
 // Which flags this tcpdump supports is asked once from `tcpdump --help`.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { InputError } from '../cli/errors.js';
+import { LiveCaptureError } from './errors.js';
 import { CaptureParser } from './parser.js';
 import type { Packet } from './packet.js';
 import {
   DEFAULT_BUFFER_MIB, dltNameLinkType, openError,
   type LiveCapture, type LiveOptions, type LiveStats,
-} from './live.js';
+} from './liveShared.js';
 
 /** How long a packet may take from the kernel to our parser (pipe, tcpdump's flushing). */
 const DELIVERY_MARGIN_NS = 250e6;
@@ -32,7 +32,7 @@ interface TcpdumpInfo {
 
 let cachedInfo: TcpdumpInfo | null = null;
 
-/** Finds tcpdump and the flags it supports; InputError if it is not installed. */
+/** Finds tcpdump and the flags it supports; LiveCaptureError if it is not installed. */
 export function tcpdumpInfo(): TcpdumpInfo {
   if (cachedInfo) return cachedInfo;
   const candidates = [process.env.VVMP_TCPDUMP, 'tcpdump', '/usr/sbin/tcpdump', '/usr/bin/tcpdump', '/usr/local/sbin/tcpdump']
@@ -48,7 +48,7 @@ export function tcpdumpInfo(): TcpdumpInfo {
     };
     return cachedInfo;
   }
-  throw new InputError('tcpdump not found (apt-get install tcpdump), or use --backend cap');
+  throw new LiveCaptureError('tcpdump not found (apt-get install tcpdump), or use --backend cap');
 }
 
 export function tcpdumpArgs(info: TcpdumpInfo, opts: LiveOptions): string[] {
@@ -189,7 +189,7 @@ class TcpdumpCapture implements LiveCapture {
   private startError(code: number | null, signal: NodeJS.Signals | null, opts: LiveOptions): Error {
     const text = errorText(this.stderr);
     if (text === '') {
-      return new InputError(`tcpdump on ${this.iface} ended before capturing (${signal ? `signal ${signal}` : `status ${code}`})`);
+      return new LiveCaptureError(`tcpdump on ${this.iface} ended before capturing (${signal ? `signal ${signal}` : `status ${code}`})`);
     }
     return openError(this.iface, this.filter, 'tcpdump', text, () => filterRejected(opts));
   }
@@ -197,7 +197,7 @@ class TcpdumpCapture implements LiveCapture {
   private exitError(code: number | null, signal: NodeJS.Signals | null): Error | null {
     if (signal === 'SIGINT' || signal === 'SIGTERM' || code === 0) return null;
     const text = errorText(this.stderr).split('\n')[0];
-    return new InputError(`tcpdump on ${this.iface} stopped: ${text || (signal ? `signal ${signal}` : `status ${code}`)}`);
+    return new LiveCaptureError(`tcpdump on ${this.iface} stopped: ${text || (signal ? `signal ${signal}` : `status ${code}`)}`);
   }
 
   safeTime(): { sec: number; nsec: number } {
@@ -245,8 +245,8 @@ export async function startTcpdumpCapture(opts: LiveOptions, onPacket: (p: Packe
   const spawnFailed = new Promise<never>((_, rej) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
       rej(err.code === 'ENOENT'
-        ? new InputError('tcpdump not found (apt-get install tcpdump), or use --backend cap')
-        : new InputError(`cannot run tcpdump: ${err.message}`));
+        ? new LiveCaptureError('tcpdump not found (apt-get install tcpdump), or use --backend cap')
+        : new LiveCaptureError(`cannot run tcpdump: ${err.message}`));
     });
   });
   const capture = new TcpdumpCapture(opts.iface, opts.filter, child, info, opts, onPacket, {

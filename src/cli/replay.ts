@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { Option, type Command } from 'commander';
 import { describeFsError } from '../capture/file.js';
+import { LiveCaptureError } from '../capture/errors.js';
 import { parseHostPort, type HostPort } from '../traffic/transport.js';
 import {
   DEFAULT_LINGER_MS, DEFAULT_UDP_WINDOW, ProgressLine, ReplayAbort, ReplayEngine, isComparableField, loadReplayPlan,
@@ -163,7 +164,7 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err instanceof InputError) throw new InputError(`--record: ${err.message}`);
+      if (err instanceof InputError || err instanceof LiveCaptureError) throw new InputError(`--record: ${err.message}`);
       throw new InputError(`${flags.record}: ${err.code ? describeFsError(err) : err.message}`);
     }
   }
