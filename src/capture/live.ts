@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { LiveCaptureError } from './errors.js';
 import type { Packet } from './packet.js';
-import type { InterfaceInfo, LiveCapture, LiveOptions } from './liveShared.js';
+import type { InterfaceInfo, LiveBackend, LiveCapture, LiveOptions } from './liveShared.js';
 
 export * from './liveShared.js';
 
@@ -31,6 +31,20 @@ export async function startLiveCapture(
     return startCapCapture(opts, onPacket);
   }
   throw new LiveCaptureError(`unknown capture backend "${String(opts.backend)}" (cap or tcpdump)`);
+}
+
+/**
+ * The backend used when none is named: tcpdump where it is installed (it counts the kernel's
+ * drops), else cap, which cannot count them (`note` says so, for the user).
+ */
+export async function defaultLiveBackend(): Promise<{ backend: LiveBackend; note: string | null }> {
+  try {
+    const { tcpdumpInfo } = await import('./liveTcpdump.js');
+    tcpdumpInfo();
+    return { backend: 'tcpdump', note: null };
+  } catch {
+    return { backend: 'cap', note: 'tcpdump not found: using the cap backend, which cannot count dropped packets' };
+  }
 }
 
 /** The interfaces libpcap can capture on (cap's deviceList; `tcpdump -D` if cap cannot load). */

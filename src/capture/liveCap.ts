@@ -34,6 +34,11 @@ const { Cap } = capPkg;
 /** The binding's fixed libpcap snapshot length. */
 const CAP_SNAPLEN = 65535;
 
+/** stop(): the ring counts as drained after this long without a packet … */
+const DRAIN_QUIET_MS = 25;
+/** … or after this long in all (a line that never goes quiet). */
+const DRAIN_MAX_MS = 500;
+
 /** Buffers of open captures: referenced until close, whatever happens to the capture object. */
 const OPEN_BUFFERS = new Set<Buffer>();
 /** Caps whose open() threw: kept alive forever (see the header comment). */
@@ -157,7 +162,17 @@ class CapCapture implements LiveCapture {
     setImmediate(() => OPEN_BUFFERS.delete(this.buffer));
   }
 
+  /**
+   * Delivers what libpcap's ring still holds before closing (close() would discard it): the
+   * ring is read whenever the event loop polls, so wait until a poll brings nothing new.
+   */
   async stop(): Promise<void> {
+    const until = Date.now() + DRAIN_MAX_MS;
+    let seen = -1;
+    while (!this.stopped && seen !== this.received && Date.now() < until) {
+      seen = this.received;
+      await new Promise((r) => setTimeout(r, DRAIN_QUIET_MS));
+    }
     this.close();
   }
 }

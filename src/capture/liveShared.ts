@@ -8,8 +8,13 @@ export type LiveBackend = 'cap' | 'tcpdump';
 
 export const LIVE_BACKENDS: readonly LiveBackend[] = ['cap', 'tcpdump'];
 
-/** libpcap ring default (MiB): smaller rings lose packets in bursts (see dependencies notes). */
-export const DEFAULT_BUFFER_MIB = 64;
+/**
+ * libpcap ring default (MiB). In immediate mode libpcap's TPACKET_V3 ring is a few hundred
+ * blocks of 256-512 KiB, each retired after at most 1 ms: the block count is how long the
+ * reader may stall. Measured on lo at 20,000 packets/s on a loaded machine (load 12 on 2 cores):
+ * tcpdump with 64 MiB dropped 6 %, with 256 MiB none.
+ */
+export const DEFAULT_BUFFER_MIB = 256;
 
 export interface LiveOptions {
   iface: string;
@@ -35,6 +40,8 @@ export interface LiveStats {
   ifDropped: number | null;
   /** Packets cut short by the snapshot length. */
   truncated: number;
+  /** Packets the backend captured but never delivered to us (tcpdump: its count minus ours). */
+  lostInPipe?: number;
 }
 
 export interface LiveCapture {
