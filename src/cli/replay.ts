@@ -13,7 +13,7 @@ import { describeFsError } from '../capture/file.js';
 import { LiveCaptureError } from '../capture/errors.js';
 import { parseHostPort, type HostPort } from '../traffic/transport.js';
 import {
-  DEFAULT_LINGER_MS, DEFAULT_UDP_WINDOW, ProgressLine, ReplayAbort, ReplayEngine, isComparableField, loadReplayPlan,
+  DEFAULT_LINGER_MS, DEFAULT_UDP_WINDOW, ProgressLine, ReplayAbort, ReplayEngine, checkTarget, isComparableField, loadReplayPlan,
   openRecorder, parseIdPair, parseSanPair, replayFailed, replayJson, replayOptions, replayText,
   type RecordMode, type ReplayPlan, type ReplayRecorder, type ReplayResult, type WaitRule,
 } from '../traffic/replay/index.js';
@@ -152,6 +152,21 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
   if (plan.requests.length === 0) throw nothingToReplay(file, plan, flags.displayFilter);
 
   const targetText = flags.target;
+  const opts = replayOptions({
+    target, speed: flags.speed, topspeed: flags.topspeed, loops: flags.loop, timeoutMs: flags.timeout,
+    lingerMs: flags.linger, tcpWindow: flags.window, udpWindow: flags.window,
+    clientIds: flags.clientId, serverIds: flags.serverId, sans: flags.san, renumber: flags.renumber,
+    strictServerId: flags.strictServerId, ignore: flags.ignore,
+  });
+  // The baseline exchange (is the target a VVMP server that answers?) before --record starts,
+  // so the recording holds only the replay.
+  try {
+    await checkTarget(plan, opts);
+  } catch (e) {
+    if (e instanceof ReplayAbort) throw new InputError(e.message);
+    throw e;
+  }
+  opts.baselineChecked = true;
   let recorder: ReplayRecorder | null = null;
   if (flags.record) {
     try {
@@ -169,12 +184,7 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
     }
   }
 
-  const opts = replayOptions({
-    target, speed: flags.speed, topspeed: flags.topspeed, loops: flags.loop, timeoutMs: flags.timeout,
-    lingerMs: flags.linger, tcpWindow: flags.window, udpWindow: flags.window,
-    clientIds: flags.clientId, serverIds: flags.serverId, sans: flags.san, renumber: flags.renumber,
-    strictServerId: flags.strictServerId, ignore: flags.ignore, tap: recorder?.tap ?? null,
-  });
+  opts.tap = recorder?.tap ?? null;
   const engine = new ReplayEngine(plan, opts);
   const progress = !flags.quiet && process.stderr.isTTY ? new ProgressLine(engine, process.stderr) : null;
   const onSigint = () => engine.interrupt();
