@@ -14,6 +14,7 @@
 
 import { CaptureError } from './errors.js';
 import type { Packet } from './packet.js';
+import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
 
 /** Largest captured length we believe (Wireshark's and libpcap's largest maximum). */
 export const MAX_CAPLEN = 256 * 1024 * 1024;
@@ -42,22 +43,6 @@ const S_PCAP_HEADER = 1;
 const S_PCAP_RECORD = 2;
 const S_PCAPNG_BLOCK = 3;
 
-interface Interface {
-  linkType: number;
-  /** 0 = no limit. */
-  snaplen: number;
-  tsDigits: number;
-  /** Timestamp units per second, when the limb arithmetic below is exact for it (≤ 2^30); else 0. */
-  unitsPerSec: number;
-  /** Power-of-ten resolution ≤ 10^-9: nanoseconds per unit. 0 for other resolutions. */
-  nsPerUnit: number;
-  /** Power-of-two resolution: the exponent (units per second = 2^pow2). -1 for power-of-ten. */
-  pow2: number;
-  /** Units per second for the BigInt slow path. */
-  unitsPerSecBig: bigint;
-  /** if_tsoffset: seconds to add to every timestamp. */
-  tsOffset: number;
-}
 
 function u32(b: Buffer, p: number, le: boolean): number {
   return le
@@ -132,9 +117,8 @@ export class CaptureParser {
   private lastSec = 0;
   private lastNsec = 0;
   private lastDigits = 6;
-  // scratch results of tsFromUnits (avoids allocating a pair per packet)
-  private tSec = 0;
-  private tNsec = 0;
+  /** Scratch result of tsFromUnits (avoids allocating a pair per packet). */
+  private readonly t = { sec: 0, nsec: 0 };
 
   /** Accumulator for a unit (header, record, block) spanning chunks: acc[0..accLen). */
   private acc: Buffer = Buffer.allocUnsafe(0);
@@ -423,8 +407,11 @@ export class CaptureParser {
       }
 
       case BT_IDB: {
-        const iface = this.readInterface(buf, p, len, le, at);
-        if (!iface) return p;
+        const iface = readInterface(buf, p, len, le, at);
+        if (typeof iface === 'string') {
+          this.setDamage(iface);
+          return p;
+        }
         this.ifaces.push(iface);
         break;
       }
@@ -448,7 +435,7 @@ export class CaptureParser {
           return p;
         }
         const iface = this.ifaces[ifId];
-        this.tsFromUnits(u32(buf, p + 12, le), u32(buf, p + 16, le), iface);
+        tsFromUnits(u32(buf, p + 12, le), u32(buf, p + 16, le), iface, this.t);
         this.emit(iface.tsDigits, iface.linkType, buf, p + 28, p + 28 + caplen, u32(buf, p + 24, le), ifId, at);
         break;
       }
@@ -463,8 +450,8 @@ export class CaptureParser {
         let caplen = Math.min(origLen, len - 16);
         if (iface.snaplen !== 0 && caplen > iface.snaplen) caplen = iface.snaplen;
         // No timestamp in an SPB: it takes the previous packet's time (OUTPUT.md convention 9).
-        this.tSec = this.lastSec;
-        this.tNsec = this.lastNsec;
+        this.t.sec = this.lastSec;
+        this.t.nsec = this.lastNsec;
         const digits = this.packets === 0 ? iface.tsDigits : this.lastDigits;
         this.emit(digits, iface.linkType, buf, p + 12, p + 12 + caplen, origLen, 0, at);
         break;
@@ -489,8 +476,8 @@ export class CaptureParser {
   ): void {
     const pkt: Packet = {
       index: ++this.packets,
-      tsSec: this.tSec,
-      tsNsec: this.tNsec,
+      tsSec: this.t.sec,
+      tsNsec: this.t.nsec,
       tsDigits,
       linkType,
       data: buf.subarray(start, stop),
@@ -502,87 +489,6 @@ export class CaptureParser {
     this.lastNsec = pkt.tsNsec;
     this.lastDigits = tsDigits;
     this.onPacket(pkt);
-  }
-
-  private readInterface(buf: Buffer, p: number, len: number, le: boolean, at: number): Interface | null {
-    const linkType = u16(buf, p + 8, le);
-    const snaplen = u32(buf, p + 12, le);
-    let tsresol = 6;
-    let tsOffset = 0;
-    // Options: code u16, length u16, value padded to 4; opt_endofopt (0) ends them. A malformed
-    // option list is not fatal (we keep what we understood), as in Wireshark.
-    let o = p + 16;
-    const stop = p + len - 4;
-    while (o + 4 <= stop) {
-      const code = u16(buf, o, le);
-      const olen = u16(buf, o + 2, le);
-      if (code === 0) break;
-      const v = o + 4;
-      if (v + olen > stop) break;
-      if (code === 9 && olen >= 1) tsresol = buf[v];
-      else if (code === 14 && olen === 8) {
-        // if_tsoffset: signed 64-bit seconds
-        const hi = le ? buf.readInt32LE(v + 4) : buf.readInt32BE(v);
-        const lo = le ? buf.readUInt32LE(v) : buf.readUInt32BE(v + 4);
-        tsOffset = hi * 4294967296 + lo;
-      }
-      o = v + ((olen + 3) & ~3);
-    }
-    const pow2 = tsresol & 0x80 ? tsresol & 0x7f : -1;
-    const exp = tsresol & 0x7f;
-    if ((pow2 >= 0 && exp > 63) || (pow2 < 0 && exp > 19)) {
-      this.setDamage(`unsupported timestamp resolution (if_tsresol ${tsresol}) in interface description block at byte ${at}`);
-      return null;
-    }
-    const unitsPerSecBig = pow2 >= 0 ? 1n << BigInt(exp) : 10n ** BigInt(exp);
-    const small = pow2 >= 0 ? exp <= 30 : exp <= 9;
-    return {
-      linkType,
-      snaplen,
-      tsDigits: pow2 >= 0 ? 9 : Math.min(exp, 9),
-      unitsPerSec: small ? Number(unitsPerSecBig) : 0,
-      nsPerUnit: pow2 < 0 && exp <= 9 ? 10 ** (9 - exp) : 0,
-      pow2,
-      unitsPerSecBig,
-      tsOffset,
-    };
-  }
-
-  /**
-   * 64-bit timestamp units (hi:lo) → tSec, tNsec, exactly (nanoseconds truncated when the
-   * resolution is finer than 1 ns or a power of two). Integer long division in 16-bit limbs,
-   * every intermediate below 2^53; BigInt only for resolutions finer than 2^-30 s.
-   */
-  private tsFromUnits(hi: number, lo: number, iface: Interface): void {
-    const d = iface.unitsPerSec;
-    let sec: number;
-    let rem: number;
-    if (d !== 0) {
-      const qh = Math.floor(hi / d);
-      const rh = hi - qh * d;
-      const t1 = rh * 65536 + (lo >>> 16);
-      let q1 = Math.floor(t1 / d);
-      let r1 = t1 - q1 * d;
-      if (r1 < 0) { q1--; r1 += d; } else if (r1 >= d) { q1++; r1 -= d; }
-      const t2 = r1 * 65536 + (lo & 0xffff);
-      let q2 = Math.floor(t2 / d);
-      let r2 = t2 - q2 * d;
-      if (r2 < 0) { q2--; r2 += d; } else if (r2 >= d) { q2++; r2 -= d; }
-      sec = qh * 4294967296 + q1 * 65536 + q2;
-      rem = r2;
-      if (iface.nsPerUnit !== 0) {
-        this.tNsec = rem * iface.nsPerUnit;
-      } else {
-        // 2^-e resolution, e ≤ 30: floor(rem · 10^9 / 2^e) = floor(rem · 1953125 · 2^(9-e)), exact.
-        this.tNsec = Math.floor(rem * 1953125 * 2 ** (9 - iface.pow2));
-      }
-    } else {
-      const units = (BigInt(hi) << 32n) | BigInt(lo);
-      const per = iface.unitsPerSecBig;
-      sec = Number(units / per);
-      this.tNsec = Number(((units % per) * 1000000000n) / per);
-    }
-    this.tSec = sec + iface.tsOffset;
   }
 
   private describeBlock(type: number): string {
