@@ -11,15 +11,23 @@
 // capture, and any later problem (cut short, broken block length, impossible packet length, ...)
 // only stops the reading: `damage` says what and where (byte offset), and every packet before it
 // has been delivered. Nothing after the damage is delivered.
+//
+// What is read but not decoded as it stands is counted in `notes()` (notes.ts): a bogus pcap
+// version, packets longer than their interface's snaplen, and records larger than MAX_RECORD,
+// which are skipped without ever being held in memory (memory stays flat whatever the file says).
 
 import { CaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
+import { MAX_RECORD, type CaptureNote } from './notes.js';
 
 /** Largest captured length we believe (Wireshark's and libpcap's largest maximum). */
 export const MAX_CAPLEN = 256 * 1024 * 1024;
 /** Largest pcapng block we believe: a maximal packet plus generous room for options. */
 const MAX_BLOCK = MAX_CAPLEN + 1024 * 1024;
+
+/** A pcapng block larger than this is skipped unread (a MAX_RECORD packet plus room for options). */
+const MAX_RECORD_BLOCK = MAX_RECORD + 65536;
 
 /** An accumulator larger than this is dropped once its record is done. */
 const ACC_KEEP = 8 * 1024 * 1024;
@@ -42,6 +50,8 @@ const S_MAGIC = 0;
 const S_PCAP_HEADER = 1;
 const S_PCAP_RECORD = 2;
 const S_PCAPNG_BLOCK = 3;
+/** Discarding the rest of an oversized record (skipLeft bytes), then back to afterSkip. */
+const S_SKIP = 4;
 
 
 function u32(b: Buffer, p: number, le: boolean): number {
@@ -130,6 +140,16 @@ export class CaptureParser {
   /** Total bytes pushed. */
   private received = 0;
 
+  // What was read but not decoded as it stands (notes()).
+  private pcapVersion: string | null = null;
+  private oversizePackets = 0;
+  private oversizePacketBytes = 0;
+  private oversizeBlocks = 0;
+  private oversizeBlockBytes = 0;
+  private overSnaplen = 0;
+  private skipLeft = 0;
+  private afterSkip = S_PCAP_RECORD;
+
   constructor(
     private readonly onPacket: (p: Packet) => void,
     private readonly source = '<stream>',
@@ -195,7 +215,36 @@ export class CaptureParser {
       throw this.failure;
     }
     if (this.accLen > 0) this.damage = this.cutMessage();
+    else if (this.state === S_SKIP && this.skipLeft > 0) {
+      this.damage = `cut off in an oversized record being skipped at byte ${this.offset} (${this.skipLeft} bytes missing)`;
+    }
     this.acc = Buffer.allocUnsafe(0);
+  }
+
+  /** What could not be decoded as it stands, one entry per kind (empty for a clean capture). */
+  notes(): CaptureNote[] {
+    const out: CaptureNote[] = [];
+    if (this.pcapVersion !== null) out.push({ kind: 'pcap_version', detail: this.pcapVersion, count: this.packets, bytes: 0 });
+    if (this.oversizePackets) {
+      out.push({ kind: 'oversize_packet', detail: String(MAX_RECORD), count: this.oversizePackets, bytes: this.oversizePacketBytes });
+    }
+    if (this.oversizeBlocks) {
+      out.push({ kind: 'oversize_block', detail: String(MAX_RECORD_BLOCK), count: this.oversizeBlocks, bytes: this.oversizeBlockBytes });
+    }
+    if (this.overSnaplen) out.push({ kind: 'over_snaplen', detail: '', count: this.overSnaplen, bytes: 0 });
+    return out;
+  }
+
+  /**
+   * Consumes a record of `total` bytes at p without keeping it; when it runs past `end` the
+   * rest is discarded as it arrives (S_SKIP). Returns the position after what was consumed.
+   */
+  private skip(p: number, end: number, total: number, then: number): number {
+    if (end - p >= total) return p + total;
+    this.skipLeft = total - (end - p);
+    this.afterSkip = then;
+    this.state = S_SKIP;
+    return end;
   }
 
   private ensureAcc(size: number): void {
@@ -243,6 +292,13 @@ export class CaptureParser {
               return p;
             }
             const total = 16 + caplen;
+            if (caplen > MAX_RECORD) {
+              this.oversizePackets++;
+              this.oversizePacketBytes += caplen;
+              if (left < total) return this.skip(p, end, total, S_PCAP_RECORD);
+              p += total;
+              continue;
+            }
             if (left < total) {
               this.need = total;
               return p;
@@ -286,6 +342,15 @@ export class CaptureParser {
           break;
         }
 
+        case S_SKIP: {
+          const take = Math.min(this.skipLeft, avail);
+          this.skipLeft -= take;
+          p += take;
+          if (this.skipLeft > 0) return p;
+          this.state = this.afterSkip;
+          break;
+        }
+
         case S_MAGIC: {
           if (avail < 4) {
             this.need = 4;
@@ -318,7 +383,11 @@ export class CaptureParser {
             this.need = 24;
             return p;
           }
-          // version (p+4, p+6), thiszone, sigfigs, snaplen (p+16): not needed to read records.
+          // thiszone, sigfigs, snaplen (p+16): not needed to read records. The version is: a file
+          // that says it is not 2.x is read as 2.4 and said so (notes()).
+          const major = u16(buf, p + 4, this.le);
+          const minor = u16(buf, p + 6, this.le);
+          if (major !== 2) this.pcapVersion = `${major}.${minor}`;
           // Link type: the low 16 bits (libpcap's LT_LINKTYPE); the upper bits carry the FCS
           // length and flags, and are set in real files (tcpdump's own test captures).
           this.pcapLinkType = u32(buf, p + 20, this.le) & 0xffff;
@@ -374,6 +443,16 @@ export class CaptureParser {
     if (len > MAX_BLOCK) {
       this.setDamage(`impossible block length ${stated} in ${this.describeBlock(type)} at byte ${at} (maximum ${MAX_BLOCK})`);
       return p;
+    }
+    if (len > MAX_RECORD_BLOCK && type !== PCAPNG_SHB) {
+      if (type === BT_EPB || type === BT_PB || type === BT_SPB) {
+        this.oversizePackets++;
+        this.oversizePacketBytes += len;
+      } else {
+        this.oversizeBlocks++;
+        this.oversizeBlockBytes += len;
+      }
+      return this.skip(p, end, len, S_PCAPNG_BLOCK);
     }
     if (avail < len) {
       this.need = len;
@@ -435,6 +514,7 @@ export class CaptureParser {
           return p;
         }
         const iface = this.ifaces[ifId];
+        if (iface.snaplen !== 0 && caplen > iface.snaplen) this.overSnaplen++;
         tsFromUnits(u32(buf, p + 12, le), u32(buf, p + 16, le), iface, this.t);
         this.emit(iface.tsDigits, iface.linkType, buf, p + 28, p + 28 + caplen, u32(buf, p + 24, le), ifId, at);
         break;

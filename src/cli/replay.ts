@@ -19,7 +19,7 @@ import {
 } from '../traffic/replay/index.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { EXIT_FINDINGS, InputError, UsageError, parseIntStrict } from './errors.js';
-import { reportDamage, warn } from './report.js';
+import { reportDamage, reportNotes, warn } from './report.js';
 
 /** Ctrl-C: the report of what was done is printed, the exit status is 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
@@ -149,6 +149,7 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
   const filter = displayFilter(flags);
   const plan = loadReplayPlan(file, { ...pipelineOptions(flags), filter, wait: flags.wait });
   reportDamage(file, plan.capture);
+  reportNotes(file, plan.capture.notes);
   if (plan.requests.length === 0) throw nothingToReplay(file, plan, flags.displayFilter);
 
   const targetText = flags.target;
