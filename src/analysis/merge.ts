@@ -26,6 +26,7 @@
 // not depend on the number of workers.
 
 import { readCaptureFile } from '../capture/file.js';
+import { linkTypeNotes, mergeNotes, type CaptureNote } from '../capture/notes.js';
 import { compileFilter, isEmptyFilter } from './filter/index.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
 import type { AnalyzerHooks } from './analyzer.js';
@@ -70,6 +71,8 @@ export interface FileStats {
   damage: string | null;
   /** Packets read (for the damage report). */
   readPackets: number;
+  /** What could not be decoded (reported per file, counted in stats). */
+  notes: CaptureNote[];
 }
 
 /** Analyses one capture file as `vvmp stats FILE` does. Throws CaptureError if it cannot be read. */
@@ -117,6 +120,7 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
     last: a.last,
     damage: result.damage,
     readPackets: result.packets,
+    notes: [...result.notes, ...linkTypeNotes(pipeline.net.counters.undecoded)],
   };
 }
 
@@ -183,5 +187,6 @@ export function mergeStats(results: readonly FileStats[]): StatsSource {
     packets, vvmpFrames, byOpcode, expertCounts, expertFirstFrames, flows: { records: () => flows.values(), size: flows.size },
     sessions: { rows: () => sessions, count: sessions.length },
     requests, answered, timedOut, openAtEnd, latency, first, last,
+    undecoded: mergeNotes(results.map((r) => r.notes)),
   };
 }

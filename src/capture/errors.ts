@@ -13,3 +13,14 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 }
+
+/**
+ * A live capture that cannot start or had to stop: no such interface, no permission, a bad
+ * capture filter, a backend that is missing or died. One line; the CLI maps it to exit status 1.
+ */
+export class LiveCaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LiveCaptureError';
+  }
+}

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { CaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import { CaptureParser } from './parser.js';
+import type { CaptureNote } from './notes.js';
 
 export interface CaptureResult {
   format: 'pcap' | 'pcapng';
@@ -12,6 +13,8 @@ export interface CaptureResult {
   packets: number;
   /** Why reading stopped before the end of the file (with the byte offset), or null. */
   damage: string | null;
+  /** What was read but not decoded as it stands (bogus version, oversized records, …). */
+  notes: CaptureNote[];
 }
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -77,14 +80,14 @@ export function readCaptureFile(
         if (parser.format === null) throw new CaptureError(path, reason);
         // A read error in the middle of a capture: keep what we have, like any other damage.
         parser.end();
-        return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}` };
+        return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}`, notes: parser.notes() };
       }
       if (n === 0) break;
       parser.push(n === buf.length ? buf : buf.subarray(0, n));
       if (parser.damage !== null) break;
     }
     parser.end();
-    return { format: parser.format!, packets: parser.packets, damage: parser.damage };
+    return { format: parser.format!, packets: parser.packets, damage: parser.damage, notes: parser.notes() };
   } finally {
     fs.closeSync(fd);
   }
@@ -111,8 +114,8 @@ export async function readCaptureStream(
     const reason = describeFsError(err);
     if (parser.format === null) throw new CaptureError(source, reason);
     parser.end();
-    return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}` };
+    return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}`, notes: parser.notes() };
   }
   parser.end();
-  return { format: parser.format!, packets: parser.packets, damage: parser.damage };
+  return { format: parser.format!, packets: parser.packets, damage: parser.damage, notes: parser.notes() };
 }

@@ -22,17 +22,22 @@
 
 import capPkg from 'cap';
 import type { Cap as CapType, CapDevice } from 'cap';
-import { InputError } from '../cli/errors.js';
+import { LiveCaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import {
   DEFAULT_BUFFER_MIB, capLinkType, noSuchInterface, openError,
   type InterfaceInfo, type LiveCapture, type LiveOptions, type LiveStats,
-} from './live.js';
+} from './liveShared.js';
 
 const { Cap } = capPkg;
 
 /** The binding's fixed libpcap snapshot length. */
 const CAP_SNAPLEN = 65535;
+
+/** stop(): the ring counts as drained after this long without a packet … */
+const DRAIN_QUIET_MS = 25;
+/** … or after this long in all (a line that never goes quiet). */
+const DRAIN_MAX_MS = 500;
 
 /** Buffers of open captures: referenced until close, whatever happens to the capture object. */
 const OPEN_BUFFERS = new Set<Buffer>();
@@ -52,7 +57,7 @@ function deviceList(): CapDevice[] {
   try {
     return Cap.deviceList();
   } catch (err) {
-    throw new InputError(`cannot list interfaces: ${(err as Error).message}`);
+    throw new LiveCaptureError(`cannot list interfaces: ${(err as Error).message}`);
   }
 }
 
@@ -157,7 +162,17 @@ class CapCapture implements LiveCapture {
     setImmediate(() => OPEN_BUFFERS.delete(this.buffer));
   }
 
+  /**
+   * Delivers what libpcap's ring still holds before closing (close() would discard it): the
+   * ring is read whenever the event loop polls, so wait until a poll brings nothing new.
+   */
   async stop(): Promise<void> {
+    const until = Date.now() + DRAIN_MAX_MS;
+    let seen = -1;
+    while (!this.stopped && seen !== this.received && Date.now() < until) {
+      seen = this.received;
+      await new Promise((r) => setTimeout(r, DRAIN_QUIET_MS));
+    }
     this.close();
   }
 }

@@ -11,14 +11,23 @@
 // capture, and any later problem (cut short, broken block length, impossible packet length, ...)
 // only stops the reading: `damage` says what and where (byte offset), and every packet before it
 // has been delivered. Nothing after the damage is delivered.
+//
+// What is read but not decoded as it stands is counted in `notes()` (notes.ts): a bogus pcap
+// version, packets longer than their interface's snaplen, and records larger than MAX_RECORD,
+// which are skipped without ever being held in memory (memory stays flat whatever the file says).
 
 import { CaptureError } from './errors.js';
 import type { Packet } from './packet.js';
+import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
+import { MAX_RECORD, type CaptureNote } from './notes.js';
 
 /** Largest captured length we believe (Wireshark's and libpcap's largest maximum). */
 export const MAX_CAPLEN = 256 * 1024 * 1024;
 /** Largest pcapng block we believe: a maximal packet plus generous room for options. */
 const MAX_BLOCK = MAX_CAPLEN + 1024 * 1024;
+
+/** A pcapng block larger than this is skipped unread (a MAX_RECORD packet plus room for options). */
+const MAX_RECORD_BLOCK = MAX_RECORD + 65536;
 
 /** An accumulator larger than this is dropped once its record is done. */
 const ACC_KEEP = 8 * 1024 * 1024;
@@ -41,23 +50,9 @@ const S_MAGIC = 0;
 const S_PCAP_HEADER = 1;
 const S_PCAP_RECORD = 2;
 const S_PCAPNG_BLOCK = 3;
+/** Discarding the rest of an oversized record (skipLeft bytes), then back to afterSkip. */
+const S_SKIP = 4;
 
-interface Interface {
-  linkType: number;
-  /** 0 = no limit. */
-  snaplen: number;
-  tsDigits: number;
-  /** Timestamp units per second, when the limb arithmetic below is exact for it (≤ 2^30); else 0. */
-  unitsPerSec: number;
-  /** Power-of-ten resolution ≤ 10^-9: nanoseconds per unit. 0 for other resolutions. */
-  nsPerUnit: number;
-  /** Power-of-two resolution: the exponent (units per second = 2^pow2). -1 for power-of-ten. */
-  pow2: number;
-  /** Units per second for the BigInt slow path. */
-  unitsPerSecBig: bigint;
-  /** if_tsoffset: seconds to add to every timestamp. */
-  tsOffset: number;
-}
 
 function u32(b: Buffer, p: number, le: boolean): number {
   return le
@@ -132,9 +127,8 @@ export class CaptureParser {
   private lastSec = 0;
   private lastNsec = 0;
   private lastDigits = 6;
-  // scratch results of tsFromUnits (avoids allocating a pair per packet)
-  private tSec = 0;
-  private tNsec = 0;
+  /** Scratch result of tsFromUnits (avoids allocating a pair per packet). */
+  private readonly t = { sec: 0, nsec: 0 };
 
   /** Accumulator for a unit (header, record, block) spanning chunks: acc[0..accLen). */
   private acc: Buffer = Buffer.allocUnsafe(0);
@@ -145,6 +139,16 @@ export class CaptureParser {
   private offset = 0;
   /** Total bytes pushed. */
   private received = 0;
+
+  // What was read but not decoded as it stands (notes()).
+  private pcapVersion: string | null = null;
+  private oversizePackets = 0;
+  private oversizePacketBytes = 0;
+  private oversizeBlocks = 0;
+  private oversizeBlockBytes = 0;
+  private overSnaplen = 0;
+  private skipLeft = 0;
+  private afterSkip = S_PCAP_RECORD;
 
   constructor(
     private readonly onPacket: (p: Packet) => void,
@@ -211,7 +215,36 @@ export class CaptureParser {
       throw this.failure;
     }
     if (this.accLen > 0) this.damage = this.cutMessage();
+    else if (this.state === S_SKIP && this.skipLeft > 0) {
+      this.damage = `cut off in an oversized record being skipped at byte ${this.offset} (${this.skipLeft} bytes missing)`;
+    }
     this.acc = Buffer.allocUnsafe(0);
+  }
+
+  /** What could not be decoded as it stands, one entry per kind (empty for a clean capture). */
+  notes(): CaptureNote[] {
+    const out: CaptureNote[] = [];
+    if (this.pcapVersion !== null) out.push({ kind: 'pcap_version', detail: this.pcapVersion, count: this.packets, bytes: 0 });
+    if (this.oversizePackets) {
+      out.push({ kind: 'oversize_packet', detail: String(MAX_RECORD), count: this.oversizePackets, bytes: this.oversizePacketBytes });
+    }
+    if (this.oversizeBlocks) {
+      out.push({ kind: 'oversize_block', detail: String(MAX_RECORD_BLOCK), count: this.oversizeBlocks, bytes: this.oversizeBlockBytes });
+    }
+    if (this.overSnaplen) out.push({ kind: 'over_snaplen', detail: '', count: this.overSnaplen, bytes: 0 });
+    return out;
+  }
+
+  /**
+   * Consumes a record of `total` bytes at p without keeping it; when it runs past `end` the
+   * rest is discarded as it arrives (S_SKIP). Returns the position after what was consumed.
+   */
+  private skip(p: number, end: number, total: number, then: number): number {
+    if (end - p >= total) return p + total;
+    this.skipLeft = total - (end - p);
+    this.afterSkip = then;
+    this.state = S_SKIP;
+    return end;
   }
 
   private ensureAcc(size: number): void {
@@ -259,6 +292,13 @@ export class CaptureParser {
               return p;
             }
             const total = 16 + caplen;
+            if (caplen > MAX_RECORD) {
+              this.oversizePackets++;
+              this.oversizePacketBytes += caplen;
+              if (left < total) return this.skip(p, end, total, S_PCAP_RECORD);
+              p += total;
+              continue;
+            }
             if (left < total) {
               this.need = total;
               return p;
@@ -302,6 +342,15 @@ export class CaptureParser {
           break;
         }
 
+        case S_SKIP: {
+          const take = Math.min(this.skipLeft, avail);
+          this.skipLeft -= take;
+          p += take;
+          if (this.skipLeft > 0) return p;
+          this.state = this.afterSkip;
+          break;
+        }
+
         case S_MAGIC: {
           if (avail < 4) {
             this.need = 4;
@@ -334,7 +383,11 @@ export class CaptureParser {
             this.need = 24;
             return p;
           }
-          // version (p+4, p+6), thiszone, sigfigs, snaplen (p+16): not needed to read records.
+          // thiszone, sigfigs, snaplen (p+16): not needed to read records. The version is: a file
+          // that says it is not 2.x is read as 2.4 and said so (notes()).
+          const major = u16(buf, p + 4, this.le);
+          const minor = u16(buf, p + 6, this.le);
+          if (major !== 2) this.pcapVersion = `${major}.${minor}`;
           // Link type: the low 16 bits (libpcap's LT_LINKTYPE); the upper bits carry the FCS
           // length and flags, and are set in real files (tcpdump's own test captures).
           this.pcapLinkType = u32(buf, p + 20, this.le) & 0xffff;
@@ -391,6 +444,16 @@ export class CaptureParser {
       this.setDamage(`impossible block length ${stated} in ${this.describeBlock(type)} at byte ${at} (maximum ${MAX_BLOCK})`);
       return p;
     }
+    if (len > MAX_RECORD_BLOCK && type !== PCAPNG_SHB) {
+      if (type === BT_EPB || type === BT_PB || type === BT_SPB) {
+        this.oversizePackets++;
+        this.oversizePacketBytes += len;
+      } else {
+        this.oversizeBlocks++;
+        this.oversizeBlockBytes += len;
+      }
+      return this.skip(p, end, len, S_PCAPNG_BLOCK);
+    }
     if (avail < len) {
       this.need = len;
       return p;
@@ -423,8 +486,11 @@ export class CaptureParser {
       }
 
       case BT_IDB: {
-        const iface = this.readInterface(buf, p, len, le, at);
-        if (!iface) return p;
+        const iface = readInterface(buf, p, len, le, at);
+        if (typeof iface === 'string') {
+          this.setDamage(iface);
+          return p;
+        }
         this.ifaces.push(iface);
         break;
       }
@@ -448,7 +514,8 @@ export class CaptureParser {
           return p;
         }
         const iface = this.ifaces[ifId];
-        this.tsFromUnits(u32(buf, p + 12, le), u32(buf, p + 16, le), iface);
+        if (iface.snaplen !== 0 && caplen > iface.snaplen) this.overSnaplen++;
+        tsFromUnits(u32(buf, p + 12, le), u32(buf, p + 16, le), iface, this.t);
         this.emit(iface.tsDigits, iface.linkType, buf, p + 28, p + 28 + caplen, u32(buf, p + 24, le), ifId, at);
         break;
       }
@@ -463,8 +530,8 @@ export class CaptureParser {
         let caplen = Math.min(origLen, len - 16);
         if (iface.snaplen !== 0 && caplen > iface.snaplen) caplen = iface.snaplen;
         // No timestamp in an SPB: it takes the previous packet's time (OUTPUT.md convention 9).
-        this.tSec = this.lastSec;
-        this.tNsec = this.lastNsec;
+        this.t.sec = this.lastSec;
+        this.t.nsec = this.lastNsec;
         const digits = this.packets === 0 ? iface.tsDigits : this.lastDigits;
         this.emit(digits, iface.linkType, buf, p + 12, p + 12 + caplen, origLen, 0, at);
         break;
@@ -489,8 +556,8 @@ export class CaptureParser {
   ): void {
     const pkt: Packet = {
       index: ++this.packets,
-      tsSec: this.tSec,
-      tsNsec: this.tNsec,
+      tsSec: this.t.sec,
+      tsNsec: this.t.nsec,
       tsDigits,
       linkType,
       data: buf.subarray(start, stop),
@@ -502,87 +569,6 @@ export class CaptureParser {
     this.lastNsec = pkt.tsNsec;
     this.lastDigits = tsDigits;
     this.onPacket(pkt);
-  }
-
-  private readInterface(buf: Buffer, p: number, len: number, le: boolean, at: number): Interface | null {
-    const linkType = u16(buf, p + 8, le);
-    const snaplen = u32(buf, p + 12, le);
-    let tsresol = 6;
-    let tsOffset = 0;
-    // Options: code u16, length u16, value padded to 4; opt_endofopt (0) ends them. A malformed
-    // option list is not fatal (we keep what we understood), as in Wireshark.
-    let o = p + 16;
-    const stop = p + len - 4;
-    while (o + 4 <= stop) {
-      const code = u16(buf, o, le);
-      const olen = u16(buf, o + 2, le);
-      if (code === 0) break;
-      const v = o + 4;
-      if (v + olen > stop) break;
-      if (code === 9 && olen >= 1) tsresol = buf[v];
-      else if (code === 14 && olen === 8) {
-        // if_tsoffset: signed 64-bit seconds
-        const hi = le ? buf.readInt32LE(v + 4) : buf.readInt32BE(v);
-        const lo = le ? buf.readUInt32LE(v) : buf.readUInt32BE(v + 4);
-        tsOffset = hi * 4294967296 + lo;
-      }
-      o = v + ((olen + 3) & ~3);
-    }
-    const pow2 = tsresol & 0x80 ? tsresol & 0x7f : -1;
-    const exp = tsresol & 0x7f;
-    if ((pow2 >= 0 && exp > 63) || (pow2 < 0 && exp > 19)) {
-      this.setDamage(`unsupported timestamp resolution (if_tsresol ${tsresol}) in interface description block at byte ${at}`);
-      return null;
-    }
-    const unitsPerSecBig = pow2 >= 0 ? 1n << BigInt(exp) : 10n ** BigInt(exp);
-    const small = pow2 >= 0 ? exp <= 30 : exp <= 9;
-    return {
-      linkType,
-      snaplen,
-      tsDigits: pow2 >= 0 ? 9 : Math.min(exp, 9),
-      unitsPerSec: small ? Number(unitsPerSecBig) : 0,
-      nsPerUnit: pow2 < 0 && exp <= 9 ? 10 ** (9 - exp) : 0,
-      pow2,
-      unitsPerSecBig,
-      tsOffset,
-    };
-  }
-
-  /**
-   * 64-bit timestamp units (hi:lo) → tSec, tNsec, exactly (nanoseconds truncated when the
-   * resolution is finer than 1 ns or a power of two). Integer long division in 16-bit limbs,
-   * every intermediate below 2^53; BigInt only for resolutions finer than 2^-30 s.
-   */
-  private tsFromUnits(hi: number, lo: number, iface: Interface): void {
-    const d = iface.unitsPerSec;
-    let sec: number;
-    let rem: number;
-    if (d !== 0) {
-      const qh = Math.floor(hi / d);
-      const rh = hi - qh * d;
-      const t1 = rh * 65536 + (lo >>> 16);
-      let q1 = Math.floor(t1 / d);
-      let r1 = t1 - q1 * d;
-      if (r1 < 0) { q1--; r1 += d; } else if (r1 >= d) { q1++; r1 -= d; }
-      const t2 = r1 * 65536 + (lo & 0xffff);
-      let q2 = Math.floor(t2 / d);
-      let r2 = t2 - q2 * d;
-      if (r2 < 0) { q2--; r2 += d; } else if (r2 >= d) { q2++; r2 -= d; }
-      sec = qh * 4294967296 + q1 * 65536 + q2;
-      rem = r2;
-      if (iface.nsPerUnit !== 0) {
-        this.tNsec = rem * iface.nsPerUnit;
-      } else {
-        // 2^-e resolution, e ≤ 30: floor(rem · 10^9 / 2^e) = floor(rem · 1953125 · 2^(9-e)), exact.
-        this.tNsec = Math.floor(rem * 1953125 * 2 ** (9 - iface.pow2));
-      }
-    } else {
-      const units = (BigInt(hi) << 32n) | BigInt(lo);
-      const per = iface.unitsPerSecBig;
-      sec = Number(units / per);
-      this.tNsec = Number(((units % per) * 1000000000n) / per);
-    }
-    this.tSec = sec + iface.tsOffset;
   }
 
   private describeBlock(type: number): string {

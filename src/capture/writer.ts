@@ -208,6 +208,8 @@ export class PcapWriter {
 }
 
 export interface FileSink extends ByteSink {
+  /** Writes what is buffered to the file (the kernel has it: it survives our death, even SIGKILL). */
+  flush(): void;
   /** Flushes what is buffered and closes the file. */
   close(): void;
 }
@@ -241,6 +243,9 @@ export function fileSink(path: string, bufferSize = 1 << 20): FileSink {
       }
       b.copy(buf, used);
       used += b.length;
+    },
+    flush(): void {
+      if (!closed && used > 0) flush();
     },
     close(): void {
       if (closed) return;

@@ -3,6 +3,9 @@
 //   vvmp live [-i IFACE] [--list] [-f BPF] [--port N …] [--heuristic] [-Y EXPR] [--json] [-V]
 //             [-w FILE.pcapng] [-c N] [--duration S] [--backend cap|tcpdump]
 //
+// Backend: tcpdump by default where it is installed (kernel timestamps and drop counts), else cap
+// (with a stderr note that drops cannot be counted).
+//
 // stderr protocol (tests and scripts rely on it):
 //   - once the capture is open, one line: `vvmp: capturing on IFACE (WHAT), backend B`
 //     (WHAT: `port 7369`, `port 7369 or port 5555`, `filter "BPF"` for -f, or
@@ -11,15 +14,18 @@
 //     frames shown` (cap: `drops: unknown with the cap backend (…)` instead of the drop count).
 // Frames are printed once settled: a request waits for its reply or its timeout (the analyzer's
 // `settled` hook); a timer ticks the analyzer in quiet periods so that timeouts still fire.
-// Ctrl-C / SIGTERM / -c / --duration all stop the same way: stop the capture (delivering what
-// it already holds), flush the analyzer, close the -w file (complete), print the summary, exit 0.
+// Ctrl-C / SIGTERM / SIGHUP / -c / --duration all stop the same way: stop the capture (delivering
+// what it already holds), flush the analyzer, close the -w file (complete), print the summary,
+// exit 0. The -w file is flushed to the kernel every FLUSH_MS and at once on a signal, so even
+// SIGKILL loses at most the last FLUSH_MS of packets.
 
 import { Option, type Command } from 'commander';
 import { Pipeline } from '../analysis/pipeline.js';
 import {
-  DEFAULT_BUFFER_MIB, LIVE_BACKENDS, listInterfaces, startLiveCapture,
+  DEFAULT_BUFFER_MIB, LIVE_BACKENDS, defaultLiveBackend, listInterfaces, startLiveCapture,
   type LiveBackend, type LiveCapture,
 } from '../capture/live.js';
+import { LiveCaptureError } from '../capture/errors.js';
 import type { Packet } from '../capture/packet.js';
 import { PcapngWriter, fileSink, type FileSink } from '../capture/writer.js';
 import { onBrokenPipe } from './report.js';
@@ -33,6 +39,10 @@ import { addLiveExportOptions, startLiveExport, type LiveExportFlags } from './l
 export const DEFAULT_LIVE_PORT = 7369;
 /** Quiet-period tick of the analyzer (timeouts fire without packets). */
 const TICK_MS = 250;
+/** The -w file is handed to the kernel at least this often (what SIGKILL can lose). */
+export const FLUSH_MS = 100;
+/** Signals that stop the capture cleanly. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 interface LiveFlags extends DecodeFlags, LiveExportFlags {
   interface: string;
@@ -43,7 +53,7 @@ interface LiveFlags extends DecodeFlags, LiveExportFlags {
   write?: string;
   count?: number;
   duration?: number;
-  backend: LiveBackend;
+  backend?: LiveBackend;
   bufferSize: number;
   snaplen?: number;
 }
@@ -73,8 +83,9 @@ export function registerLive(program: Command): void {
     .addOption(new Option('-c, --count <n>', 'stop after n VVMP frames shown')
       .argParser((v) => parseIntStrict(v, '--count', 1)))
     .addOption(new Option('--duration <seconds>', 'stop after this many seconds').argParser(parseSeconds))
-    .addOption(new Option('--backend <name>', 'cap (libpcap in-process) or tcpdump (kernel timestamps, drop counts)')
-      .default('cap').argParser(parseBackend))
+    .addOption(new Option('--backend <name>',
+      'tcpdump (kernel timestamps, drop counts; the default where installed) or cap (libpcap in-process, drops unknown)')
+      .argParser(parseBackend))
     .addOption(new Option('-B, --buffer-size <MiB>', 'kernel capture ring size')
       .default(DEFAULT_BUFFER_MIB).argParser((v) => parseIntStrict(v, '--buffer-size', 1, 2047)))
     .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per packet (default: whole packets)')
@@ -110,6 +121,16 @@ async function listCommand(): Promise<void> {
 }
 
 export async function liveCommand(flags: LiveFlags): Promise<void> {
+  try {
+    await runLive(flags);
+  } catch (err) {
+    // The capture layer's own error class; the command's exit status 1 is the CLI's decision.
+    if (err instanceof LiveCaptureError) throw new InputError(err.message);
+    throw err;
+  }
+}
+
+async function runLive(flags: LiveFlags): Promise<void> {
   tuneHeapGrowth();
   if (flags.list) return listCommand();
 
@@ -189,11 +210,17 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
   let endError: Error | null = null;
   let ended = false;
   let onBackendEnd: (() => void) | null = null;
+  let backend = flags.backend;
+  if (backend === undefined) {
+    const chosen = await defaultLiveBackend();
+    backend = chosen.backend;
+    if (chosen.note) process.stderr.write(`vvmp: ${chosen.note}\n`);
+  }
   try {
     capture = await startLiveCapture({
       iface,
       filter: bpf,
-      backend: flags.backend,
+      backend,
       snaplen: flags.snaplen,
       bufferMiB: flags.bufferSize,
       onError: (err) => {
@@ -219,13 +246,24 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
         `timestamps: ${cap.timestampSource}`,
     });
     if (cap.linkType >= 0) ifaceFor(cap.linkType);
+    sink!.flush(); // a valid (empty) capture from the moment the ready line is printed
   }
   process.stderr.write(`vvmp: capturing on ${iface} (${label}), backend ${cap.backend}\n`);
+
+  const flushFile = (): void => {
+    try {
+      sink?.flush();
+    } catch {
+      // A failing write shows again at close, where it becomes the command's error.
+    }
+  };
 
   await new Promise<void>((resolve, reject) => {
     let stopping = false;
     const timers: NodeJS.Timeout[] = [];
     const onSignal = (): void => {
+      // First what we have to the kernel: a second signal may be SIGKILL.
+      flushFile();
       if (stopping) {
         // A second Ctrl-C: the user wants out now.
         process.stderr.write('vvmp: interrupted again, exiting without finishing\n');
@@ -253,8 +291,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
         } catch (err) {
           error ??= new InputError(`${flags.write}: cannot write (${describeFsError(err)})`);
         }
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
         onBrokenPipe(null);
         process.stderr.write(summaryLine(cap, shown) + '\n');
         error ??= endError;
@@ -267,8 +304,8 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
     onBackendEnd = () => stop('backend');
     // `vvmp live … | head`: finish the -w file before leaving.
     onBrokenPipe(() => stop('pipe'));
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+    if (sink) timers.push(setInterval(flushFile, FLUSH_MS));
 
     const tick = setInterval(() => {
       if (stopping || Date.now() - lastPacketAt < TICK_MS) return;
@@ -293,6 +330,7 @@ export function summaryLine(cap: LiveCapture, frames: number): string {
   } else {
     drops = 'drops: unknown (tcpdump gave no count)';
   }
+  if (s.lostInPipe) drops += `, ${s.lostInPipe} captured by tcpdump but never delivered`;
   const cut = s.truncated ? `, ${s.truncated} cut by the snapshot length` : '';
   return `vvmp: ${s.received} packets captured, ${drops}${cut}; ${frames} VVMP frame${frames === 1 ? '' : 's'} shown`;
 }

@@ -1,7 +1,7 @@
 // The `vvmp` command: parses the command line, runs one command, maps errors to exit codes.
 
 import { Command, CommanderError } from 'commander';
-import { CaptureError } from '../capture/errors.js';
+import { CaptureError, LiveCaptureError } from '../capture/errors.js';
 import { FilterError } from '../analysis/filter/index.js';
 import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from './errors.js';
 import { registerRead } from './read.js';
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (e instanceof FilterError) return fail(`display filter: ${e.message}`, EXIT_USAGE);
     if (e instanceof UsageError) return fail(e.message, EXIT_USAGE);
-    if (e instanceof CaptureError || e instanceof InputError) return fail(e.message, EXIT_INPUT);
+    if (e instanceof CaptureError || e instanceof LiveCaptureError || e instanceof InputError) return fail(e.message, EXIT_INPUT);
     const err = e as NodeJS.ErrnoException;
     if (err && err.code === 'EPIPE') return;
     // A bug, not bad input: one line, and the stack only on request.

@@ -7,7 +7,8 @@ import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
-import { reportDamage } from './report.js';
+import { reportDamage, reportNotes } from './report.js';
+import { linkTypeNotes } from '../capture/notes.js';
 import { InputError } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
 
@@ -50,6 +51,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
   pipeline.end();
   out.flush();
   reportDamage(file, result);
+  reportNotes(file, [...result.notes, ...linkTypeNotes(pipeline.net.counters.undecoded)]);
   if (flags.write) writeSelected(file, flags.write, keep);
 }
 

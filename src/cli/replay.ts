@@ -10,15 +10,16 @@
 import net from 'node:net';
 import { Option, type Command } from 'commander';
 import { describeFsError } from '../capture/file.js';
+import { LiveCaptureError } from '../capture/errors.js';
 import { parseHostPort, type HostPort } from '../traffic/transport.js';
 import {
-  DEFAULT_LINGER_MS, DEFAULT_UDP_WINDOW, ProgressLine, ReplayAbort, ReplayEngine, isComparableField, loadReplayPlan,
+  DEFAULT_LINGER_MS, DEFAULT_UDP_WINDOW, ProgressLine, ReplayAbort, ReplayEngine, checkTarget, isComparableField, loadReplayPlan,
   openRecorder, parseIdPair, parseSanPair, replayFailed, replayJson, replayOptions, replayText,
   type RecordMode, type ReplayPlan, type ReplayRecorder, type ReplayResult, type WaitRule,
 } from '../traffic/replay/index.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { EXIT_FINDINGS, InputError, UsageError, parseIntStrict } from './errors.js';
-import { reportDamage, warn } from './report.js';
+import { reportDamage, reportNotes, warn } from './report.js';
 
 /** Ctrl-C: the report of what was done is printed, the exit status is 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
@@ -148,9 +149,25 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
   const filter = displayFilter(flags);
   const plan = loadReplayPlan(file, { ...pipelineOptions(flags), filter, wait: flags.wait });
   reportDamage(file, plan.capture);
+  reportNotes(file, plan.capture.notes);
   if (plan.requests.length === 0) throw nothingToReplay(file, plan, flags.displayFilter);
 
   const targetText = flags.target;
+  const opts = replayOptions({
+    target, speed: flags.speed, topspeed: flags.topspeed, loops: flags.loop, timeoutMs: flags.timeout,
+    lingerMs: flags.linger, tcpWindow: flags.window, udpWindow: flags.window,
+    clientIds: flags.clientId, serverIds: flags.serverId, sans: flags.san, renumber: flags.renumber,
+    strictServerId: flags.strictServerId, ignore: flags.ignore,
+  });
+  // The baseline exchange (is the target a VVMP server that answers?) before --record starts,
+  // so the recording holds only the replay.
+  try {
+    await checkTarget(plan, opts);
+  } catch (e) {
+    if (e instanceof ReplayAbort) throw new InputError(e.message);
+    throw e;
+  }
+  opts.baselineChecked = true;
   let recorder: ReplayRecorder | null = null;
   if (flags.record) {
     try {
@@ -163,17 +180,12 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err instanceof InputError) throw new InputError(`--record: ${err.message}`);
+      if (err instanceof InputError || err instanceof LiveCaptureError) throw new InputError(`--record: ${err.message}`);
       throw new InputError(`${flags.record}: ${err.code ? describeFsError(err) : err.message}`);
     }
   }
 
-  const opts = replayOptions({
-    target, speed: flags.speed, topspeed: flags.topspeed, loops: flags.loop, timeoutMs: flags.timeout,
-    lingerMs: flags.linger, tcpWindow: flags.window, udpWindow: flags.window,
-    clientIds: flags.clientId, serverIds: flags.serverId, sans: flags.san, renumber: flags.renumber,
-    strictServerId: flags.strictServerId, ignore: flags.ignore, tap: recorder?.tap ?? null,
-  });
+  opts.tap = recorder?.tap ?? null;
   const engine = new ReplayEngine(plan, opts);
   const progress = !flags.quiet && process.stderr.isTTY ? new ProgressLine(engine, process.stderr) : null;
   const onSigint = () => engine.interrupt();

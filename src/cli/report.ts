@@ -1,5 +1,7 @@
 // One-line reports on stderr.
 
+import { noteText, type CaptureNote } from '../capture/notes.js';
+
 export function warn(message: string): void {
   process.stderr.write(`vvmp: ${message}\n`);
 }
@@ -7,6 +9,11 @@ export function warn(message: string): void {
 /** A capture damaged part-way was read up to the damage: say where (OUTPUT.md exit codes). */
 export function reportDamage(file: string, result: { packets: number; damage: string | null }): void {
   if (result.damage) warn(`${file}: ${result.damage}; read ${result.packets} packets before it`);
+}
+
+/** What a capture held that could not be decoded: one line per kind, with its count. */
+export function reportNotes(file: string, notes: readonly CaptureNote[]): void {
+  for (const n of notes) warn(`${file}: ${noteText(n)}`);
 }
 
 let brokenPipe: (() => void) | null = null;

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { readCaptureFile } from '../capture/file.js';
+import { linkTypeNotes } from '../capture/notes.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import type { AnalyzerHooks } from '../analysis/analyzer.js';
 import { Summary } from '../analysis/summary.js';
@@ -9,7 +10,7 @@ import { writeStatsJson } from '../output/statsJson.js';
 import { BufferedOut } from '../output/frameWriter.js';
 import { statsText } from '../output/statsText.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
-import { reportDamage } from './report.js';
+import { reportDamage, reportNotes } from './report.js';
 import { availableParallelism } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,7 +100,10 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
   } else {
     process.stdout.write(statsSourceText(label, merged, filter?.text ?? null));
   }
-  for (const r of results) reportDamage(r.file, { packets: r.readPackets, damage: r.damage });
+  for (const r of results) {
+    reportDamage(r.file, { packets: r.readPackets, damage: r.damage });
+    reportNotes(r.file, r.notes);
+  }
 }
 
 function serial(files: readonly string[], opts: StatsJobOptions, progress: Progress): FileStats[] {
@@ -221,12 +225,14 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
+  const notes = [...result.notes, ...linkTypeNotes(pipeline.net.counters.undecoded)];
   if (flags.json) {
     const out = new BufferedOut((s) => process.stdout.write(s));
-    writeStatsJson(pipeline.analyzer, summary, (s) => out.write(s));
+    writeStatsJson(pipeline.analyzer, summary, (s) => out.write(s), notes);
     out.flush();
   } else {
-    process.stdout.write(statsText(file, pipeline.analyzer, summary, filter?.text ?? null));
+    process.stdout.write(statsText(file, pipeline.analyzer, summary, filter?.text ?? null, notes));
   }
   reportDamage(file, result);
+  reportNotes(file, notes);
 }

@@ -9,6 +9,7 @@ import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 import type { Stamp } from '../analysis/time.js';
 import type { Percentiles } from '../analysis/latency.js';
 import type { ExpertCode } from '../protocol/expert.js';
+import { noteKey, type CaptureNote } from '../capture/notes.js';
 
 /**
  * What the stats outputs (JSON and text) read: one live Analyzer + Summary
@@ -30,11 +31,14 @@ export interface StatsSource {
   latency: { overall(): Percentiles | null; perOpcode(): Map<number, { count: number; pct: Percentiles }> };
   first: Stamp | null;
   last: Stamp | null;
+  /** What the capture held that could not be decoded (capture/notes.ts); absent or empty: nothing. */
+  undecoded?: readonly CaptureNote[];
 }
 
 /** One capture's Analyzer and Summary as a StatsSource. */
-export function liveSource(a: Analyzer, sum: Summary): StatsSource {
+export function liveSource(a: Analyzer, sum: Summary, undecoded?: readonly CaptureNote[]): StatsSource {
   return {
+    undecoded,
     packets: a.packets, vvmpFrames: sum.vvmpFrames, byOpcode: sum.byOpcode, expertCounts: sum.expertCounts,
     expertFirstFrames: sum.expertFirstFrames, flows: sum.flows, sessions: a.sessions,
     requests: a.requests, answered: a.answered, timedOut: a.timedOut, openAtEnd: a.openAtEnd,
@@ -77,8 +81,8 @@ export function flowJson(f: FlowRecord): string {
  * Writes OUTPUT.md's stats object in pieces (flows and sessions one at a
  * time), so a capture with a million sessions never becomes one giant string.
  */
-export function writeStatsJson(a: Analyzer, sum: Summary, write: (s: string) => void): void {
-  writeStatsSourceJson(liveSource(a, sum), write);
+export function writeStatsJson(a: Analyzer, sum: Summary, write: (s: string) => void, undecoded?: readonly CaptureNote[]): void {
+  writeStatsSourceJson(liveSource(a, sum, undecoded), write);
 }
 
 /** `writeStatsJson` for any StatsSource (several files merged). */
@@ -107,7 +111,15 @@ export function writeStatsSourceJson(sum: StatsSource, write: (s: string) => voi
     timed_out: a.timedOut,
     open_at_end: a.openAtEnd,
     latency_ms: pct ? { p50: pct.p50, p90: pct.p90, p99: pct.p99, max: pct.max } : null,
-  }) + '}\n');
+  }) + undecodedJson(sum.undecoded) + '}\n');
+}
+
+/** `,"undecoded":{"link type 147":12,…}` (packets, or blocks, per kind); nothing when all was decoded. */
+function undecodedJson(notes: readonly CaptureNote[] | undefined): string {
+  if (!notes || notes.length === 0) return '';
+  const o: Record<string, number> = {};
+  for (const n of notes) o[noteKey(n)] = n.count;
+  return ',"undecoded":' + toJson(o);
 }
 
 /** The stats object (for tests and small captures). */

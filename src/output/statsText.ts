@@ -1,5 +1,6 @@
 // `vvmp stats` as text, in the manner of `tshark -q -z`.
 
+import { noteKey, type CaptureNote } from '../capture/notes.js';
 import type { Analyzer } from '../analysis/analyzer.js';
 import { flowFirst, flowLast, type Summary } from '../analysis/summary.js';
 import { secondsBetween, type Stamp } from '../analysis/time.js';
@@ -48,8 +49,8 @@ function firstRows<T>(it: Iterable<T>, n: number): T[] {
   return out;
 }
 
-export function statsText(file: string, a: Analyzer, sum: Summary, filter: string | null): string {
-  return statsSourceText(file, liveSource(a, sum), filter);
+export function statsText(file: string, a: Analyzer, sum: Summary, filter: string | null, undecoded?: readonly CaptureNote[]): string {
+  return statsSourceText(file, liveSource(a, sum, undecoded), filter);
 }
 
 /** `statsText` for any StatsSource (several files merged); `file` names what was read. */
@@ -106,6 +107,10 @@ export function statsSourceText(file: string, sum: StatsSource, filter: string |
     out.push(...table([['Opcode', 'Replies', 'p50', 'p90', 'p99', 'max'],
       ...[...per].map(([op, { count, pct }]) => [opcodeDef(op)?.name ?? opcodeKey(op), String(count), String(pct.p50), String(pct.p90), String(pct.p99), String(pct.max)])],
     new Set([1, 2, 3, 4, 5])));
+  }
+  if (sum.undecoded?.length) {
+    out.push('', 'Not decoded:');
+    out.push(...table(sum.undecoded.map((n) => [noteKey(n), groupDigits(n.count)]), new Set([1])));
   }
   out.push(RULE, '');
   return out.join('\n');

@@ -46,9 +46,9 @@ describe('link types', () => {
 
 describe('tcpdump', () => {
   const info = { path: 'tcpdump', immediate: true, nano: true };
-  it('arguments: immediate, packet-buffered, 64 MiB ring, whole packets, ns, the filter after --', () => {
+  it('arguments: immediate, packet-buffered, 256 MiB ring (issue #18: 64 MiB dropped at 20k packets/s), whole packets, ns, the filter after --', () => {
     expect(tcpdumpArgs(info, { iface: 'lo', filter: 'port 7369', backend: 'tcpdump' })).toEqual([
-      '--immediate-mode', '-U', '-B', '65536', '-s', '0', '--time-stamp-precision=nano', '-i', 'lo', '-w', '-', '--', 'port 7369',
+      '--immediate-mode', '-U', '-B', '262144', '-s', '0', '--time-stamp-precision=nano', '-i', 'lo', '-w', '-', '--', 'port 7369',
     ]);
     expect(tcpdumpArgs({ ...info, immediate: false, nano: false }, { iface: 'any', filter: ' ', backend: 'tcpdump', bufferMiB: 128, snaplen: 200 }))
       .toEqual(['-U', '-B', '131072', '-s', '200', '-i', 'any', '-w', '-']);
@@ -104,5 +104,18 @@ describe('summary line', () => {
     expect(summaryLine(fake('cap', { truncated: 4 }), 0)).toBe(
       'vvmp: 1234 packets captured, drops: unknown with the cap backend (use --backend tcpdump for kernel drop counts), ' +
       '4 cut by the snapshot length; 0 VVMP frames shown');
+  });
+});
+
+describe('tcpdump drop counts', () => {
+  it('on lo the kernel counts both copies of a packet: half, rounded up', async () => {
+    const { packetDrops } = await import('../../src/capture/liveTcpdump.js');
+    if (process.platform === 'linux') {
+      expect(packetDrops('lo', 5126)).toBe(2563);
+      expect(packetDrops('lo', 1)).toBe(1);
+    }
+    expect(packetDrops('lo', 0)).toBe(0);
+    expect(packetDrops('eth0', 5126)).toBe(5126);
+    expect(packetDrops('lo', null)).toBeNull();
   });
 });

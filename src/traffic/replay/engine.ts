@@ -44,6 +44,7 @@ import { performance } from 'node:perf_hooks';
 import { MinHeap } from '../../analysis/heap.js';
 import { HEADER_SIZE, STATUS_PENDING, opcodeDef, statusName } from '../../protocol/fields.js';
 import { ConnectionRefusedError, type HostPort, type TransportError } from '../transport.js';
+import { ReplayAbort, checkTarget } from './probe.js';
 import { ReplayChannel } from './channel.js';
 import { compareReply, type CompareOptions, type FieldDifference } from './compare.js';
 import type { PlannedRequest, ReplayPlan } from './plan.js';
@@ -67,7 +68,11 @@ export interface ReplayOptions {
   rewrite: RewriteMaps;
   compare: CompareOptions;
   tap?: TrafficTap | null;
+  /** The caller already ran the baseline exchange (probe.ts), e.g. before starting --record. */
+  baselineChecked?: boolean;
 }
+
+export { ReplayAbort };
 
 export const DEFAULT_UDP_WINDOW = 32;
 export const DEFAULT_LINGER_MS = 100;
@@ -149,13 +154,6 @@ interface Run {
   replyAt: number[];
 }
 
-/** A fatal replay error (target refused before it ever answered): one line. */
-export class ReplayAbort extends Error {
-  constructor(readonly cause: TransportError) {
-    super(cause.message);
-    this.name = 'ReplayAbort';
-  }
-}
 
 export class ReplayEngine {
   private readonly reqs: readonly PlannedRequest[];
@@ -165,6 +163,8 @@ export class ReplayEngine {
   private firstSend = -1;
   private lastSend = -1;
   private anyAnswer = false;
+  private lastAnswerAt = -Infinity;
+  private rechecking: Promise<void> | null = null;
   private stopRequested = false;
   private current: Iteration | null = null;
 
@@ -192,6 +192,7 @@ export class ReplayEngine {
   }
 
   async run(): Promise<ReplayResult> {
+    if (!this.opts.baselineChecked) await checkTarget(this.plan, this.opts);
     this.t0 = performance.now();
     for (let loop = 0; loop < this.opts.loops && !this.stopRequested; loop++) {
       const it = new Iteration(this, loop);
@@ -217,8 +218,24 @@ export class ReplayEngine {
     if (this.firstSend < 0) this.firstSend = now;
     this.lastSend = now;
   }
-  /** @internal */ noteAnswer(): void {
+  /** @internal */ noteAnswer(now: number): void {
     this.anyAnswer = true;
+    this.lastAnswerAt = now;
+  }
+  /**
+   * A request sent at `sentAt` got no reply and the target has sent nothing since: is it still
+   * a VVMP server? Resolves when it is; rejects with ReplayAbort when it stopped answering.
+   * One check at a time (the others wait for it).
+   */
+  /** @internal */ get checking(): Promise<void> | null {
+    return this.rechecking;
+  }
+  /** @internal */ recheck(sentAt: number, transport: 'tcp' | 'udp'): Promise<void> | null {
+    if (this.lastAnswerAt >= sentAt) return null;
+    this.rechecking ??= checkTarget(this.plan, this.opts, [transport],
+      `; it stopped answering after ${this.res.replies} repl${this.res.replies === 1 ? 'y' : 'ies'}`)
+      .finally(() => { this.rechecking = null; });
+    return this.rechecking;
   }
   /** @internal */ get answered(): boolean {
     return this.anyAnswer;
@@ -482,8 +499,8 @@ class Iteration {
     if (this.finished) return;
     const res = this.e.result;
     res.replies++;
-    this.e.noteAnswer();
     const now = performance.now();
+    this.e.noteAnswer(now);
     const socket = this.e.plan.channels[idx]!.client;
     if (b.length < HEADER_SIZE || (b[0]! & 0x80) === 0) {
       this.e.extra({
@@ -607,6 +624,8 @@ class Iteration {
       const d = this.deadlines.pop()!;
       const st = this.runs[d.i]!;
       if (st.done || st.got !== d.got) continue;
+      const check = this.e.recheck(st.sentAt, this.e.plan.channels[this.reqs[d.i]!.channel]!.transport);
+      if (check) check.catch((err: Error) => this.abort(err));
       this.markMissing(d.i, `no reply within ${this.timeoutOf(this.reqs[d.i]!)} ms`);
       this.finish(d.i, now);
     }
@@ -636,6 +655,12 @@ class Iteration {
 
   private end(): void {
     if (this.finished) return;
+    // A check of the target is under way: its verdict (abort or not) comes first.
+    const checking = this.e.checking;
+    if (checking) {
+      checking.then(() => this.end(), () => {});
+      return;
+    }
     this.finished = true;
     this.clearTimers();
     void Promise.all(this.channels.map((c) => c?.close())).then(() => this.resolve());

@@ -4,6 +4,7 @@
 //   rewrite.ts  id maps, --renumber, session ids, checksums (bad stays bad)
 //   channel.ts  one TCP connection / UDP socket of the replay
 //   engine.ts   scheduling, pacing, waiting, reply matching, timeouts
+//   probe.ts    the baseline exchange: does the target answer VVMP at all?
 //   compare.ts  reply vs captured reply, field by field (the ignore list)
 //   record.ts   --record: live capture or synthetic packets
 //   report.ts   JSON (OUTPUT.md), text, progress line
@@ -22,6 +23,7 @@ export {
   ReplayEngine, ReplayAbort, DEFAULT_LINGER_MS, DEFAULT_UDP_WINDOW,
   type ReplayOptions, type ReplayResult, type ReplayProgress, type Difference, type MissingReply, type ExtraReply,
 } from './engine.js';
+export { checkTarget, answersVvmp, NoReplyError, type BaselineOptions } from './probe.js';
 export { compareReply, ignoreSet, displayValue, isComparableField, DEFAULT_IGNORED, type FieldDifference } from './compare.js';
 export { rewriteRequest, parseIdPair, parseSanPair, NO_REWRITE, type RewriteMaps } from './rewrite.js';
 export { replayJson, replayText, replayFailed, ProgressLine } from './report.js';

@@ -361,7 +361,7 @@ export interface RecorderOptions {
 
 /**
  * Opens the recorder: live capture when asked for (or in `auto` mode when it
- * works), else synthetic. Throws the live capture's InputError in `live` mode,
+ * works), else synthetic. Throws the live capture's LiveCaptureError in `live` mode,
  * and a file error (`ENOENT`, `EACCES`) when OUT cannot be created.
  */
 export async function openRecorder(o: RecorderOptions): Promise<ReplayRecorder> {
