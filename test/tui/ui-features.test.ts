@@ -187,7 +187,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', { timeout: 120_000 
     expect(fs.readFileSync(clip, 'utf8')).toBe('2 0.000400 10.0.0.2:7369 → 10.0.0.1:40001 UDP Query Reply OK 2 devices txid=1 (0.4 ms)\n');
     // Tree: the Client ID line's value.
     t.send('Tab', 'j', 'j', 'j', 'j', 'j', 'j', 'j');
-    await t.waitFor(/VVMP 42\.\.113 · field 50\.\./);
+    await t.waitFor('Hex  114 B · field 50..57');
     t.send('y');
     await t.waitFor('copied vvmp.client_id to');
     expect(fs.readFileSync(clip, 'utf8')).toBe('0x0000000000000011\n');
