@@ -25,7 +25,7 @@ import { UiState } from './uiState.js';
 import type { Source } from './source.js';
 import type { FrameStore } from './store.js';
 import { cut, esc, fit, plural, Theme, thousands } from './text.js';
-import { pane, place, type AppContext, type View, type ViewId } from './view.js';
+import { pane, place, type View, type ViewId } from './view.js';
 
 export interface AppOptions {
   /** Initial display filter (already validated), or null. */

@@ -3,7 +3,7 @@
 // last error. A small history is kept (↑ / ↓).
 
 import { completeCommand } from './commands.js';
-import { completeFilter, fieldNames } from './completion.js';
+import { completeFilter } from './completion.js';
 import { LineEditor, type EditResult } from './lineEdit.js';
 import { esc, type Theme } from './text.js';
 
@@ -41,7 +41,7 @@ export class CommandBar {
       // `:filter EXPR` completes like the filter bar.
       const m = /^\s*filter\s+(.*)$/.exec(before);
       if (m) return completeFilter(word, m[1]!);
-      return completeCommand(word, before, (w) => fieldNames().filter((f) => f.startsWith(w)));
+      return completeCommand(word, before, (w) => completeFilter(w, ''));
     });
     if (r === 'cancel') this.editing = false;
     return r;

@@ -350,9 +350,11 @@ export class FramesView implements View {
       return `──${focused ? theme.inverse(t) : theme.bold(t)}${esc(extra)}`;
     };
     const treeExtra = f ? ` frame ${thousands(f.number)} · ${f.decoded.name ?? 'fragment'}${f.decoded.reply ? ' reply' : f.decoded.reply === false ? ' request' : ''} ` : ' ';
-    // Short enough for the narrow side pane: `74 B · VVMP 42..73 · field 42..43`.
-    const where = pkt ? `${thousands(bytes.length)} B · VVMP ${pkt.vvmp[0]}..${pkt.vvmp[0] + pkt.vvmp[1] - 1}` : plainBytes(bytes.length);
-    const hexExtra = f ? ` ${where}${hl ? ` · ${pkt ? 'field' : 'bytes'} ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} ` : ' ';
+    // Short enough for the narrow side pane: `74 B · VVMP 42..73`, or with a field `74 B · field 42..43`
+    // (the VVMP part is coloured in the pane itself).
+    let hexExtra = ' ';
+    if (f && pkt) hexExtra = ` ${thousands(bytes.length)} B · ${hl ? `field ${hl[0]}..${hl[0] + hl[1] - 1}` : `VVMP ${pkt.vvmp[0]}..${pkt.vvmp[0] + pkt.vvmp[1] - 1}`} `;
+    else if (f) hexExtra = ` ${plainBytes(bytes.length)}${hl ? ` · bytes ${hl[0]}..${hl[0] + hl[1] - 1}` : ''} `;
     const rule = (used: number, width: number) => '─'.repeat(Math.max(0, width - used));
     if (this.side) {
       const left = title('Tree', this.focus === 'tree', treeExtra);

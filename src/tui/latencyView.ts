@@ -105,7 +105,8 @@ export class LatencyView implements View {
     const lines: string[] = [];
     const scope = frames.filter ? `filter: ${frames.filter.text}` : 'whole capture';
     const tabs = GROUPINGS.map((x) => (x === this.by ? theme.inverse(esc(` ${x} `)) : esc(` ${x} `))).join('');
-    lines.push(theme.bold(esc(' Latency, request → first reply, by')) + tabs + esc(fit(`  ←/→  · ${scope}`, Math.max(0, w - 44))));
+    const heading = ' Latency to first reply, by';
+    lines.push(theme.bold(esc(heading)) + tabs + esc(fit(`  ←/→ · ${scope}`, Math.max(0, w - heading.length - 24))));
     const labW = Math.min(20, Math.max(8, ...groups.map((g) => g.label.length)));
     const head = `  ${fit(this.by === 'opcode' ? 'Opcode' : this.by === 'client' ? 'Client' : 'Server', labW)} ${fitRight('Replies', 9)} ${fitRight('p50', 9)} ${fitRight('p90', 9)} ${fitRight('p99', 9)} ${fitRight('max', 9)}  ms`;
     lines.push(this.focus === 'groups' ? theme.inverse(esc(fit(head, w))) : theme.bold(esc(fit(head, w))));

@@ -46,7 +46,7 @@ try {
   await save('expert');
   // The graph views (issue 17): latency by opcode with the Free histogram, the I/O graph, the timeline.
   t.send('R');
-  await t.waitFor('Latency, request');
+  await t.waitFor('Latency to first reply');
   t.send('j', 'j', 'j');
   await t.waitFor(/── Free: /);
   await save('latency');

@@ -187,7 +187,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', { timeout: 120_000 
     expect(fs.readFileSync(clip, 'utf8')).toBe('2 0.000400 10.0.0.2:7369 → 10.0.0.1:40001 UDP Query Reply OK 2 devices txid=1 (0.4 ms)\n');
     // Tree: the Client ID line's value.
     t.send('Tab', 'j', 'j', 'j', 'j', 'j', 'j', 'j');
-    await t.waitFor(/VVMP 42\.\.113 · field 50\.\./);
+    await t.waitFor('Hex  114 B · field 50..57');
     t.send('y');
     await t.waitFor('copied vvmp.client_id to');
     expect(fs.readFileSync(clip, 'utf8')).toBe('0x0000000000000011\n');
@@ -268,7 +268,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', { timeout: 120_000 
     const t = open();
     await t.waitFor(FIRST_ROW);
     t.send('R');
-    let s = await t.waitFor('Latency, request → first reply, by');
+    let s = await t.waitFor('Latency to first reply, by');
     // Query: replies at 0.4, 0.1 (bad checksum reply) and 0.3 ms.
     expect(s).toMatch(/> Query +3 +0\.300 +0\.400 +0\.400 +0\.400/);
     expect(s).toMatch(/ Allocate +2 +0\.390 +0\.500 +0\.500 +0\.500/);
@@ -345,7 +345,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', { timeout: 120_000 
   it('the new views and the command line fit 80×24; ? lists the new keys and commands', async () => {
     const t = open(DEMO, { width: 80, height: 24 });
     await t.waitFor(/^> +1 /m);
-    for (const [key, text] of [['R', 'Latency, request'], ['I', 'I/O graph'], ['T', 'sessions over']] as const) {
+    for (const [key, text] of [['R', 'Latency to first reply'], ['I', 'I/O graph'], ['T', 'sessions over']] as const) {
       t.send(key);
       const s = await t.waitFor(text);
       const lines = s.split('\n');

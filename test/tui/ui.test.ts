@@ -103,9 +103,9 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     t.send('Tab', 'Enter');
     await t.waitFor('▸ Frame 1:');
     t.send('j');
-    await t.waitFor('VVMP 42..73 · field 42..73');
+    await t.waitFor('Hex  74 B · field 42..73');
     t.send('j');
-    await t.waitFor(/Hex +74 B · VVMP 42\.\.73 · field 42\.\.43 /);
+    await t.waitFor(/Hex +74 B · field 42\.\.43 /);
     t.send('Tab');
     await t.waitFor('Hex');
     t.send('BTab', 'BTab');
