@@ -27,10 +27,12 @@ async function main(): Promise<void> {
   const ref = path.join(dir, 'ref.pcap');
   const out = path.join(dir, 'out.pcapng');
   const reference = await startReference(port, ref);
-  const args = ['bin/vvmp.js', 'live', '-i', 'lo', '-f', `udp port ${port}`, '-w', out];
+  const args = ['bench/launch.mjs', 'bin/vvmp.js', 'live', '-i', 'lo', '-f', `udp port ${port}`, '-w', out];
   if (backend !== 'default') args.push('--backend', backend);
-  const live = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const live = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   let err = '';
+  let usage = '';
+  live.stdio[3]!.on('data', (d) => (usage += d));
   await new Promise<void>((resolve, reject) => {
     live.stderr!.setEncoding('utf8').on('data', (s: string) => {
       err += s;
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   live.kill('SIGINT');
   await new Promise((r) => live.on('close', r));
+  const u = JSON.parse(usage || '{}') as { user?: number; system?: number; maxRSS?: number };
+  const cpu = ((u.user ?? 0) + (u.system ?? 0)) / 1e6;
   await reference.stop();
   const got = sequences(out);
   const want = sequences(ref);
@@ -50,7 +54,8 @@ async function main(): Promise<void> {
   const used = /backend (\w+)/.exec(err)?.[1] ?? backend;
   process.stdout.write(
     `rate ${rate}/s for ${seconds} s (sent ${sent} in ${took.toFixed(2)} s, ${Math.round(sent / took)}/s), backend ${used}: ` +
-    `reference tcpdump saved ${want.size}, vvmp saved ${got.size} (${summary}); missing from vvmp vs reference: ${lacking}\n`);
+    `reference tcpdump saved ${want.size}, vvmp saved ${got.size} (${summary}); missing from vvmp vs reference: ${lacking}; ` +
+    `vvmp CPU ${cpu.toFixed(2)} s (${((cpu / sent) * 1e6).toFixed(1)} µs/packet), peak RSS ${Math.round((u.maxRSS ?? 0) / 1024)} MB\n`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
