@@ -120,7 +120,7 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
     last: a.last,
     damage: result.damage,
     readPackets: result.packets,
-    notes: [...result.notes, ...linkTypeNotes(pipeline.net.counters.undecoded)],
+    notes: [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)],
   };
 }
 

@@ -13,11 +13,17 @@ export interface CaptureResult {
   packets: number;
   /** Why reading stopped before the end of the file (with the byte offset), or null. */
   damage: string | null;
-  /** What was read but not decoded as it stands (bogus version, oversized records, …). */
-  notes: CaptureNote[];
+  /** What was read but not decoded as it stands (bogus version, oversized records, …); absent when nothing. */
+  notes?: CaptureNote[];
 }
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+
+/** `{ notes }` when the parser has any, else nothing (a clean capture's result stays as it was). */
+function notesOf(parser: CaptureParser): { notes?: CaptureNote[] } {
+  const notes = parser.notes();
+  return notes.length ? { notes } : {};
+}
 
 /** Turns a Node system error into the one-line reason of a CaptureError. */
 export function describeFsError(err: unknown): string {
@@ -80,14 +86,14 @@ export function readCaptureFile(
         if (parser.format === null) throw new CaptureError(path, reason);
         // A read error in the middle of a capture: keep what we have, like any other damage.
         parser.end();
-        return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}`, notes: parser.notes() };
+        return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}`, ...notesOf(parser) };
       }
       if (n === 0) break;
       parser.push(n === buf.length ? buf : buf.subarray(0, n));
       if (parser.damage !== null) break;
     }
     parser.end();
-    return { format: parser.format!, packets: parser.packets, damage: parser.damage, notes: parser.notes() };
+    return { format: parser.format!, packets: parser.packets, damage: parser.damage, ...notesOf(parser) };
   } finally {
     fs.closeSync(fd);
   }
@@ -114,8 +120,8 @@ export async function readCaptureStream(
     const reason = describeFsError(err);
     if (parser.format === null) throw new CaptureError(source, reason);
     parser.end();
-    return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}`, notes: parser.notes() };
+    return { format: parser.format, packets: parser.packets, damage: parser.damage ?? `read error: ${reason}`, ...notesOf(parser) };
   }
   parser.end();
-  return { format: parser.format!, packets: parser.packets, damage: parser.damage, notes: parser.notes() };
+  return { format: parser.format!, packets: parser.packets, damage: parser.damage, ...notesOf(parser) };
 }

@@ -25,7 +25,7 @@ import type { Cap as CapType, CapDevice } from 'cap';
 import { LiveCaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import {
-  DEFAULT_BUFFER_MIB, capLinkType, noSuchInterface, openError,
+  CAP_DEFAULT_BUFFER_MIB, capLinkType, noSuchInterface, openError,
   type InterfaceInfo, type LiveCapture, type LiveOptions, type LiveStats,
 } from './liveShared.js';
 
@@ -183,7 +183,7 @@ export async function startCapCapture(opts: LiveOptions, onPacket: (p: Packet) =
   // the binding) and a leaked handle.
   if (!deviceList().some((d) => d.name === iface)) throw noSuchInterface(iface);
 
-  const mib = opts.bufferMiB ?? DEFAULT_BUFFER_MIB;
+  const mib = opts.bufferMiB ?? CAP_DEFAULT_BUFFER_MIB;
   const ringBytes = Math.min(2047, Math.max(1, Math.floor(mib))) * 1024 * 1024;
   const snaplen = opts.snaplen && opts.snaplen > 0 ? Math.min(opts.snaplen, CAP_SNAPLEN) : CAP_SNAPLEN;
   const buffer = Buffer.alloc(snaplen);

@@ -22,7 +22,7 @@
 import { Option, type Command } from 'commander';
 import { Pipeline } from '../analysis/pipeline.js';
 import {
-  DEFAULT_BUFFER_MIB, LIVE_BACKENDS, defaultLiveBackend, listInterfaces, startLiveCapture,
+  CAP_DEFAULT_BUFFER_MIB, DEFAULT_BUFFER_MIB, LIVE_BACKENDS, defaultLiveBackend, listInterfaces, startLiveCapture,
   type LiveBackend, type LiveCapture,
 } from '../capture/live.js';
 import { LiveCaptureError } from '../capture/errors.js';
@@ -54,7 +54,7 @@ interface LiveFlags extends DecodeFlags, LiveExportFlags {
   count?: number;
   duration?: number;
   backend?: LiveBackend;
-  bufferSize: number;
+  bufferSize?: number;
   snaplen?: number;
 }
 
@@ -86,8 +86,9 @@ export function registerLive(program: Command): void {
     .addOption(new Option('--backend <name>',
       'tcpdump (kernel timestamps, drop counts; the default where installed) or cap (libpcap in-process, drops unknown)')
       .argParser(parseBackend))
-    .addOption(new Option('-B, --buffer-size <MiB>', 'kernel capture ring size')
-      .default(DEFAULT_BUFFER_MIB).argParser((v) => parseIntStrict(v, '--buffer-size', 1, 2047)))
+    .addOption(new Option('-B, --buffer-size <MiB>',
+      `kernel capture ring size (default: ${DEFAULT_BUFFER_MIB} with tcpdump, ${CAP_DEFAULT_BUFFER_MIB} with cap)`)
+      .argParser((v) => parseIntStrict(v, '--buffer-size', 1, 2047)))
     .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per packet (default: whole packets)')
       .argParser((v) => parseIntStrict(v, '--snaplen', 64, 262144)))))
     .action((flags: LiveFlags) => liveCommand(flags));

@@ -51,7 +51,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
   pipeline.end();
   out.flush();
   reportDamage(file, result);
-  reportNotes(file, [...result.notes, ...linkTypeNotes(pipeline.net.counters.undecoded)]);
+  reportNotes(file, [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)]);
   if (flags.write) writeSelected(file, flags.write, keep);
 }
 

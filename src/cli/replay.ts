@@ -149,7 +149,7 @@ export async function replayCommand(file: string, flags: ReplayFlags): Promise<v
   const filter = displayFilter(flags);
   const plan = loadReplayPlan(file, { ...pipelineOptions(flags), filter, wait: flags.wait });
   reportDamage(file, plan.capture);
-  reportNotes(file, plan.capture.notes);
+  reportNotes(file, plan.capture.notes ?? []);
   if (plan.requests.length === 0) throw nothingToReplay(file, plan, flags.displayFilter);
 
   const targetText = flags.target;

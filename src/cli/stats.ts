@@ -225,7 +225,7 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
-  const notes = [...result.notes, ...linkTypeNotes(pipeline.net.counters.undecoded)];
+  const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
   if (flags.json) {
     const out = new BufferedOut((s) => process.stdout.write(s));
     writeStatsJson(pipeline.analyzer, summary, (s) => out.write(s), notes);

@@ -52,11 +52,11 @@ function live(args: string[]): Run {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function waitFor(cond: () => boolean, ms: number, what: string, every = 20): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
+    await sleep(every);
   }
 }
 
@@ -89,9 +89,11 @@ describe('vvmp live -w loses nothing it saw', () => {
     expect(code, run.stderr()).toBe(0);
     const got = sequences(out);
     const want = sequences(ref);
-    expect(want.size, 'the reference tcpdump saw every packet sent').toBe(sent);
+    // vvmp lost none of what was sent, and has everything the tcpdump beside it has (on a
+    // loaded machine the reference itself may drop some: that is not vvmp's loss).
     const missing = [...want.keys()].filter((s) => !got.has(s));
-    expect(missing.length, `missing from the -w file: ${missing.slice(0, 10).join(', ')}`).toBe(0);
+    expect(missing.length, `in the reference but missing from the -w file: ${missing.slice(0, 10).join(', ')}`).toBe(0);
+    expect(got.size, 'every packet sent is in the -w file').toBe(sent);
     const s = summary(run.stderr());
     expect(s.packets).toBe(got.size);
     expect(s.dropped).toBe(0);
@@ -105,9 +107,11 @@ describe('vvmp live -w loses nothing it saw', () => {
     const run = live(['-f', `udp port ${port}`, '-w', out]);
     await run.ready;
     const td = tcpdumpChild(run.child.pid!);
-    const sender = startSender(port, 20000, 4);
+    // The flush bound is what is checked here, not the rate (the 20,000/s test above): 5,000/s
+    // keeps kernel drops out of it on a busy machine.
+    const sender = startSender(port, 5000, 6);
     // Kill once traffic has flowed for a while (the sender takes its time to start on a busy box).
-    await waitFor(() => sequences(out).size >= 15000, 20_000, '15,000 packets in the -w file');
+    await waitFor(() => sequences(out).size >= 5000, 20_000, '5,000 packets in the -w file', 200);
     const killedAt = Date.now();
     run.child.kill('SIGKILL');
     await run.exit;
@@ -116,7 +120,7 @@ describe('vvmp live -w loses nothing it saw', () => {
     const got = sequences(out);
     const want = sequences(ref);
     const before = [...want].filter(([, t]) => t < killedAt - 100);
-    expect(before.length, 'packets were flowing for a second before the kill').toBeGreaterThan(10000);
+    expect(before.length, 'packets were flowing for a second before the kill').toBeGreaterThan(4000);
     const missing = before.filter(([s]) => !got.has(s)).map(([s]) => s);
     expect(missing.length, `saved before the kill but missing: ${missing.slice(0, 10).join(', ')}`).toBe(0);
     await waitFor(() => !alive(td), 3000, `tcpdump ${td} to exit after vvmp was killed`);
@@ -141,7 +145,7 @@ describe('vvmp live -w loses nothing it saw', () => {
         await run.ready;
         const { sent } = await startSender(port, 2000, 0.25).done;
         // Flushed within 100 ms of capture: the file has them while vvmp runs.
-        await waitFor(() => sequences(out).size === sent, 3000, `${sent} packets in the -w file while capturing`);
+        await waitFor(() => sequences(out).size === sent, 3000, `${sent} packets in the -w file while capturing`, 50);
         expect(run.child.exitCode).toBeNull();
         run.child.kill(signal);
         const { code } = await run.exit;

@@ -100,6 +100,10 @@ describe('summary line', () => {
     expect(summaryLine(fake('tcpdump', { dropped: 3, ifDropped: 2 }), 1))
       .toBe('vvmp: 1234 packets captured, 3 dropped by kernel, 2 dropped by interface; 1 VVMP frame shown');
   });
+  it('tcpdump: packets it captured that never reached vvmp are counted too', () => {
+    expect(summaryLine(fake('tcpdump', { dropped: 0, lostInPipe: 7 }), 2))
+      .toBe('vvmp: 1234 packets captured, 0 dropped by kernel, 7 captured by tcpdump but never delivered; 2 VVMP frames shown');
+  });
   it('cap: drops unknown, said so', () => {
     expect(summaryLine(fake('cap', { truncated: 4 }), 0)).toBe(
       'vvmp: 1234 packets captured, drops: unknown with the cap backend (use --backend tcpdump for kernel drop counts), ' +
@@ -117,5 +121,14 @@ describe('tcpdump drop counts', () => {
     expect(packetDrops('lo', 0)).toBe(0);
     expect(packetDrops('eth0', 5126)).toBe(5126);
     expect(packetDrops('lo', null)).toBeNull();
+  });
+});
+
+describe('capture errors are the capture layer\'s own', () => {
+  it('open errors are LiveCaptureError (capture/errors.ts); the CLI maps them to exit 1', async () => {
+    const { LiveCaptureError } = await import('../../src/capture/errors.js');
+    const e = openError('nosuch0', '', 'cap', 'No such device exists', () => false);
+    expect(e).toBeInstanceOf(LiveCaptureError);
+    expect(e.message).toBe('no such interface "nosuch0" (vvmp live --list shows them)');
   });
 });

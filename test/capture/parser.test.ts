@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { CaptureParser, MAX_CAPLEN } from '../../src/capture/parser.js';
+import { MAX_RECORD } from '../../src/capture/notes.js';
 import { CaptureError } from '../../src/capture/errors.js';
 import type { Packet } from '../../src/capture/packet.js';
 import {
@@ -338,15 +339,17 @@ describe('chunking', () => {
     expect(seen[0].at).toBe(shb('le', [{ code: 4, value: Buffer.from('vvmp test') }]).length + idb('le', 1, { name: 'eth0' }).length + idb('le', 113, { tsresol: 9 }).length + 28);
   });
 
-  it('assembles very large records (9 MiB) that span many chunks, in both formats', () => {
-    const big = bytesOf(9 * 1024 * 1024 + 3, 9);
+  // Issue #18 bounds a record at MAX_RECORD (256 KiB; larger ones are skipped unread, see
+  // undecoded.test.ts): this was 9 MiB. The largest record read still spans many chunks.
+  it('assembles the largest records read (256 KiB) that span many chunks, in both formats', () => {
+    const big = bytesOf(MAX_RECORD, 9);
     const small = bytesOf(70, 1);
     const files = [
       Buffer.concat([pcapHeader({ endian: 'le', snaplen: 0 }), pcapRecord('le', T, 1, small), pcapRecord('le', T, 2, big), pcapRecord('le', T, 3, small)]),
       Buffer.concat([shb('be'), idb('be', 1), epb('be', 0, 1n, small), epb('be', 0, 2n, big), spb('be', small)]),
     ];
     for (const file of files) {
-      for (const chunk of [1 << 20, 65536, 4 * 1024 * 1024]) {
+      for (const chunk of [4093, 65536, 1 << 20]) {
         const sizes: number[] = [];
         let same = true;
         const p = new CaptureParser((pkt) => {

@@ -46,7 +46,10 @@ import { HEADER_SIZE, STATUS_PENDING, opcodeDef, statusName } from '../../protoc
 import { ConnectionRefusedError, type HostPort, type TransportError } from '../transport.js';
 import { ReplayAbort, checkTarget } from './probe.js';
 import { ReplayChannel } from './channel.js';
-import { compareReply, type CompareOptions, type FieldDifference } from './compare.js';
+import { compareReply, type CompareOptions } from './compare.js';
+import type { ExtraReply, MissingReply, ReplayProgress, ReplayResult } from './result.js';
+
+export type { Difference, ExtraReply, MissingReply, ReplayProgress, ReplayResult } from './result.js';
 import type { PlannedRequest, ReplayPlan } from './plan.js';
 import type { TrafficTap } from './record.js';
 import { rewriteRequest, type RewriteMaps } from './rewrite.js';
@@ -82,66 +85,6 @@ const BATCH = 2048;
 const LIST_LIMIT = 1000;
 /** More open TCP connections than this: finished ones are closed early. */
 const OPEN_CHANNEL_SOFT_LIMIT = 200;
-
-export interface Difference extends FieldDifference {
-  /** Captured request's frame number. */
-  frame: number;
-}
-
-export interface MissingReply {
-  frame: number;
-  name: string;
-  txid: number;
-  /** 1-based number of the reply among the request's captured replies. */
-  reply: number;
-  expectedStatus: string;
-  reason: string;
-}
-
-export interface ExtraReply {
-  name: string;
-  txid: number | null;
-  status: string | null;
-  /** Captured client endpoint of the socket it came on. */
-  socket: string;
-  /** The captured request it answers, when it answers one that already had all its replies. */
-  frame: number | null;
-}
-
-export interface ReplayResult {
-  sent: number;
-  replies: number;
-  matched: number;
-  /** Replies with at least one difference. */
-  differed: number;
-  missing: number;
-  extra: number;
-  differences: Difference[];
-  missingList: MissingReply[];
-  extraList: ExtraReply[];
-  /** Requests not sent because their socket had failed. */
-  notSent: number;
-  warnings: string[];
-  /** Wall time of the whole replay, ms. */
-  elapsedMs: number;
-  /** First send to last send, ms. */
-  sendMs: number;
-  loops: number;
-  tcpConnections: number;
-  udpSockets: number;
-  /** Stopped early (interrupt()). */
-  interrupted: boolean;
-}
-
-export interface ReplayProgress {
-  sent: number;
-  total: number;
-  replies: number;
-  differed: number;
-  missing: number;
-  extra: number;
-  elapsedMs: number;
-}
 
 interface Run {
   sent: boolean;
