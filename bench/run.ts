@@ -126,7 +126,8 @@ export const ROWS: readonly RowDef[] = [
   // Export (issue 16): rows written per second are on the command's last stderr line.
   ...(['ndjson', 'parquet'] as const).map((format): RowDef => ({
     id: `export-${format}-1m`, label: `vvmp export FILE --format ${format} --out DIR`, size: '1m', skip: needs('export'),
-    command: (c) => vvmp('export', c.file, '--format', format, '--out', fs.mkdtempSync(path.join(os.tmpdir(), `vvmp-bench-${format}-`))),
+    // One directory per format: each run replaces the same files (named by the capture's digest).
+    command: (c) => vvmp('export', c.file, '--format', format, '--out', path.join(os.tmpdir(), `vvmp-bench-export-${format}`)),
   })),
   {
     id: 'export-clickhouse-1m', label: 'vvmp export FILE --clickhouse $VVMP_BENCH_CLICKHOUSE --replace', size: '1m',
