@@ -65,7 +65,7 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
     const pcap = join(dir, `live-${Date.now()}.pcapng`);
     const live = start(['live', '-i', 'lo', '--port', String(port), '--backend', 'tcpdump', '-w', pcap, '--flush-ms', '200', ...extra]);
     await waitFor('the capture', () => live.stderr().includes('vvmp: capturing on'), 30_000);
-    const client = start(['client', 'scenario', 'load', '--target', `127.0.0.1:${port}`, '--clients', '4', '--duration', '6']);
+    const client = start(['client', 'scenario', 'load', '--target', `127.0.0.1:${port}`, '--clients', '4', '--duration', '4']);
     log('live up');
     await during();
     log('during done');
@@ -80,9 +80,9 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
   it('ends with every transaction the traffic made, one node stopped and restarted during the run', async () => {
     const [n1, n2] = cluster.nodes;
     const { stderr, pcap } = await runLive(['--clickhouse', `${n2!.url},${n1!.url}`, '--cluster', CLUSTER, '--database', 'live', '--batch-rows', '100'], async () => {
-      await sleep(1500);
+      await sleep(1000);
       await n2!.stop();
-      await sleep(2000);
+      await sleep(1500);
       await n2!.start();
     });
     expect(stderr).toMatch(/clickhouse: \d+ rows sent \(\d+ transactions/);
@@ -113,10 +113,10 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
     const spill = join(dir, 'spill');
     const { stderr, pcap } = await runLive(['--clickhouse', n1.url, '--database', 'bounded', '--batch-rows', '50',
       '--buffer-mb', '1', '--spill-mb', '1', '--spill-dir', spill], async () => {
-      await sleep(1000);
+      await sleep(800);
       await n1.stop();
       log('n1 stopped');
-      await sleep(3500);
+      await sleep(2500);
       await n1.start();
       log('n1 started');
     });
