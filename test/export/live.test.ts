@@ -88,7 +88,7 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
     expect(stderr).toMatch(/clickhouse: \d+ rows sent \(\d+ transactions/);
     const s = vvmp(['stats', '--json', '--port', String(port), pcap]);
     expect(s.code, s.stderr).toBe(0);
-    const stats = JSON.parse(s.stdout) as { transactions: { requests: number; timed_out: number }; by_opcode: Record<string, number> };
+    const stats = JSON.parse(s.stdout) as { transactions: { requests: number }; by_opcode: Record<string, number> };
     expect(stats.transactions.requests).toBeGreaterThan(100);
     // The node that was down gets its shard's rows from the other node's Distributed queue.
     let got = 0;
@@ -98,8 +98,10 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
       return got >= stats.transactions.requests;
     }, 40_000).catch(() => undefined);
     expect(got).toBe(stats.transactions.requests);
-    const [t] = await n1!.rows<{ tmo: string }>('SELECT sum(timed_out) AS tmo FROM live.transactions');
-    expect(Number(t!.tmo)).toBe(stats.transactions.timed_out);
+    // (Timeouts are not compared: live capture times requests out on the wall clock between
+    // packets, so a reply tcpdump hands over late can come after its request's timeout.)
+    const [ids] = await n1!.rows<{ n: string; u: string }>('SELECT count() AS n, uniqExact(row_id) AS u FROM live.transactions');
+    expect(ids!.u).toBe(ids!.n);
     const frames = await n1!.rows<{ n: string }>('SELECT count() AS n FROM live.frames WHERE opcode IS NOT NULL');
     expect(Number(frames[0]!.n)).toBe(Object.values(stats.by_opcode).reduce((a, b) => a + b, 0));
     for (const n of cluster.nodes) {
@@ -108,18 +110,18 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
     }
   }, 90_000);
 
-  it('holds rows back while ClickHouse is down, and reports exactly what passed the bound', async () => {
+  it('starts while ClickHouse is down, holds rows back, and reports exactly what passed the bound', async () => {
     const n1 = cluster.nodes[0]!;
     const spill = join(dir, 'spill');
+    await n1.stop();
+    log('n1 stopped');
     const { stderr, pcap } = await runLive(['--clickhouse', n1.url, '--database', 'bounded', '--batch-rows', '50',
       '--buffer-mb', '1', '--spill-mb', '1', '--spill-dir', spill], async () => {
-      await sleep(800);
-      await n1.stop();
-      log('n1 stopped');
       await sleep(2500);
       await n1.start();
       log('n1 started');
     });
+    expect(stderr).toMatch(/clickhouse: .*cannot reach ClickHouse \(ECONNREFUSED\); capturing anyway, rows are held back until it answers/);
     expect(stderr).toMatch(/clickhouse: .*cannot reach ClickHouse \(E[A-Z]+\); holding rows back and retrying/);
     expect(stderr).toMatch(/clickhouse: holding back \d+ rows/);
     expect(stderr).toMatch(/clickhouse: ClickHouse takes rows again after/);
