@@ -22,6 +22,8 @@ interface Stats {
 
 const num = (v: unknown): number => Number(v);
 
+if (!clickhouseInstalled()) console.log('ClickHouse tests: skipped (clickhouse-server not installed; scripts/setup.sh installs it)');
+
 describe.skipIf(!clickhouseInstalled())('export into a two-shard ClickHouse cluster', () => {
   const cluster = new TestCluster();
   let stats: Stats;

@@ -39,6 +39,8 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: n
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+if (!clickhouseInstalled() || !isRoot) console.log(`live ClickHouse tests: skipped (${!isRoot ? 'not root: live capture needs CAP_NET_RAW' : 'clickhouse-server not installed; scripts/setup.sh installs it'})`);
+
 describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () => {
   const t0 = Date.now();
   const log = (m: string): void => { if (process.env.VVMP_DEBUG_LIVE) console.log(`${Date.now() - t0} ms: ${m}`); };
