@@ -123,6 +123,17 @@ export const ROWS: readonly RowDef[] = [
       command: (c) => ({ cmd: 'tcpdump', args: ['-r', c.file, '-w', '/dev/null'] }),
     },
   ]),
+  // Export (issue 16): rows written per second are on the command's last stderr line.
+  ...(['ndjson', 'parquet'] as const).map((format): RowDef => ({
+    id: `export-${format}-1m`, label: `vvmp export FILE --format ${format} --out DIR`, size: '1m', skip: needs('export'),
+    // One directory per format: each run replaces the same files (named by the capture's digest).
+    command: (c) => vvmp('export', c.file, '--format', format, '--out', path.join(os.tmpdir(), `vvmp-bench-export-${format}`)),
+  })),
+  {
+    id: 'export-clickhouse-1m', label: 'vvmp export FILE --clickhouse $VVMP_BENCH_CLICKHOUSE --replace', size: '1m',
+    skip: (c) => needs('export')(c) ?? (process.env.VVMP_BENCH_CLICKHOUSE ? null : 'set VVMP_BENCH_CLICKHOUSE=http://host:8123 (a ClickHouse to load into)'),
+    command: (c) => vvmp('export', c.file, '--clickhouse', process.env.VVMP_BENCH_CLICKHOUSE!, '--database', 'vvmp_bench', '--replace'),
+  },
   {
     id: 'tshark-lua-1m', label: 'tshark -X lua_script:vvmp.lua -T fields -e vvmp.opcode -r FILE', size: '1m',
     skip: hasTool('tshark'), baseline: 'tshark',

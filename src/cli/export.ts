@@ -28,6 +28,7 @@ import { InputError, UsageError, parseIntStrict } from './errors.js';
 import { reportDamage, warn } from './report.js';
 import { expandCaptureArgs } from './stats.js';
 import { tuneHeapGrowth } from './heap.js';
+import { ExportProgress } from './progress.js';
 
 interface ExportFlags {
   format?: string;
@@ -243,47 +244,4 @@ function parallel(jobs: readonly ExportJob[], opts: ExportJobOptions, n: number,
       give(w);
     }
   });
-}
-
-/** A progress bar on stderr: only on a terminal, only once an export takes a while. */
-class ExportProgress {
-  private readonly on = process.stderr.isTTY === true;
-  private readonly start = Date.now();
-  private readonly perFile: number[];
-  private doneFiles = 0;
-  private lastDraw = 0;
-  private drawn = false;
-
-  constructor(private readonly total: number) {
-    this.perFile = new Array<number>(total).fill(0);
-  }
-
-  frames(i: number, n: number): void {
-    this.perFile[i] = n;
-    this.draw();
-  }
-
-  done(i: number): void {
-    void i;
-    this.doneFiles++;
-    this.draw();
-  }
-
-  private draw(): void {
-    if (!this.on) return;
-    const now = Date.now();
-    if (now - this.start < 1000 || now - this.lastDraw < 100) return;
-    this.lastDraw = now;
-    const frames = this.perFile.reduce((a, b) => a + b, 0);
-    const rate = frames / ((now - this.start) / 1000);
-    const width = 24;
-    const filled = Math.round((this.doneFiles / Math.max(1, this.total)) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.doneFiles}/${this.total} captures  `
-      + `${groupDigits(frames)} frames  ${groupDigits(Math.round(rate))} frames/s\x1b[K`);
-    this.drawn = true;
-  }
-
-  close(): void {
-    if (this.drawn) process.stderr.write('\r\x1b[K');
-  }
 }

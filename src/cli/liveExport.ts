@@ -67,11 +67,17 @@ export async function startLiveExport(flags: LiveExportFlags, iface: string): Pr
   } catch (err) {
     throw new UsageError(`--clickhouse: ${(err as Error).message}`);
   }
+  // A server that answers with an error (no such cluster, no rights) stops here; one that
+  // cannot be reached may come up later: capture anyway, rows are held back until it does.
+  let prepared = true;
   try {
     await target.prepare();
   } catch (err) {
-    if (err instanceof ClickHouseError || err instanceof ClickHouseUnavailable) throw new InputError(err.message);
-    throw err;
+    if (err instanceof ClickHouseUnavailable) {
+      prepared = false;
+      warn(`clickhouse: ${err.message}; capturing anyway, rows are held back until it answers`);
+    } else if (err instanceof ClickHouseError) throw new InputError(err.message);
+    else throw err;
   }
   const capture = `live:${iface}@${hostname()}`;
   const digest = createHash('sha256').update(`${capture}/${process.hrtime.bigint()}/${Date.now()}/${process.pid}`).digest('hex');
@@ -80,7 +86,7 @@ export async function startLiveExport(flags: LiveExportFlags, iface: string): Pr
     memoryBytes: flags.bufferMb * (1 << 20), diskBytes: flags.spillMb * (1 << 20),
     spillDir: flags.spillDir ?? join(tmpdir(), `vvmp-spill-${digest.slice(0, 12)}`),
     report: (line) => warn(`clickhouse: ${line}`),
-  });
+  }, prepared);
   const collector = new RecordCollector({ site: flags.site, capture, digest }, sink);
   return {
     hooks: collector.hooks(),

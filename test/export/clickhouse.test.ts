@@ -22,6 +22,8 @@ interface Stats {
 
 const num = (v: unknown): number => Number(v);
 
+if (!clickhouseInstalled()) console.log('ClickHouse tests: skipped (clickhouse-server not installed; scripts/setup.sh installs it)');
+
 describe.skipIf(!clickhouseInstalled())('export into a two-shard ClickHouse cluster', () => {
   const cluster = new TestCluster();
   let stats: Stats;
@@ -131,6 +133,24 @@ describe.skipIf(!clickhouseInstalled())('export into a two-shard ClickHouse clus
     expect(after).toEqual(before);
     const [c] = await q(`SELECT count() AS n FROM ${DB}.captures`);
     expect(num(c!.n)).toBe(5);
+  }, 60_000);
+
+  it('deletes the rows of an interrupted load before loading that capture again', async () => {
+    const demo = join(CAPTURES, 'demo.pcapng');
+    const [before] = await q(`SELECT count() AS n FROM ${DB}.transactions`);
+    // As if the load of demo stopped before its captures row was written: its rows are there, its captures row is not.
+    const [d] = await q(`SELECT capture_digest FROM ${DB}.captures WHERE capture = 'demo.pcapng'`);
+    for (const n of cluster.nodes) await n.query(`ALTER TABLE ${DB}.captures_local DELETE WHERE capture_digest = '${d!.capture_digest as string}'`);
+    for (let i = 0; i < 100; i++) {
+      const [m] = await q(`SELECT count() AS n FROM ${DB}.captures WHERE capture = 'demo.pcapng'`);
+      if (num(m!.n) === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = vvmp(['export', demo, '--clickhouse', cluster.urls, '--cluster', CLUSTER, '--database', DB]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/exported 1 capture /);
+    const [after] = await q(`SELECT count() AS n FROM ${DB}.transactions`);
+    expect(after).toEqual(before);
   }, 60_000);
 
   it('loads NDJSON files as they are (JSONEachRow) into tables made from the printed DDL', async () => {

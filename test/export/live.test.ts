@@ -39,6 +39,8 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: n
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+if (!clickhouseInstalled() || !isRoot) console.log(`live ClickHouse tests: skipped (${!isRoot ? 'not root: live capture needs CAP_NET_RAW' : 'clickhouse-server not installed; scripts/setup.sh installs it'})`);
+
 describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () => {
   const t0 = Date.now();
   const log = (m: string): void => { if (process.env.VVMP_DEBUG_LIVE) console.log(`${Date.now() - t0} ms: ${m}`); };
@@ -65,7 +67,7 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
     const pcap = join(dir, `live-${Date.now()}.pcapng`);
     const live = start(['live', '-i', 'lo', '--port', String(port), '--backend', 'tcpdump', '-w', pcap, '--flush-ms', '200', ...extra]);
     await waitFor('the capture', () => live.stderr().includes('vvmp: capturing on'), 30_000);
-    const client = start(['client', 'scenario', 'load', '--target', `127.0.0.1:${port}`, '--clients', '4', '--duration', '6']);
+    const client = start(['client', 'scenario', 'load', '--target', `127.0.0.1:${port}`, '--clients', '4', '--duration', '4']);
     log('live up');
     await during();
     log('during done');
@@ -80,15 +82,15 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
   it('ends with every transaction the traffic made, one node stopped and restarted during the run', async () => {
     const [n1, n2] = cluster.nodes;
     const { stderr, pcap } = await runLive(['--clickhouse', `${n2!.url},${n1!.url}`, '--cluster', CLUSTER, '--database', 'live', '--batch-rows', '100'], async () => {
-      await sleep(1500);
+      await sleep(1000);
       await n2!.stop();
-      await sleep(2000);
+      await sleep(1500);
       await n2!.start();
     });
     expect(stderr).toMatch(/clickhouse: \d+ rows sent \(\d+ transactions/);
     const s = vvmp(['stats', '--json', '--port', String(port), pcap]);
     expect(s.code, s.stderr).toBe(0);
-    const stats = JSON.parse(s.stdout) as { transactions: { requests: number; timed_out: number }; by_opcode: Record<string, number> };
+    const stats = JSON.parse(s.stdout) as { transactions: { requests: number }; by_opcode: Record<string, number> };
     expect(stats.transactions.requests).toBeGreaterThan(100);
     // The node that was down gets its shard's rows from the other node's Distributed queue.
     let got = 0;
@@ -98,8 +100,10 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
       return got >= stats.transactions.requests;
     }, 40_000).catch(() => undefined);
     expect(got).toBe(stats.transactions.requests);
-    const [t] = await n1!.rows<{ tmo: string }>('SELECT sum(timed_out) AS tmo FROM live.transactions');
-    expect(Number(t!.tmo)).toBe(stats.transactions.timed_out);
+    // (Timeouts are not compared: live capture times requests out on the wall clock between
+    // packets, so a reply tcpdump hands over late can come after its request's timeout.)
+    const [ids] = await n1!.rows<{ n: string; u: string }>('SELECT count() AS n, uniqExact(row_id) AS u FROM live.transactions');
+    expect(ids!.u).toBe(ids!.n);
     const frames = await n1!.rows<{ n: string }>('SELECT count() AS n FROM live.frames WHERE opcode IS NOT NULL');
     expect(Number(frames[0]!.n)).toBe(Object.values(stats.by_opcode).reduce((a, b) => a + b, 0));
     for (const n of cluster.nodes) {
@@ -108,18 +112,18 @@ describe.skipIf(!clickhouseInstalled() || !isRoot)('vvmp live --clickhouse', () 
     }
   }, 90_000);
 
-  it('holds rows back while ClickHouse is down, and reports exactly what passed the bound', async () => {
+  it('starts while ClickHouse is down, holds rows back, and reports exactly what passed the bound', async () => {
     const n1 = cluster.nodes[0]!;
     const spill = join(dir, 'spill');
+    await n1.stop();
+    log('n1 stopped');
     const { stderr, pcap } = await runLive(['--clickhouse', n1.url, '--database', 'bounded', '--batch-rows', '50',
       '--buffer-mb', '1', '--spill-mb', '1', '--spill-dir', spill], async () => {
-      await sleep(1000);
-      await n1.stop();
-      log('n1 stopped');
-      await sleep(3500);
+      await sleep(2500);
       await n1.start();
       log('n1 started');
     });
+    expect(stderr).toMatch(/clickhouse: .*cannot reach ClickHouse \(ECONNREFUSED\); capturing anyway, rows are held back until it answers/);
     expect(stderr).toMatch(/clickhouse: .*cannot reach ClickHouse \(E[A-Z]+\); holding rows back and retrying/);
     expect(stderr).toMatch(/clickhouse: holding back \d+ rows/);
     expect(stderr).toMatch(/clickhouse: ClickHouse takes rows again after/);

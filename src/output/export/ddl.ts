@@ -87,13 +87,9 @@ function tableDdl(layout: TableLayout, name: TableName): string[] {
 /** The DDL as a script (`vvmp export --schema clickhouse`). */
 export function ddlScript(layout: TableLayout): string {
   const head = layout.cluster === null
-    ? `-- vvmp export tables (plain MergeTree tables in ${db(layout)}).\n`
+    ? `-- vvmp export tables (plain MergeTree tables in ${layout.database}).\n`
     : `-- vvmp export tables: run on every node of cluster ${layout.cluster}. Data lives in the *_local\n`
       + `-- MergeTree tables; query and insert through the Distributed tables (sharded by shard_key,\n`
       + `-- which keeps one session's rows on one shard).\n`;
   return head + ddlStatements(layout).map((s) => s + ';\n').join('\n');
-}
-
-function db(layout: TableLayout): string {
-  return layout.database;
 }

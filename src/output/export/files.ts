@@ -111,7 +111,3 @@ export class FileCaptureWriter implements CaptureWriter {
     }
   }
 }
-
-export function describeDir(dir: string): string {
-  return dir;
-}

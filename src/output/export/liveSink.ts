@@ -123,7 +123,8 @@ export class LiveClickHouseSink implements RecordSink {
   readonly drops: string[] = [];
   private idle: (() => void) | null = null;
 
-  constructor(private readonly target: ClickHouseTarget, private readonly opts: LiveSinkOptions) {
+  /** `prepared`: the tables exist (made before the capture started, or on the first send). */
+  constructor(private readonly target: ClickHouseTarget, private readonly opts: LiveSinkOptions, private prepared = true) {
     this.pending = Object.fromEntries(TABLE_NAMES.map((t) => [t, new Pending(t)])) as Record<TableName, Pending>;
     this.flushTimer = setInterval(() => this.flushOld(), Math.max(50, Math.min(1000, opts.flushMs / 2)));
     this.flushTimer.unref();
@@ -208,7 +209,10 @@ export class LiveClickHouseSink implements RecordSink {
     this.sendingNow = new Set(batches);
     const rows = batches.reduce((a, b) => a + b.rows, 0);
     const settings: Record<string, number> = this.target.layout.cluster !== null ? { insert_distributed_sync: 0 } : {};
-    this.inFlight = this.target.any((n) => n.query(`INSERT INTO ${this.target.table(table)} FORMAT JSONEachRow`, body, settings))
+    const insert = (): Promise<string> =>
+      this.target.any((n) => n.query(`INSERT INTO ${this.target.table(table)} FORMAT JSONEachRow`, body, settings));
+    // Tables not made yet (ClickHouse was down when the capture started): make them first.
+    this.inFlight = (this.prepared ? insert() : this.target.prepare().then(() => { this.prepared = true; return insert(); }))
       .then(() => {
         const sent = this.sendingNow;
         this.sendingNow = new Set();

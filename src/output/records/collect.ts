@@ -269,9 +269,10 @@ export class RecordCollector {
   }
 }
 
+const STORAGE_NAMES = REQUEST_PAYLOAD.find((p) => p.field === 'storage_type' && p.names === 'enum')!.def.names ?? {};
+
 function storageName(v: number): string | null {
-  const def = REQUEST_PAYLOAD.find((p) => p.field === 'storage_type' && p.names === 'enum')!.def;
-  return def.names?.[v] ?? null;
+  return STORAGE_NAMES[v] ?? null;
 }
 
 /** Nanoseconds from one frame to another, exact (doubles hold ~104 days of ns). */

@@ -53,13 +53,8 @@ export function communityId(proto: number, srcIp: string, srcPort: number, dstIp
     [a, b] = [b, a];
     [pa, pb] = [pb, pa];
   }
-  const head = Buffer.alloc(2);
-  head.writeUInt16BE(seed);
-  const tail = Buffer.alloc(6);
-  tail[0] = proto;
-  tail[1] = 0;
-  tail.writeUInt16BE(pa, 2);
-  tail.writeUInt16BE(pb, 4);
+  const head = Buffer.from([seed >> 8, seed & 0xff]);
+  const tail = Buffer.from([proto, 0, pa >> 8, pa & 0xff, pb >> 8, pb & 0xff]);
   return '1:' + createHash('sha1').update(head).update(a).update(b).update(tail).digest('base64');
 }
 
