@@ -1,0 +1,42 @@
+// Query: 0x01/0x02/0x03 from the device registry (cached encoded records);
+// 0xFF adds each peer's Query 0x01, asked in parallel (peers that do not
+// answer are left out).
+
+import { isDevicesPayload, type HeaderFields } from '../../protocol/decode.js';
+import type { FrameSpec } from '../../protocol/encode.js';
+import type { BlockRecord } from '../../protocol/codec.js';
+import { OP_QUERY } from '../../protocol/fields.js';
+import type { ManagerContext } from './context.js';
+import { DEFAULT_TIMEOUT_MS, OK, SUBOP_ANYWHERE } from './model.js';
+
+export function query<T>(ctx: ManagerContext<T>, h: HeaderFields, cap: (recs: BlockRecord[]) => BlockRecord[]): FrameSpec | Promise<FrameSpec> {
+  const sub = h.sub_opcode!;
+  if (sub !== SUBOP_ANYWHERE || !ctx.askPeer || ctx.config.peers.length === 0) {
+    return ctx.reply(h, OK, ctx.registry.encodedRecords(sub));
+  }
+  const client = h.client_id!;
+  if (!ctx.waits.take(client)) return ctx.reply(h, OK, { devices: ctx.registry.records(sub) });
+  const timeout = ctx.forwardBudget(DEFAULT_TIMEOUT_MS);
+  const asks = ctx.config.peers.map((peer) => {
+    ctx.counters.forwards++;
+    return ctx.askPeer!(peer, {
+      opcode: OP_QUERY, src_san: ctx.san, dst_san: peer.san_id, client_id: client, server_id: 0n,
+      transaction_id: ctx.nextPeerTxid(), sub_opcode: 0x01,
+    }, timeout).catch(() => null);
+  });
+  return Promise.all(asks).then((answers) => {
+    ctx.waits.release(client);
+    const recs = ctx.registry.records(sub);
+    const seen = new Set(recs.map((r) => `${r['san_id']}:${r['device_id']}`));
+    for (const a of answers) {
+      if (!a || a.header.sub_opcode !== OK || !a.payload || !isDevicesPayload(a.payload)) continue;
+      for (const r of a.payload.devices) {
+        const key = `${r['san_id']}:${r['device_id']}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        recs.push(r);
+      }
+    }
+    return ctx.reply(h, OK, { devices: cap(recs) });
+  });
+}
