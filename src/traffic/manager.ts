@@ -97,12 +97,13 @@ import {
 } from '../protocol/fields.js';
 import type { ServerConfig } from './config.js';
 import { allocate } from './server/allocate.js';
-import { announceSpec, onAnnounce, teardownAll } from './server/announces.js';
+import { announceAllowed, announceSpec, onAnnounce, teardownAll } from './server/announces.js';
 import type { ManagerContext } from './server/context.js';
 import { DeviceRegistry, type DeviceView } from './server/devices.js';
 import {
-  BAD_CHECKSUM, DEFAULT_TIMEOUT_MS, DENIED, MALFORMED, UNSUPPORTED, type AskPeer, type ManagerCounters, type Session,
+  BAD_CHECKSUM, DEFAULT_TIMEOUT_MS, DENIED, MALFORMED, UNSUPPORTED, type AskPeer, type ManagerCounters, type Refusal, type Session,
 } from './server/model.js';
+import { NetworkSet, normalizeAddress } from './server/networks.js';
 import { restore, snapshot, type ManagerState } from './server/persistence.js';
 import { query } from './server/query.js';
 import { free, initialize, modify, statistics } from './server/sessionOps.js';
@@ -112,8 +113,9 @@ import { WaitQueue } from './server/waitQueue.js';
 
 export {
   OK, PENDING, NO_CAPACITY, NO_MATCH, UNKNOWN_SESSION, DENIED, CONFLICT, MALFORMED, BAD_CHECKSUM, UNSUPPORTED, TIMEOUT,
+  TOO_LARGE,
   FLAG_EXCLUSIVE, FLAG_MIRROR, FLAG_BACKUP, FLAG_WAIT, SUBOP_LOCAL, SUBOP_EXPAND, SUBOP_ANYWHERE, ALL_SANS, INIT_RULES,
-  type SessionState, type InitParams, type RemoteRef, type Session, type ManagerCounters,
+  type SessionState, type InitParams, type RemoteRef, type Session, type ManagerCounters, type Refusal,
 } from './server/model.js';
 export type { ManagerState } from './server/persistence.js';
 export type { DeviceView } from './server/devices.js';
@@ -131,6 +133,10 @@ export interface ManagerOptions<T> {
   deliver?: (target: T, reply: FrameSpec) => void;
   /** Called after every change of sessions or devices (persistence). */
   onChange?: () => void;
+  /** Called for every request or Announce refused for security or quota reasons (the log). */
+  onRefused?: (r: Refusal) => void;
+  /** Session ids drawn at random (default; servers) or counted up from 1 (deterministic tests). */
+  sessionIds?: 'random' | 'sequential';
 }
 
 function hasFinding(f: DecodedFrame, code: string): boolean {
@@ -146,7 +152,10 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
   readonly askPeer: AskPeer | undefined;
   readonly deliver: ((target: T, reply: FrameSpec) => void) | undefined;
   private readonly onChange: (() => void) | undefined;
+  private readonly onRefused: ((r: Refusal) => void) | undefined;
   private readonly allowed: Set<bigint> | null;
+  private readonly clientNets: NetworkSet;
+  private readonly deviceNets: NetworkSet;
   readonly registry: DeviceRegistry;
   readonly table: SessionTable;
   readonly waits: WaitQueue<T>;
@@ -159,7 +168,6 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
   readonly counters: ManagerCounters = {
     requests: 0, replies: 0, pushed: 0, forwards: 0, announces: 0, ignored: 0, byStatus: new Map(),
   };
-  private readonly own = (h: HeaderFields, id: number): Session | undefined => this.table.own(h.client_id!, id);
 
   constructor(opts: ManagerOptions<T>) {
     this.config = opts.config;
@@ -169,10 +177,13 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
     this.askPeer = opts.askPeer;
     this.deliver = opts.deliver;
     this.onChange = opts.onChange;
+    this.onRefused = opts.onRefused;
+    this.clientNets = new NetworkSet(opts.config.client_networks);
+    this.deviceNets = new NetworkSet(opts.config.device_networks);
     this.allowed = opts.config.allowed_clients === 'open' ? null : new Set(opts.config.allowed_clients);
     this.peerTxid = 0x80000000 + (opts.config.san_id & 0x7fff) * 0x10000;
     this.registry = new DeviceRegistry(this.san, (recs) => this.cap(recs));
-    this.table = new SessionTable(this.registry);
+    this.table = new SessionTable(this.registry, opts.sessionIds ?? 'random');
     this.waits = new WaitQueue<T>(() => this.config.limits.max_outstanding_per_client);
     for (const d of opts.config.devices) this.registry.add({ ...d }, false);
   }
@@ -207,17 +218,27 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
   /**
    * Handles one received frame. Returns the reply (sync for local work, a
    * promise when peers are asked), or null when the frame gets no reply
-   * (replies, Announces, fewer than 2 bytes).
+   * (replies, Announces, fewer than 2 bytes). `from` is the sender's network
+   * address: with it the security domain is enforced (client networks,
+   * session ownership by client id and source, Announce networks and
+   * teardown rights); without it (a manager driven without sockets) every
+   * sender is trusted and sessions belong to their client id alone.
    */
-  handle(f: DecodedFrame, target: T): FrameSpec | null | Promise<FrameSpec | null> {
+  handle(f: DecodedFrame, target: T, from?: string): FrameSpec | null | Promise<FrameSpec | null> {
     const h = f.header;
+    const source = from === undefined ? undefined : normalizeAddress(from);
     if (h.opcode === null || (h.opcode & REPLY_BIT) !== 0) {
       this.counters.ignored++;
       return null;
     }
     if (h.opcode === OP_ANNOUNCE) {
       this.counters.announces++;
-      if (f.checksumOk && f.complete && f.payload && isDevicesPayload(f.payload)) onAnnounce(this, h, f.payload.devices);
+      if (!f.checksumOk || !f.complete || !f.payload || !isDevicesPayload(f.payload)) return null;
+      if (source !== undefined && !announceAllowed(this, this.deviceNets, source)) {
+        this.refused({ reason: 'announce_network', source, detail: `sub=0x${(h.sub_opcode ?? 0).toString(16).padStart(2, '0')} devices=${f.payload.devices.length}` });
+        return null;
+      }
+      onAnnounce(this, h, f.payload.devices, source);
       return null;
     }
     this.counters.requests++;
@@ -227,21 +248,36 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
     const def = f.def;
     if (!def || !(h.sub_opcode! in def.subops)) return this.reply(h, UNSUPPORTED);
     if (hasFinding(f, 'payload_size') || (def.request !== null && f.payload === null)) return this.reply(h, MALFORMED);
-    if (this.allowed !== null && !this.allowed.has(h.client_id!)) return this.reply(h, DENIED);
+    if (this.allowed !== null && !this.allowed.has(h.client_id!)) {
+      this.refused({ reason: 'client_not_in_domain', source: source ?? null, client_id: h.client_id!, detail: `txid=${h.transaction_id}` });
+      return this.reply(h, DENIED);
+    }
+    if (source !== undefined && !this.clientNets.has(source)) {
+      this.refused({ reason: 'network_not_in_domain', source, client_id: h.client_id!, detail: `txid=${h.transaction_id}` });
+      return this.reply(h, DENIED);
+    }
     const p = f.payload as BlockRecord;
+    // Another owner's session is answered like one that does not exist.
+    const own = (rq: HeaderFields, id: number): Session | undefined => {
+      const s = this.table.own(rq.client_id!, id, source);
+      if (!s && this.table.has(id)) {
+        this.refused({ reason: 'session_not_owned', source: source ?? null, client_id: rq.client_id!, detail: `session=${id} txid=${rq.transaction_id}` });
+      }
+      return s;
+    };
     switch (h.opcode) {
       case OP_QUERY:
-        return query(this, h, (recs) => this.cap(recs));
+        return query(this, h, Math.min(this.config.limits.max_payload, 4 * 0xffff));
       case OP_ALLOCATE:
-        return allocate(this, h, p, target);
+        return allocate(this, h, p, target, source ?? null);
       case OP_INITIALIZE:
-        return initialize(this, this.own, h, p);
+        return initialize(this, own, h, p);
       case OP_FREE:
-        return free(this, this.own, h, p);
+        return free(this, own, h, p);
       case OP_MODIFY:
-        return modify(this, this.own, h, p);
+        return modify(this, own, h, p);
       case OP_STATISTICS:
-        return statistics(this, this.own, h, p);
+        return statistics(this, own, h, p);
       default:
         return this.reply(h, UNSUPPORTED);
     }
@@ -274,6 +310,10 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
     this.onChange?.();
   }
 
+  refused(r: Refusal): void {
+    this.onRefused?.(r);
+  }
+
   nextPeerTxid(): number {
     const t = this.peerTxid;
     this.peerTxid = this.peerTxid >= 0xffffffff ? 0x80000000 : this.peerTxid + 1;
@@ -284,7 +324,7 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
     return Math.max(1, Math.min(this.config.limits.peer_timeout_ms, Math.floor(((timeoutMs || DEFAULT_TIMEOUT_MS) * 3) / 4)));
   }
 
-  /** Keeps a Query reply within the payload limit (and a UDP datagram). */
+  /** Keeps this manager's own Announce within the payload limit and one UDP datagram. */
   private cap(recs: BlockRecord[]): BlockRecord[] {
     const max = Math.floor(Math.min(this.config.limits.max_payload, 65507 - HEADER_SIZE) / 20);
     return recs.length > max ? recs.slice(0, max) : recs;

@@ -1,34 +1,38 @@
 // A VVMP server (SAN manager) on TCP and UDP, same port number (VVMP.md
 // section 1). This file wires the pieces: TCP connections (server/tcpHost.ts),
 // UDP, replies, logging (server/logLines.ts), Announces (server/announcer.ts),
-// peers (server/peerLink.ts) and persistence (server/stateFile.ts); every
-// decision is the SanManager's.
+// peers (server/peerLink.ts) and the --state journal (server/journal.ts);
+// every decision is the SanManager's. The security model and the limits are
+// described in spec/SERVER.md.
 //
 // Robustness: every frame with a request opcode gets a whole-header reply
 // (bad checksum included); a TCP frame over limits.max_payload closes the
 // connection (the stream cannot be framed); a connection holding a partial
 // frame for limits.frame_timeout_ms is closed (slow loris), one with no bytes
-// for limits.idle_timeout_ms too (0 = never); TCP keep-alive finds half-open
-// peers; connections over limits.max_connections are accepted and closed at
-// once with a FIN (no RST); a connection whose replies pile up unread is paused
-// until it drains. Closing a connection frees its framing buffer and drops its
-// WAIT registrations; sessions belong to client ids and stay.
+// for limits.idle_timeout_ms too (default 2 min); TCP keep-alive finds
+// half-open peers; connections over limits.max_connections, or over
+// limits.max_connections_per_source from one address, are accepted and closed
+// at once with a FIN (no RST); a connection whose replies pile up unread is
+// paused until it drains. Closing a connection frees its framing buffer and
+// drops its WAIT registrations; sessions belong to their client id and source
+// address and stay. A UDP reply longer than limits.udp_reply_factor × its
+// request goes out as TOO_LARGE with no payload (ask over TCP).
 //
-// Persistence (--state FILE). The file is rewritten atomically (temp file +
-// rename) after every change of sessions or devices, before the reply goes
-// out. A restart with a state file faces a contradiction: VVMP.md says a boot
-// Announce tears down every session of the device/server, so "restore the
-// sessions" and "announce a boot" cannot both be true. Two modes:
+// Persistence (--state FILE): an append-only journal (server/journal.ts),
+// written before the reply that acknowledges a change, fsynced in batches,
+// compacted when it grows. A restart with a state file faces a
+// contradiction: VVMP.md says a boot Announce tears down every session of the
+// device/server, so "restore the sessions" and "announce a boot" cannot both
+// be true. Two modes:
 //   restore: 'teardown' (default) — the restart *is* a boot: the server sends
 //     its boot Announce (sub-op 0x02) and the saved sessions are torn down,
 //     exactly as the Announce tells every listener (analyzers report
-//     boot_teardown). What survives is the session-id counter: new sessions
-//     never reuse the id of a session a client may still hold from before
-//     the restart, so such a client gets UNKNOWN_SESSION instead of silently
-//     using another client's new session. Device usage is not kept: it
-//     belonged to the torn-down sessions.
-//   restore: 'keep' — the restart is not a boot: sessions (and so device
-//     usage) and the counter are restored and the server sends a periodic
+//     boot_teardown). What survives are the ids of those sessions: they are
+//     retired (drawn last), so a client still holding one gets
+//     UNKNOWN_SESSION instead of silently reaching a new session. Device
+//     usage is not kept: it belonged to the torn-down sessions.
+//   restore: 'keep' (--keep-sessions) — the restart is not a boot: sessions
+//     (and so device usage) are restored and the server sends a periodic
 //     Announce (0x01) instead of a boot Announce, so nothing on the wire
 //     claims a teardown that did not happen.
 // Without a state file (or with one holding nothing) the start is a boot.
@@ -39,18 +43,18 @@ import { performance } from 'node:perf_hooks';
 import { hexId } from '../protocol/codec.js';
 import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { encodeFrame, type FrameSpec } from '../protocol/encode.js';
-import { OP_ANNOUNCE, REPLY_BIT } from '../protocol/fields.js';
+import { HEADER_SIZE, OP_ANNOUNCE, REPLY_BIT } from '../protocol/fields.js';
 import type { PeerConfig, ServerConfig } from './config.js';
-import { MALFORMED, SanManager } from './manager.js';
+import { MALFORMED, SanManager, TOO_LARGE } from './manager.js';
 import { Announcer } from './server/announcer.js';
 import { listen } from './server/listen.js';
-import { announceLine, exchangeLine, opLabel, pushedLine, ts } from './server/logLines.js';
+import { announceLine, exchangeLine, opLabel, pushedLine, refusalLine, ts } from './server/logLines.js';
 import { PeerLinks } from './server/peerLink.js';
-import { readStateFile, writeStateFile } from './server/stateFile.js';
+import { StateJournal, loadStateFile, removeStrayTemps } from './server/journal.js';
 import { TcpHost, type TcpConn } from './server/tcpHost.js';
 import { formatHostPort } from './transport.js';
 
-export { readStateFile, writeStateFile } from './server/stateFile.js';
+export { loadStateFile, removeStrayTemps } from './server/journal.js';
 export type { TcpConn } from './server/tcpHost.js';
 
 export interface ServerOptions {
@@ -68,6 +72,8 @@ export interface ServerOptions {
   verbose?: boolean;
   /** Clock for the manager (default Date.now). */
   now?: () => number;
+  /** Session ids drawn at random (default) or counted up from 1 (deterministic tests). */
+  sessionIds?: 'random' | 'sequential';
 }
 
 /** Where a reply goes: a TCP connection or a UDP address. */
@@ -87,6 +93,8 @@ export interface VvmpServer {
   manager: SanManager<ReplyTarget>;
   /** Open TCP connections being served. */
   readonly connections: number;
+  /** The --state journal, when there is one. */
+  readonly journal: StateJournal | null;
   /** Sends an Announce of the devices to the peers and announce targets. */
   announce(sub: number): Promise<void>;
   /**
@@ -112,7 +120,14 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   let udp!: dgram.Socket;
   let tcpHost!: TcpHost;
 
-  const writeReply = (target: ReplyTarget, spec: FrameSpec): boolean => {
+  /** Largest UDP reply to a request of `size` bytes: a whole header always, else udp_reply_factor × the request. */
+  const udpBound = (size: number) => Math.min(65_507, Math.max(HEADER_SIZE, cfg.limits.udp_reply_factor * size));
+
+  /**
+   * Sends a reply. `requestSize` (UDP) bounds it: a longer answer goes out
+   * as TOO_LARGE with no payload (the client asks over TCP), never cut.
+   */
+  const writeReply = (target: ReplyTarget, spec: FrameSpec, requestSize?: number): boolean => {
     let bytes: Buffer;
     try {
       bytes = encodeFrame(spec);
@@ -122,58 +137,60 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       log?.(`ts=${ts()} event=internal_error peer=${target.peer} error=${(e as Error).message.split('\n')[0]}`);
       bytes = encodeFrame({ ...spec, sub_opcode: MALFORMED, payload: null });
     }
+    // The change this reply acknowledges is in the journal before the reply leaves.
+    journal?.flush();
     if (target.kind === 'tcp') {
       if (target.closed || target.socket.destroyed) return false;
       target.socket.write(bytes);
       return true;
     }
     if (tcpHost.closing) return false;
+    if (requestSize !== undefined && bytes.length > udpBound(requestSize)) {
+      manager.refused({ reason: 'udp_reply_bound', source: target.address, client_id: spec.client_id ?? 0n,
+        detail: `op=${opLabel(spec.opcode)} txid=${spec.transaction_id} request_bytes=${requestSize} reply_bytes=${bytes.length}` });
+      bytes = encodeFrame({ ...spec, sub_opcode: TOO_LARGE, payload: null });
+    }
     udp.send(bytes, target.port, target.address, (err) => {
       if (err) vlog(`event=udp_send_error peer=${target.peer} error=${(err as NodeJS.ErrnoException).code ?? err.message}`);
     });
     return true;
   };
 
-  const persist = opts.statePath
-    ? () => {
-      try {
-        writeStateFile(opts.statePath!, manager.snapshot());
-      } catch (e) {
-        log?.(`ts=${ts()} event=state_write_error file=${opts.statePath} error=${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-    : undefined;
+  let journal: StateJournal | null = null;
 
   const manager: SanManager<ReplyTarget> = new SanManager<ReplyTarget>({
     config: cfg,
     now: opts.now,
+    sessionIds: opts.sessionIds,
     askPeer: (peer, spec, timeoutMs) => links.for(peer).ask(spec, timeoutMs),
     deliver: (target, spec) => {
       const sent = writeReply(target, spec);
       log?.(pushedLine(target, spec, sent));
     },
-    onChange: persist,
+    onRefused: (r) => log?.(refusalLine(r)),
   });
 
   // Restore before listening so that no request sees a half-restored manager.
   let boot = true;
   if (opts.statePath) {
-    const state = readStateFile(opts.statePath);
-    if (state) {
+    const path = opts.statePath;
+    const stray = removeStrayTemps(path);
+    if (stray.length > 0) log?.(`ts=${ts()} event=state_temp_removed file=${path} count=${stray.length}`);
+    const loaded = loadStateFile(path);
+    if (loaded) {
+      const { state } = loaded;
       if (state.san_id !== cfg.san_id || BigInt(state.server_id) !== cfg.server_id) {
-        throw new Error(`${opts.statePath}: state of SAN ${state.san_id} server ${state.server_id}, not of this server (SAN ${cfg.san_id} server ${hexId(cfg.server_id)})`);
+        throw new Error(`${path}: state of SAN ${state.san_id} server ${state.server_id}, not of this server (SAN ${cfg.san_id} server ${hexId(cfg.server_id)})`);
       }
       const r = manager.restore(state, mode);
       boot = mode === 'teardown' || r.restored === 0;
-      log?.(`ts=${ts()} event=state_restored file=${opts.statePath} mode=${mode} sessions=${r.restored} torn_down=${r.dropped} next_session=${state.next_session_id}`);
+      log?.(`ts=${ts()} event=state_restored file=${path} mode=${mode} sessions=${r.restored} torn_down=${r.dropped} `
+        + `records=${loaded.records}${loaded.tornTail ? ' torn_tail=1' : ''}`);
     }
-    // The first write fails loudly (a bad path should stop the start); later ones are logged.
-    try {
-      writeStateFile(opts.statePath, manager.snapshot());
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new Error(`${opts.statePath}: cannot write the state file (${err.code ?? err.message.split('\n')[0]})`);
-    }
+    // Compacted at every start; the first write fails loudly (a bad path should stop the start).
+    journal = new StateJournal(path, cfg, (line) => log?.(`ts=${ts()} ${line}`));
+    journal.start(manager.table.values(), manager.table.retiredIds(), manager.table.counter);
+    manager.table.listener = journal;
   }
 
   const { tcp, udp: u } = await listen(host, opts.port);
@@ -184,14 +201,14 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   const exchange = (f: DecodedFrame, target: ReplyTarget, t0: number) => {
     let r: FrameSpec | null | Promise<FrameSpec | null>;
     try {
-      r = manager.handle(f, target);
+      r = manager.handle(f, target, target.address);
     } catch (e) {
       log?.(`ts=${ts()} event=internal_error peer=${target.peer} error=${(e as Error).message.split('\n')[0]}`);
       r = f.header.opcode !== null && (f.header.opcode & REPLY_BIT) === 0 && f.header.opcode !== OP_ANNOUNCE
         ? manager.reply(f.header, MALFORMED) : null;
     }
     const done = (spec: FrameSpec | null) => {
-      const sent = spec ? writeReply(target, spec) : false;
+      const sent = spec ? writeReply(target, spec, target.kind === 'udp' ? f.bytes.length : undefined) : false;
       if (!log) return;
       if (spec) log(exchangeLine(target, f, spec, performance.now() - t0, sent));
       else if (f.header.opcode === OP_ANNOUNCE) log(announceLine(target, f));
@@ -225,7 +242,8 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
 
   log?.(`ts=${ts()} event=listening tcp=${formatHostPort(host, port)} udp=${formatHostPort(host, port)} san=${cfg.san_id} `
     + `server=${hexId(cfg.server_id)} devices=${cfg.devices.length} peers=${cfg.peers.length} `
-    + `domain=${cfg.allowed_clients === 'open' ? 'open' : cfg.allowed_clients.length}`);
+    + `domain=${cfg.allowed_clients === 'open' ? 'open' : cfg.allowed_clients.length} client_networks=${cfg.client_networks.join(',') || 'none'} `
+    + `device_networks=${cfg.device_networks.join(',') || 'none'}`);
   await announcer.announce(boot ? 0x02 : 0x01);
 
   let closed = false;
@@ -238,6 +256,9 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       return tcpHost.conns.size;
     },
     announce: (sub) => announcer.announce(sub),
+    get journal() {
+      return journal;
+    },
     setPeers(peers: PeerConfig[]) {
       cfg.peers = [...peers].sort((a, b) => a.san_id - b.san_id);
     },
@@ -250,6 +271,7 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       await links.closeAll();
       await tcpClosed;
       await new Promise<void>((r) => udp.close(() => r()));
+      await journal?.close();
       vlog('event=closed');
     },
   };

@@ -92,7 +92,7 @@ describe('config', () => {
     expect(c.devices[1]).toMatchObject({ device_class: 3, capacity_kb: 0, storage_type: 0, san_id: 9 });
     expect(c.allowed_clients).toEqual([0x11n, 18n]);
     expect(c.peers.map((p) => [p.san_id, p.host, p.port])).toEqual([[2, 'h2', 7369], [5, '127.0.0.1', 7370]]);
-    expect(c.limits).toMatchObject({ max_payload: 1024, max_connections: 1024, max_outstanding_per_client: 1024 });
+    expect(c.limits).toMatchObject({ max_payload: 1024, max_connections: 4096, max_outstanding_per_client: 1024 });
     expect(c.port).toBe(7369);
     expect(c.announce_interval_ms).toBe(0);
     const d = validateServerConfig({});

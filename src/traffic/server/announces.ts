@@ -7,25 +7,52 @@ import type { BlockRecord } from '../../protocol/codec.js';
 import { OP_ANNOUNCE } from '../../protocol/fields.js';
 import type { ManagerContext } from './context.js';
 import { serveWaiters } from './grants.js';
-import { ALL_SANS } from './model.js';
+import { ALL_SANS, hex } from './model.js';
+import { normalizeAddress, type NetworkSet } from './networks.js';
+
+/** The address of the peer manager of SAN `san`, as configured. */
+function peerAddress<T>(ctx: ManagerContext<T>, san: number): string | undefined {
+  const p = ctx.config.peers.find((x) => x.san_id === san);
+  return p ? normalizeAddress(p.host) : undefined;
+}
+
+/** An Announce from `source` may be heard at all: a device network, a peer, or a configured device's address. */
+export function announceAllowed<T>(ctx: ManagerContext<T>, deviceNets: NetworkSet, source: string): boolean {
+  if (deviceNets.has(source)) return true;
+  if (ctx.config.peers.some((p) => normalizeAddress(p.host) === source)) return true;
+  return ctx.config.devices.some((d) => d.address === source);
+}
 
 /**
  * Records of other SANs are registered (0x01, 0x02) or removed (0x03); an
  * unknown device of our SAN is registered; a boot (0x02) of one of our
  * devices tears down its sessions, and a boot from a peer manager (its
  * server_id) tears down the proxy sessions held there.
+ *
+ * `source` is the sender's address (undefined: not known, trusted). With
+ * it, a teardown happens only when the Announce comes from the address that
+ * registered the device (a configured device: its `address`), or for proxy
+ * sessions from the peer manager's configured address; anything else is
+ * refused and logged. The caller has checked the source's network.
  */
-export function onAnnounce<T>(ctx: ManagerContext<T>, h: HeaderFields, records: BlockRecord[]): void {
+export function onAnnounce<T>(ctx: ManagerContext<T>, h: HeaderFields, records: BlockRecord[], source?: string): void {
   if (h.server_id === ctx.serverId) return; // our own, looped back
   const sub = h.sub_opcode;
   let torn = 0;
+  const refuse = (reason: string, detail: string) => ctx.refused({ reason, source: source ?? null, detail });
   if (sub === 0x02 && h.server_id !== null && h.server_id !== 0n) {
+    let refusedPeer = 0;
     for (const s of [...ctx.table.values()]) {
       if (s.remote && s.remote.server_id === h.server_id) {
+        if (source !== undefined && peerAddress(ctx, s.remote.san_id) !== source) {
+          refusedPeer++;
+          continue;
+        }
         ctx.table.unbind(s);
         torn++;
       }
     }
+    if (refusedPeer > 0) refuse('boot_not_from_peer', `server=${hex(h.server_id)} sessions=${refusedPeer}`);
   }
   let changed = torn > 0;
   for (const r of records) {
@@ -40,18 +67,23 @@ export function onAnnounce<T>(ctx: ManagerContext<T>, h: HeaderFields, records: 
             device_id: id, device_class: r['device_class'] as number, storage_type: r['storage_type'] as number,
             access_type: r['access_type'] as number, capacity_kb: r['free_kb'] as number,
             bandwidth_kb: r['bandwidth_kb'] as number, device_flags: r['device_flags'] as number, san_id: san,
-          }, true);
+          }, true, source ?? null);
           changed = true;
         }
         continue;
       }
-      if (sub === 0x02 || (sub === 0x03 && d.dynamic)) {
+      const tearing = sub === 0x02 || (sub === 0x03 && d.dynamic);
+      if (tearing && source !== undefined && d.registrant !== source) {
+        refuse('teardown_not_from_registrant', `device=${id} sub=0x${sub.toString(16).padStart(2, '0')} registrant=${d.registrant ?? 'config'}`);
+        continue;
+      }
+      if (tearing) {
         torn += teardownDevice(ctx, id);
         changed = true;
       }
       if (sub === 0x03 && d.dynamic) ctx.registry.removeDynamic(id);
-    } else {
-      ctx.registry.foreignRecord(san, id, r, sub === 0x03);
+    } else if (!ctx.registry.foreignRecord(san, id, r, sub === 0x03, source)) {
+      refuse('record_not_from_announcer', `san=${san} device=${id}`);
     }
   }
   if (changed) ctx.changed();

@@ -5,7 +5,7 @@ import type { HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
 import type { ServerConfig } from '../config.js';
 import type { DeviceRegistry } from './devices.js';
-import type { AskPeer, ManagerCounters } from './model.js';
+import type { AskPeer, ManagerCounters, Refusal } from './model.js';
 import type { SessionTable } from './sessions.js';
 import type { WaitQueue } from './waitQueue.js';
 
@@ -25,6 +25,8 @@ export interface ManagerContext<T> {
   reply(h: HeaderFields, status: number, payload?: FrameSpec['payload']): FrameSpec;
   /** Sessions or devices changed. */
   changed(): void;
+  /** A request or Announce was refused for security or quota reasons (logged). */
+  refused(r: Refusal): void;
   /** Transaction id for the next request to a peer. */
   nextPeerTxid(): number;
   /** How long a forward may take: min(peer_timeout_ms, ¾ of the request's timeout). */

@@ -21,6 +21,12 @@ export interface DeviceState {
   /** client id → [sessions, exclusive sessions] on this device. */
   clients: Map<bigint, [number, number]>;
   exclusive: number;
+  /**
+   * The address whose Announces may tear this device's sessions down (boot,
+   * leaving): the one that registered it, or a configured device's `address`;
+   * null: none on the network.
+   */
+  registrant: string | null;
 }
 
 export interface DeviceView extends DeviceConfig {
@@ -36,6 +42,8 @@ export class DeviceRegistry {
   private dynamicCount = 0;
   /** Devices of other SANs heard in Announces, keyed `san:device`. */
   private readonly foreign = new Map<string, BlockRecord>();
+  /** Who announced each foreign record (null: not known); only they may remove it. */
+  private readonly foreignBy = new Map<string, string | null>();
   /**
    * Encoded device records of Query 0x01/0x02/0x03 replies, by sub-op, made
    * with the shared encoder and dropped on any change of devices or usage:
@@ -43,10 +51,11 @@ export class DeviceRegistry {
    */
   private readonly queryCache = new Map<number, Uint8Array>();
 
-  constructor(private readonly san: number, private readonly cap: (recs: BlockRecord[]) => BlockRecord[]) {}
+  /** `announceCap` keeps this manager's own Announce within one datagram and the payload limit. */
+  constructor(private readonly san: number, private readonly announceCap: (recs: BlockRecord[]) => BlockRecord[]) {}
 
-  add(cfg: DeviceConfig, dynamic: boolean): DeviceState {
-    const d: DeviceState = { cfg, dynamic, used_kb: 0, used_bw: 0, clients: new Map(), exclusive: 0 };
+  add(cfg: DeviceConfig, dynamic: boolean, registrant: string | null = cfg.address ?? null): DeviceState {
+    const d: DeviceState = { cfg, dynamic, used_kb: 0, used_bw: 0, clients: new Map(), exclusive: 0, registrant };
     this.byId.set(cfg.device_id, d);
     if (dynamic) this.dynamicCount++;
     this.queryCache.clear();
@@ -74,12 +83,24 @@ export class DeviceRegistry {
     this.queryCache.clear();
   }
 
-  /** Remembers (or forgets, `leaving`) a device of another SAN. */
-  foreignRecord(san: number, id: number, r: BlockRecord, leaving: boolean): void {
+  /**
+   * Remembers (or forgets, `leaving`) a device of another SAN heard from
+   * `source` (undefined: not known, trusted). A record is replaced or removed
+   * only by the address that announced it; false when refused for that.
+   */
+  foreignRecord(san: number, id: number, r: BlockRecord, leaving: boolean, source?: string): boolean {
     const key = `${san}:${id}`;
-    if (leaving) this.foreign.delete(key);
-    else if (this.foreign.has(key) || this.foreign.size < MAX_FOREIGN) this.foreign.set(key, { ...r, reserved: 0 });
+    const by = this.foreignBy.get(key);
+    if (source !== undefined && by !== undefined && by !== null && by !== source) return false;
+    if (leaving) {
+      this.foreign.delete(key);
+      this.foreignBy.delete(key);
+    } else if (this.foreign.has(key) || this.foreign.size < MAX_FOREIGN) {
+      this.foreign.set(key, { ...r, reserved: 0 });
+      this.foreignBy.set(key, source ?? null);
+    }
     this.queryCache.clear();
+    return true;
   }
 
   /** Adds a session's capacity, bandwidth and access to its device. */
@@ -141,12 +162,12 @@ export class DeviceRegistry {
       out.push(DeviceRegistry.record(d));
     }
     if (sub === 0x02 || sub === SUBOP_ANYWHERE) for (const r of this.foreign.values()) out.push({ ...r });
-    return this.cap(out);
+    return out;
   }
 
   /** The configured devices' records (what this manager announces). */
   configuredRecords(): BlockRecord[] {
-    return this.cap([...this.byId.values()].filter((d) => !d.dynamic).map((d) => DeviceRegistry.record(d)));
+    return this.announceCap([...this.byId.values()].filter((d) => !d.dynamic).map((d) => DeviceRegistry.record(d)));
   }
 
   /** The encoded payload of a Query reply answered locally, cached until devices or usage change. */

@@ -4,6 +4,7 @@ import type { DecodedFrame } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
 import { hexId } from '../../protocol/codec.js';
 import { REPLY_BIT, opcodeDef, statusName } from '../../protocol/fields.js';
+import type { Refusal } from './model.js';
 
 export const ts = (): string => new Date().toISOString();
 
@@ -45,4 +46,10 @@ export function announceLine(t: Where, f: DecodedFrame): string {
   const h = f.header;
   return `ts=${ts()} peer=${t.peer} proto=${t.kind} op=Announce sub=0x${(h.sub_opcode ?? 0).toString(16).padStart(2, '0')} `
     + `server=${hexId(h.server_id ?? 0n)} san=${h.src_san ?? '-'} status=- checksum=${f.checksumOk ? 'ok' : 'bad'}`;
+}
+
+/** One line per refusal (security or quota): `event=refused reason=… source=…`. */
+export function refusalLine(r: Refusal): string {
+  return `ts=${ts()} event=refused reason=${r.reason} source=${r.source ?? '-'}`
+    + `${r.client_id !== undefined ? ` client=${hexId(r.client_id)}` : ''}${r.detail ? ` ${r.detail}` : ''}`;
 }

@@ -22,6 +22,8 @@ export const MALFORMED = st('MALFORMED');
 export const BAD_CHECKSUM = st('BAD_CHECKSUM');
 export const UNSUPPORTED = st('UNSUPPORTED');
 export const TIMEOUT = st('TIMEOUT');
+/** Extension (spec/SERVER.md): the whole answer does not fit this exchange; ask over TCP. */
+export const TOO_LARGE = st('TOO_LARGE');
 
 export const FLAG_EXCLUSIVE = 0x01;
 export const FLAG_MIRROR = 0x02;
@@ -83,6 +85,12 @@ export interface Session {
   init: InitParams | null;
   /** A grant relayed from a peer SAN: operations are forwarded there. */
   remote: RemoteRef | null;
+  /**
+   * Network address the session was allocated from; with client_id its owner
+   * (another source naming it gets UNKNOWN_SESSION). null: not known (a
+   * manager driven without sockets), owned by the client id alone.
+   */
+  source: string | null;
 }
 
 /** An Allocate (or Modify) request's block, typed. */
@@ -111,5 +119,13 @@ export interface ManagerCounters {
  * it did not answer within timeoutMs (refused and reset count as no answer).
  */
 export type AskPeer = (peer: PeerConfig, spec: FrameSpec, timeoutMs: number) => Promise<DecodedFrame | null>;
+
+/** Why a request or Announce was refused, for the log (one structured line each). */
+export interface Refusal {
+  reason: string;
+  source: string | null;
+  client_id?: bigint;
+  detail?: string;
+}
 
 export const hex = (v: bigint): string => '0x' + v.toString(16).padStart(16, '0');

@@ -20,7 +20,9 @@ import { decide } from './placement.js';
  * TIMEOUT (a peer did not answer) or the most telling status. The caller has
  * taken the client's outstanding slot; it is released here.
  */
-export async function forwardAllocate<T>(ctx: ManagerContext<T>, h: HeaderFields, req: AllocReq, target: T): Promise<FrameSpec> {
+export async function forwardAllocate<T>(
+  ctx: ManagerContext<T>, h: HeaderFields, req: AllocReq, target: T, source: string | null,
+): Promise<FrameSpec> {
   const client = h.client_id!;
   const deadline = ctx.now() + ctx.forwardBudget(req.timeout_ms);
   let timedOut = false;
@@ -53,7 +55,7 @@ export async function forwardAllocate<T>(ctx: ManagerContext<T>, h: HeaderFields
           bandwidth_kb: g['bandwidth_kb'] as number, qos: g['qos'] as number, flags: (g['flags'] as number) & 0x0f,
           exclusive: ((g['flags'] as number) & FLAG_EXCLUSIVE) !== 0, expandable: false, state: 'ALLOCATED',
           created_ms: ctx.now(), activated_ms: null, init: null,
-          remote: { san_id: peer.san_id, server_id: r.header.server_id ?? 0n, session_id: g['session_id'] },
+          remote: { san_id: peer.san_id, server_id: r.header.server_id ?? 0n, session_id: g['session_id'] }, source,
         };
         ctx.table.bind(s);
         ctx.changed();
@@ -67,12 +69,12 @@ export async function forwardAllocate<T>(ctx: ManagerContext<T>, h: HeaderFields
   // No peer granted: what a local 0x02 would do, then WAIT, then TIMEOUT.
   const d = decide(ctx.registry, client, req, true);
   if ('device' in d) {
-    const s = grant(ctx, client, req, d.device, d.capacity_kb, true);
+    const s = grant(ctx, client, req, d.device, d.capacity_kb, true, source);
     if (s) return ctx.reply(h, OK, allocBlock(req, s.session_id, d.capacity_kb, d.device.cfg));
     return ctx.reply(h, NO_CAPACITY);
   }
   if ((req.flags & FLAG_WAIT) !== 0 && (d.status === NO_CAPACITY || d.status === CONFLICT)) {
-    return refuse(ctx, h, req, d.status, target);
+    return refuse(ctx, h, req, d.status, target, source);
   }
   if (timedOut) return ctx.reply(h, TIMEOUT);
   let status = d.status;

@@ -7,15 +7,24 @@ import type { FrameSpec } from '../../protocol/encode.js';
 import type { BlockRecord } from '../../protocol/codec.js';
 import { OP_QUERY } from '../../protocol/fields.js';
 import type { ManagerContext } from './context.js';
-import { DEFAULT_TIMEOUT_MS, OK, SUBOP_ANYWHERE } from './model.js';
+import { DEFAULT_TIMEOUT_MS, OK, SUBOP_ANYWHERE, TOO_LARGE } from './model.js';
 
-export function query<T>(ctx: ManagerContext<T>, h: HeaderFields, cap: (recs: BlockRecord[]) => BlockRecord[]): FrameSpec | Promise<FrameSpec> {
+const RECORD_SIZE = 20;
+
+/**
+ * A Query answer is whole or not at all: device records over `maxPayload`
+ * bytes get TOO_LARGE with no payload (spec/SERVER.md), never a cut list.
+ */
+export function query<T>(ctx: ManagerContext<T>, h: HeaderFields, maxPayload: number): FrameSpec | Promise<FrameSpec> {
   const sub = h.sub_opcode!;
+  const whole = (recs: BlockRecord[]): FrameSpec =>
+    recs.length * RECORD_SIZE > maxPayload ? ctx.reply(h, TOO_LARGE) : ctx.reply(h, OK, { devices: recs });
   if (sub !== SUBOP_ANYWHERE || !ctx.askPeer || ctx.config.peers.length === 0) {
-    return ctx.reply(h, OK, ctx.registry.encodedRecords(sub));
+    const bytes = ctx.registry.encodedRecords(sub);
+    return bytes.length > maxPayload ? ctx.reply(h, TOO_LARGE) : ctx.reply(h, OK, bytes);
   }
   const client = h.client_id!;
-  if (!ctx.waits.take(client)) return ctx.reply(h, OK, { devices: ctx.registry.records(sub) });
+  if (!ctx.waits.take(client)) return whole(ctx.registry.records(sub));
   const timeout = ctx.forwardBudget(DEFAULT_TIMEOUT_MS);
   const asks = ctx.config.peers.map((peer) => {
     ctx.counters.forwards++;
@@ -37,6 +46,6 @@ export function query<T>(ctx: ManagerContext<T>, h: HeaderFields, cap: (recs: Bl
         recs.push(r);
       }
     }
-    return ctx.reply(h, OK, { devices: cap(recs) });
+    return whole(recs);
   });
 }

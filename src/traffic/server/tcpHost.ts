@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { ServerLimits } from '../config.js';
 import { FrameReader, formatHostPort } from '../transport.js';
 import { opLabel, ts } from './logLines.js';
+import { normalizeAddress } from './networks.js';
 
 /** Where a reply goes: a TCP connection. */
 export interface TcpConn {
@@ -34,6 +35,8 @@ export interface TcpHostOptions {
 
 export class TcpHost {
   readonly conns = new Set<TcpConn>();
+  /** Open connections per source address. */
+  private readonly perSource = new Map<string, number>();
   closing = false;
   private readonly sweep: NodeJS.Timeout | null;
 
@@ -53,17 +56,26 @@ export class TcpHost {
     const limits = o.limits;
     const peer = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
     socket.on('error', (err) => o.vlog(`event=error peer=${peer} error=${(err as NodeJS.ErrnoException).code ?? err.message}`));
-    if (this.closing || this.conns.size >= limits.max_connections) {
-      o.vlog(`event=refused peer=${peer} reason=max_connections limit=${limits.max_connections}`);
+    const address = normalizeAddress(socket.remoteAddress ?? '?');
+    const fromSource = this.perSource.get(address) ?? 0;
+    const over = this.closing ? 'closing'
+      : this.conns.size >= limits.max_connections ? `max_connections limit=${limits.max_connections}`
+        : fromSource >= limits.max_connections_per_source ? `max_connections_per_source limit=${limits.max_connections_per_source}` : null;
+    if (over !== null) {
+      // Always logged for a source over its own limit (someone is hoarding); the global limit only with --verbose, as before.
+      const line = `event=refused reason=${over} source=${address} peer=${peer}`;
+      if (over.startsWith('max_connections_per_source')) o.log?.(`ts=${ts()} ${line}`);
+      else o.vlog(line);
       socket.resume(); // discard whatever it sends
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
+    this.perSource.set(address, fromSource + 1);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     const conn: TcpConn = {
-      kind: 'tcp', peer, address: socket.remoteAddress ?? '?', socket, partialSince: 0, lastData: Date.now(), closed: false,
+      kind: 'tcp', peer, address, socket, partialSince: 0, lastData: Date.now(), closed: false,
       reader: null as unknown as FrameReader,
     };
     conn.reader = new FrameReader({
@@ -95,6 +107,9 @@ export class TcpHost {
     socket.on('close', (hadError) => {
       conn.closed = true;
       this.conns.delete(conn);
+      const n = (this.perSource.get(address) ?? 1) - 1;
+      if (n <= 0) this.perSource.delete(address);
+      else this.perSource.set(address, n);
       const buffered = conn.reader.buffered;
       conn.reader.stop();
       const dropped = o.onClose(conn);
