@@ -137,8 +137,10 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       log?.(`ts=${ts()} event=internal_error peer=${target.peer} error=${(e as Error).message.split('\n')[0]}`);
       bytes = encodeFrame({ ...spec, sub_opcode: MALFORMED, payload: null });
     }
-    // The change this reply acknowledges is in the journal before the reply leaves.
-    journal?.flush();
+    // The change this reply acknowledges is in the journal before the reply
+    // leaves (TCP replies written while a chunk is processed leave corked,
+    // after one journal write for the whole chunk: beforeSend).
+    if (target.kind === 'udp' || !target.corked) journal?.flush();
     if (target.kind === 'tcp') {
       if (target.closed || target.socket.destroyed) return false;
       target.socket.write(bytes);
@@ -226,6 +228,7 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
     limits: cfg.limits,
     onFrame: (bytes, conn) => exchange(decodeFrame(bytes), conn, log ? performance.now() : 0),
     onClose: (conn) => manager.dropTarget(conn),
+    beforeSend: () => journal?.flush(),
     log,
     vlog,
   });

@@ -19,6 +19,8 @@ export interface TcpConn {
   partialSince: number;
   lastData: number;
   closed: boolean;
+  /** Inside the data handler: replies are corked until the chunk is processed. */
+  corked: boolean;
 }
 
 const WRITE_HIGH_WATER = 1 << 20;
@@ -27,6 +29,8 @@ export interface TcpHostOptions {
   limits: ServerLimits;
   /** A whole frame arrived on a connection. */
   onFrame: (bytes: Buffer, conn: TcpConn) => void;
+  /** Called before the replies to a chunk of frames leave (the journal is written first). */
+  beforeSend?: () => void;
   /** A connection closed (its WAIT registrations are to be dropped); returns how many were. */
   onClose: (conn: TcpConn) => number;
   log?: (line: string) => void;
@@ -75,7 +79,7 @@ export class TcpHost {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     const conn: TcpConn = {
-      kind: 'tcp', peer, address, socket, partialSince: 0, lastData: Date.now(), closed: false,
+      kind: 'tcp', peer, address, socket, partialSince: 0, lastData: Date.now(), closed: false, corked: false,
       reader: null as unknown as FrameReader,
     };
     conn.reader = new FrameReader({
@@ -94,8 +98,14 @@ export class TcpHost {
       const now = Date.now();
       conn.lastData = now;
       socket.cork();
-      conn.reader.push(chunk);
-      socket.uncork();
+      conn.corked = true;
+      try {
+        conn.reader.push(chunk);
+      } finally {
+        conn.corked = false;
+        o.beforeSend?.();
+        socket.uncork();
+      }
       if (conn.reader.buffered > 0) {
         if (conn.partialSince === 0) conn.partialSince = now;
       } else conn.partialSince = 0;
