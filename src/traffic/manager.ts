@@ -44,10 +44,13 @@
 //     tried in arrival order (first fit) and a granted one gets its second
 //     reply, same transaction id, through `deliver`. Waiters of a closed
 //     connection are dropped (`dropTarget`).
-// * Sessions belong to their client_id, not to a connection: a disconnect
-//   does not end them. A session of another client is UNKNOWN_SESSION (not
-//   DENIED: DENIED means outside the security domain, and we do not reveal
-//   other clients' sessions).
+// * Sessions belong to their client_id and the source address that
+//   allocated them, not to a connection: a disconnect does not end them. A
+//   session of another client, or named from another address, is
+//   UNKNOWN_SESSION (not DENIED: DENIED means outside the security domain,
+//   and we do not reveal other clients' sessions). Session ids are random.
+//   The domain (client ids and networks), Announce networks, teardown rights
+//   and quotas: spec/SERVER.md.
 // * Modify: session_id = 0 or capacity_kb = 0 → MALFORMED; storage/access
 //   other than 0xFF or the session's own → NO_MATCH. Sub-op 0x00 has no
 //   partial grants, so growth is all or nothing: a session allocated with
@@ -73,7 +76,8 @@
 //   announced), 0x03 those of them on this SAN, 0x02 all devices it knows
 //   (also other SANs' devices it heard announced), 0xFF its own plus each
 //   peer's Query 0x01 (asked in parallel; peers that do not answer are left
-//   out, the reply is still OK). free_kb is capacity minus what sessions use;
+//   out, the reply is still OK). A list over the payload limit is TOO_LARGE
+//   with no payload, never cut. free_kb is capacity minus what sessions use;
 //   bandwidth_kb the device's total.
 // * Announce (never answered): records of other SANs are registered (0x01,
 //   0x02) or removed (0x03 leaving); an unknown device of our SAN is
