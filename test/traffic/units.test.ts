@@ -126,6 +126,35 @@ describe('config', () => {
     for (const m of [bad({ devices: [{ ...dev, capacity_kb: 'x' }] }), bad({ peers: { 2: 'h:x' } })]) expect(m).not.toContain('\n');
   });
 
+  it('security domain and limits: networks, device addresses, quotas (spec/SERVER.md)', () => {
+    const c = validateServerConfig({
+      client_networks: ['10.1.0.0/16', '::1'], device_networks: ['127.0.0.3/32'],
+      devices: [{ device_id: 1, access_type: 'fc', capacity_kb: 1, bandwidth_kb: 1, address: '::ffff:10.0.0.5' }],
+      limits: { max_connections_per_source: 8, max_sessions_per_client: 10, max_sessions_per_source: 20, max_capacity_per_client_kb: 5, udp_reply_factor: 4 },
+    });
+    expect(c).toMatchObject({ client_networks: ['10.1.0.0/16', '::1'], device_networks: ['127.0.0.3/32'] });
+    expect(c.devices[0]!.address).toBe('10.0.0.5');
+    expect(c.limits).toMatchObject({ max_connections_per_source: 8, max_sessions_per_client: 10, max_sessions_per_source: 20, max_capacity_per_client_kb: 5, udp_reply_factor: 4 });
+    expect(validateServerConfig(JSON.parse(JSON.stringify(serverConfigToJson(c))))).toEqual(c);
+    const d = defaultServerConfig();
+    expect(d.client_networks).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(d.device_networks).toEqual([]);
+    expect(d.limits.idle_timeout_ms).toBeGreaterThan(0);
+    const bad = (raw: unknown) => {
+      try {
+        validateServerConfig(raw, 'c.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(bad({ client_networks: ['10.0.0.0/33'] })).toBe('c.json: client_networks[0] "10.0.0.0/33": prefix length must be 0..32');
+    expect(bad({ device_networks: ['nope'] })).toBe('c.json: device_networks[0] "nope": "nope" is not an IP address');
+    expect(bad({ client_networks: '10.0.0.0/8' })).toMatch(/^c.json: client_networks must be an array/);
+    expect(bad({ devices: [{ device_id: 1, access_type: 'fc', capacity_kb: 1, bandwidth_kb: 1, address: '10.0.0.0/8' }] })).toMatch(/^c.json: devices\[0\]\.address .*one address, not a network/);
+    expect(bad({ limits: { max_sessions_per_client: 0 } })).toBe('c.json: limits.max_sessions_per_client must be at least 1');
+  });
+
   it('loadServerConfig reads files and reports missing or broken ones', () => {
     const p = join(dir, 'c.json');
     writeFileSync(p, JSON.stringify({ san_id: 3, devices: [{ device_id: 7, access_type: 'scsi', capacity_kb: 1, bandwidth_kb: 2 }] }));
