@@ -50,7 +50,8 @@ import { Announcer } from './server/announcer.js';
 import { listen } from './server/listen.js';
 import { announceLine, exchangeLine, opLabel, pushedLine, refusalLine, ts } from './server/logLines.js';
 import { PeerLinks } from './server/peerLink.js';
-import { StateJournal, loadStateFile, removeStrayTemps } from './server/journal.js';
+import type { StateJournal } from './server/journal.js';
+import { openState } from './server/restart.js';
 import { TcpHost, type TcpConn } from './server/tcpHost.js';
 import { formatHostPort } from './transport.js';
 
@@ -174,26 +175,7 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
 
   // Restore before listening so that no request sees a half-restored manager.
   let boot = true;
-  if (opts.statePath) {
-    const path = opts.statePath;
-    const stray = removeStrayTemps(path);
-    if (stray.length > 0) log?.(`ts=${ts()} event=state_temp_removed file=${path} count=${stray.length}`);
-    const loaded = loadStateFile(path);
-    if (loaded) {
-      const { state } = loaded;
-      if (state.san_id !== cfg.san_id || BigInt(state.server_id) !== cfg.server_id) {
-        throw new Error(`${path}: state of SAN ${state.san_id} server ${state.server_id}, not of this server (SAN ${cfg.san_id} server ${hexId(cfg.server_id)})`);
-      }
-      const r = manager.restore(state, mode);
-      boot = mode === 'teardown' || r.restored === 0;
-      log?.(`ts=${ts()} event=state_restored file=${path} mode=${mode} sessions=${r.restored} torn_down=${r.dropped} `
-        + `records=${loaded.records}${loaded.tornTail ? ' torn_tail=1' : ''}`);
-    }
-    // Compacted at every start; the first write fails loudly (a bad path should stop the start).
-    journal = new StateJournal(path, cfg, (line) => log?.(`ts=${ts()} ${line}`));
-    journal.start(manager.table.values(), manager.table.retiredIds(), manager.table.counter);
-    manager.table.listener = journal;
-  }
+  if (opts.statePath) ({ journal, boot } = openState(manager, cfg, opts.statePath, mode, log));
 
   const { tcp, udp: u } = await listen(host, opts.port);
   udp = u;
