@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBulkQueryCapture } from '../test/replay/fixtures.js';
 import { freePort } from '../test/helpers/ports.js';
+import { measureServeState } from './serveState.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VVMP = path.join(ROOT, 'bin/vvmp.js');
@@ -65,6 +66,15 @@ async function load(): Promise<TrafficRow> {
   } finally {
     await srv.stop();
   }
+  return r;
+}
+
+async function serveState(): Promise<TrafficRow> {
+  const r = row('serve-state', 'vvmp serve --state: 10,000 allocations, then Query under alloc/free churn');
+  const f = await measureServeState();
+  r.figures = { ...f };
+  r.checks.push({ target: '≥ 10,000 alloc/s', ok: f['alloc/s'] >= 10_000, value: f['alloc/s'].toLocaleString('en') });
+  r.checks.push({ target: 'Query p99 < 5 ms at 10,000 sessions (under churn)', ok: f['query p99 ms'] < 5, value: `${f['query p99 ms']} ms` });
   return r;
 }
 
@@ -148,6 +158,7 @@ function tuiViews(capture: string): TrafficRow {
 export async function trafficRows(opts: { dir: string; capture1m: string | null; only: Set<string> | null }): Promise<TrafficRow[]> {
   const jobs: Array<[string, () => Promise<TrafficRow>]> = [
     ['serve-load-50', load],
+    ['serve-state', serveState],
     ['replay-topspeed', () => replay(opts.dir)],
     ['fuzz', fuzz],
     ['tui-first-screen-1m', () => (opts.capture1m ? tuiFirstScreen(opts.capture1m, '1m') : Promise.resolve({ ...row('tui-first-screen-1m', 'vvmp tui FILE: first screen'), skipped: 'no 1M capture' }))],

@@ -21,8 +21,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--port <n>', 'TCP and UDP port (default: the config\'s, 7369)').argParser((v) => parseIntStrict(v, '--port', 0, 65535)))
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--config <file.json>', 'server config: SAN, server id, devices, security domain, peers, limits')
-    .option('--state <file>', 'keep sessions across restarts in this file (written atomically)')
-    .option('--keep-sessions', 'with --state: restore sessions on restart instead of tearing them down with a boot Announce')
+    .option('--state <file>', 'journal the sessions in this file; at a restart they are torn down and a boot Announce says so (their ids are not reused), unless --keep-sessions')
+    .option('--keep-sessions', 'with --state: restore the sessions at a restart (no boot Announce) instead of tearing them down')
     .option('--verbose', 'also log connection events')
     .option('--quiet', 'no log lines')
     .action((flags: ServeFlags) => serve(flags));

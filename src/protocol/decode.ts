@@ -5,7 +5,7 @@ import { byteSum } from './checksum.js';
 import { readBlock, readId, readUint, type BlockRecord } from './codec.js';
 import { finding, type Finding } from './expert.js';
 import {
-  HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING, opcodeDef, statusName,
+  HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING, STATUS_TOO_LARGE, opcodeDef, statusName,
   type BlockLayout, type OpcodeDef,
 } from './fields.js';
 
@@ -127,7 +127,9 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
     if (sub === STATUS_PENDING) {
       findings.push(finding('status_pending', 'PENDING: a second reply follows when storage frees up'));
     } else if (sub !== STATUS_OK) {
-      findings.push(finding('status_error', `reply status ${status}`));
+      findings.push(finding('status_error', sub === STATUS_TOO_LARGE
+        ? `reply status ${status}: the whole answer does not fit this exchange (UDP bound or payload limit); ask over TCP`
+        : `reply status ${status}`));
     }
   } else if (def && !(sub! in def.subops)) {
     findings.push(finding('subop_invalid', `sub-opcode ${hex2(sub!)} is not valid for ${def.name}`));

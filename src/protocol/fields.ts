@@ -241,9 +241,14 @@ export function opcodeDef(opcode: number): OpcodeDef | undefined {
 export const STATUSES: Readonly<Record<number, string>> = {
   0x00: 'OK', 0x01: 'PENDING', 0x10: 'NO_CAPACITY', 0x11: 'NO_MATCH', 0x20: 'UNKNOWN_SESSION',
   0x21: 'DENIED', 0x22: 'CONFLICT', 0x30: 'MALFORMED', 0x31: 'BAD_CHECKSUM', 0x32: 'UNSUPPORTED', 0x40: 'TIMEOUT',
+  // Extension of the reference server (spec/SERVER.md): the whole answer does
+  // not fit this exchange (UDP amplification bound, payload limit); never a
+  // cut-off list. Ask over TCP.
+  0x33: 'TOO_LARGE',
 };
 export const STATUS_OK = 0x00;
 export const STATUS_PENDING = 0x01;
+export const STATUS_TOO_LARGE = 0x33;
 export const STATUS_BY_NAME: ReadonlyMap<string, number> = new Map(
   Object.entries(STATUSES).map(([v, n]) => [n, Number(v)]),
 );

@@ -11,22 +11,29 @@
 //   "devices": [
 //     { "device_id": 1, "device_class": "raid_controller", "storage_type": "raid5",
 //       "access_type": "fc", "capacity_kb": 104857600, "bandwidth_kb": 204800,
-//       "device_flags": 3, "san_id": 1 }       // san_id defaults to the server's own
+//       "device_flags": 3, "san_id": 1,        // san_id defaults to the server's own
+//       "address": "10.0.0.5" }                // optional: the device's own address (its boot Announce is honoured from there only)
 //   ],
-//   "allowed_clients": "open",                    // or ["0x11", "0x12"]
+//   "allowed_clients": "open",                    // or ["0x11", "0x12"]: client ids of the domain
+//   "client_networks": ["127.0.0.0/8", "::1/128"], // where the domain's clients may come from
+//   "device_networks": [],                        // where Announces of new devices are accepted from (peers always)
 //   "peers": { "2": "127.0.0.1:7370" },           // SAN id → host:port (TCP and UDP)
-//   "limits": { "max_payload": 65536, "max_connections": 1024,
+//   "limits": { "max_payload": 65536, "max_connections": 4096, "max_connections_per_source": 256,
 //               "max_outstanding_per_client": 1024, "frame_timeout_ms": 60000,
-//               "idle_timeout_ms": 0, "peer_timeout_ms": 2000 },
+//               "idle_timeout_ms": 120000, "peer_timeout_ms": 2000,
+//               "max_sessions_per_client": 4096, "max_sessions_per_source": 16384,
+//               "max_capacity_per_client_kb": 0, "udp_reply_factor": 8 },
 //   "announce_interval_ms": 0,                    // 0 = no periodic Announce
 //   "announce_targets": ["127.0.0.1:7369"]        // UDP targets of Announces (peers get them too)
 // }
 //
 // Enumerations (storage_type, access_type, device_class) take the numbers of
-// VVMP.md section 6 or their names, case-insensitive.
+// VVMP.md section 6 or their names, case-insensitive. The security model these
+// keys set up is described in spec/SERVER.md.
 
 import { readFileSync } from 'node:fs';
 import { DEVICE_ACCESS_TYPES, DEVICE_CLASSES, STORAGE_TYPES } from '../protocol/fields.js';
+import { LOOPBACK_NETWORKS, normalizeAddress, parseCidr } from './server/networks.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, parseHostPort, type HostPort } from './transport.js';
 
 export interface DeviceConfig {
@@ -40,6 +47,8 @@ export interface DeviceConfig {
   bandwidth_kb: number;
   device_flags: number;
   san_id: number;
+  /** The device's own network address: its boot/leaving Announces are honoured from there only. */
+  address?: string;
 }
 
 export interface PeerConfig {
@@ -55,14 +64,24 @@ export interface ServerLimits {
   max_payload: number;
   /** TCP connections served at once; further ones are accepted and closed at once (FIN). */
   max_connections: number;
+  /** TCP connections one source address may hold at once (same treatment over it). */
+  max_connections_per_source: number;
   /** WAIT registrations plus forwarded requests one client may have open. */
   max_outstanding_per_client: number;
   /** A connection holding a partial frame this long is closed (slow-loris guard). */
   frame_timeout_ms: number;
-  /** A connection with no bytes at all for this long is closed; 0 = never. */
+  /** A connection with no bytes at all for this long is closed; 0 = never (default 2 min). */
   idle_timeout_ms: number;
   /** Longest wait for a peer SAN on a forward (further capped by the request's own timeout). */
   peer_timeout_ms: number;
+  /** Live sessions one client id may hold; over it Allocate gets NO_CAPACITY. */
+  max_sessions_per_client: number;
+  /** Live sessions all client ids of one source address may hold together (spoofed ids cannot take them all). */
+  max_sessions_per_source: number;
+  /** Capacity (KB) one client id may hold in all its sessions; 0 = no quota. */
+  max_capacity_per_client_kb: number;
+  /** A UDP reply may be at most this many times the request's size; a longer one is TOO_LARGE (ask over TCP). */
+  udp_reply_factor: number;
 }
 
 export interface ServerConfig {
@@ -72,6 +91,10 @@ export interface ServerConfig {
   devices: DeviceConfig[];
   /** 'open', or the client ids of this server's security domain. */
   allowed_clients: 'open' | bigint[];
+  /** Networks (CIDR) the domain's clients may come from; others get DENIED. */
+  client_networks: string[];
+  /** Networks (CIDR) Announces of devices are accepted from (peers' addresses are always accepted). */
+  device_networks: string[];
   /** Peer SAN managers, by ascending SAN id (the order forwards try them). */
   peers: PeerConfig[];
   limits: ServerLimits;
@@ -83,11 +106,16 @@ export interface ServerConfig {
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   max_payload: DEFAULT_MAX_PAYLOAD,
-  max_connections: 1024,
+  max_connections: 4096,
+  max_connections_per_source: 256,
   max_outstanding_per_client: 1024,
   frame_timeout_ms: 60_000,
-  idle_timeout_ms: 0,
+  idle_timeout_ms: 120_000,
   peer_timeout_ms: 2000,
+  max_sessions_per_client: 4096,
+  max_sessions_per_source: 16_384,
+  max_capacity_per_client_kb: 0,
+  udp_reply_factor: 8,
 };
 
 const GiB = 1024 * 1024; // in KB
@@ -110,6 +138,8 @@ export function defaultServerConfig(): ServerConfig {
       dev({ device_id: 6, device_class: 3, storage_type: 0x00, access_type: 0x02, capacity_kb: 0, bandwidth_kb: 1000 * MiBps, device_flags: 0x01 }),
     ],
     allowed_clients: 'open',
+    client_networks: [...LOOPBACK_NETWORKS],
+    device_networks: [],
     peers: [],
     limits: { ...DEFAULT_LIMITS },
     announce_interval_ms: 0,
@@ -170,6 +200,17 @@ export function validateServerConfig(raw: unknown, source = 'config'): ServerCon
   const o = raw as Obj;
   const def = defaultServerConfig();
 
+  const address = (v: unknown, where: string): string => {
+    if (typeof v !== 'string') fail(where, 'must be an IP address string');
+    try {
+      const c = parseCidr(v as string);
+      if (c.text.includes('/')) throw new Error('one address, not a network');
+    } catch (e) {
+      fail(where, (e as Error).message);
+    }
+    return normalizeAddress(v as string);
+  };
+
   const uint = (v: unknown, where: string, max: number, dflt?: number): number => {
     if (v === undefined && dflt !== undefined) return dflt;
     if (v === undefined) fail(where, 'is required');
@@ -178,7 +219,7 @@ export function validateServerConfig(raw: unknown, source = 'config'): ServerCon
     return v as number;
   };
 
-  const known = new Set(['san_id', 'server_id', 'port', 'devices', 'allowed_clients', 'peers', 'limits', 'announce_interval_ms', 'announce_targets']);
+  const known = new Set(['san_id', 'server_id', 'port', 'devices', 'allowed_clients', 'client_networks', 'device_networks', 'peers', 'limits', 'announce_interval_ms', 'announce_targets']);
   for (const k of Object.keys(o)) if (!known.has(k) && !k.startsWith('//') && !k.startsWith('_')) fail(k, `is not a known key (known: ${[...known].join(', ')})`);
 
   const san_id = uint(o['san_id'], 'san_id', 0xfffffe, def.san_id);
@@ -225,6 +266,7 @@ export function validateServerConfig(raw: unknown, source = 'config'): ServerCon
         bandwidth_kb: uint(r['bandwidth_kb'], `${w}.bandwidth_kb`, 0xffffffff),
         device_flags: uint(r['device_flags'], `${w}.device_flags`, 0xff, 0),
         san_id: uint(r['san_id'], `${w}.san_id`, 0xfffffe, san_id),
+        ...(r['address'] !== undefined ? { address: address(r['address'], `${w}.address`) } : {}),
       };
     });
   }
@@ -239,6 +281,23 @@ export function validateServerConfig(raw: unknown, source = 'config'): ServerCon
       return id!;
     });
   }
+
+  const networks = (key: 'client_networks' | 'device_networks'): string[] => {
+    const v = o[key];
+    if (v === undefined) return key === 'client_networks' ? [...LOOPBACK_NETWORKS] : [];
+    if (!Array.isArray(v)) fail(key, 'must be an array of networks ("a.b.c.d/n", "x::y/n")');
+    return (v as unknown[]).map((x, i) => {
+      if (typeof x !== 'string') fail(`${key}[${i}]`, 'must be a network string ("a.b.c.d/n")');
+      try {
+        parseCidr(x as string);
+      } catch (e) {
+        fail(`${key}[${i}]`, (e as Error).message);
+      }
+      return (x as string).trim();
+    });
+  };
+  const client_networks = networks('client_networks');
+  const device_networks = networks('device_networks');
 
   const peers: PeerConfig[] = [];
   if (o['peers'] !== undefined) {
@@ -271,7 +330,15 @@ export function validateServerConfig(raw: unknown, source = 'config'): ServerCon
     limits.frame_timeout_ms = uint(l['frame_timeout_ms'], 'limits.frame_timeout_ms', 86_400_000, DEFAULT_LIMITS.frame_timeout_ms);
     limits.idle_timeout_ms = uint(l['idle_timeout_ms'], 'limits.idle_timeout_ms', 86_400_000, DEFAULT_LIMITS.idle_timeout_ms);
     limits.peer_timeout_ms = uint(l['peer_timeout_ms'], 'limits.peer_timeout_ms', 0xffffff, DEFAULT_LIMITS.peer_timeout_ms);
+    limits.max_connections_per_source = uint(l['max_connections_per_source'], 'limits.max_connections_per_source', 1_000_000, DEFAULT_LIMITS.max_connections_per_source);
+    limits.max_sessions_per_client = uint(l['max_sessions_per_client'], 'limits.max_sessions_per_client', 65535, DEFAULT_LIMITS.max_sessions_per_client);
+    limits.max_sessions_per_source = uint(l['max_sessions_per_source'], 'limits.max_sessions_per_source', 65535, DEFAULT_LIMITS.max_sessions_per_source);
+    limits.max_capacity_per_client_kb = uint(l['max_capacity_per_client_kb'], 'limits.max_capacity_per_client_kb', Number.MAX_SAFE_INTEGER, DEFAULT_LIMITS.max_capacity_per_client_kb);
+    limits.udp_reply_factor = uint(l['udp_reply_factor'], 'limits.udp_reply_factor', 1000, DEFAULT_LIMITS.udp_reply_factor);
     if (limits.max_connections === 0) fail('limits.max_connections', 'must be at least 1');
+    for (const k of ['max_connections_per_source', 'max_sessions_per_client', 'max_sessions_per_source', 'udp_reply_factor'] as const) {
+      if (limits[k] === 0) fail(`limits.${k}`, 'must be at least 1');
+    }
   }
 
   const announce_interval_ms = uint(o['announce_interval_ms'], 'announce_interval_ms', 86_400_000, 0);
@@ -288,7 +355,7 @@ export function validateServerConfig(raw: unknown, source = 'config'): ServerCon
     });
   }
 
-  return { san_id, server_id, port, devices, allowed_clients, peers, limits, announce_interval_ms, announce_targets };
+  return { san_id, server_id, port, devices, allowed_clients, client_networks, device_networks, peers, limits, announce_interval_ms, announce_targets };
 }
 
 /** Reads and validates a JSON config file; throws ConfigError with a one-line message. */
@@ -319,6 +386,8 @@ export function serverConfigToJson(c: ServerConfig): Record<string, unknown> {
     port: c.port,
     devices: c.devices.map((d) => ({ ...d })),
     allowed_clients: c.allowed_clients === 'open' ? 'open' : c.allowed_clients.map(hex),
+    client_networks: [...c.client_networks],
+    device_networks: [...c.device_networks],
     peers: Object.fromEntries(c.peers.map((p) => [String(p.san_id), p.address])),
     limits: { ...c.limits },
     announce_interval_ms: c.announce_interval_ms,

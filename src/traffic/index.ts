@@ -10,7 +10,7 @@ export {
   type ServerConfig, type DeviceConfig, type PeerConfig, type ServerLimits,
 } from './config.js';
 export { SanManager, type ManagerOptions, type ManagerState, type Session, type DeviceView } from './manager.js';
-export { startServer, readStateFile, writeStateFile, type ServerOptions, type VvmpServer, type ReplyTarget } from './server.js';
+export { startServer, loadStateFile, removeStrayTemps, type ServerOptions, type VvmpServer, type ReplyTarget } from './server.js';
 export {
   OptionError, allocate, initialize, modify, stats, free, query, send, withConnection, parseSize, parseRate, parseBytes,
   parseStorageType, parseAccessType, parseQos, parseClientId, parseAllocSubop, parseQueryScope, describeReply,

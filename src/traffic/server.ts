@@ -1,47 +1,62 @@
 // A VVMP server (SAN manager) on TCP and UDP, same port number (VVMP.md
-// section 1). Sockets, framing, logging, limits and persistence live here;
-// every decision is the SanManager's.
+// section 1). This file wires the pieces: TCP connections (server/tcpHost.ts),
+// UDP, replies, logging (server/logLines.ts), Announces (server/announcer.ts),
+// peers (server/peerLink.ts) and the --state journal (server/journal.ts);
+// every decision is the SanManager's. The security model and the limits are
+// described in spec/SERVER.md.
 //
 // Robustness: every frame with a request opcode gets a whole-header reply
 // (bad checksum included); a TCP frame over limits.max_payload closes the
 // connection (the stream cannot be framed); a connection holding a partial
 // frame for limits.frame_timeout_ms is closed (slow loris), one with no bytes
-// for limits.idle_timeout_ms too (0 = never); TCP keep-alive finds half-open
-// peers; connections over limits.max_connections are accepted and closed at
-// once with a FIN (no RST); a connection whose replies pile up unread is paused
-// until it drains. Closing a connection frees its framing buffer and drops its
-// WAIT registrations; sessions belong to client ids and stay.
+// for limits.idle_timeout_ms too (default 2 min); TCP keep-alive finds
+// half-open peers; connections over limits.max_connections, or over
+// limits.max_connections_per_source from one address, are accepted and closed
+// at once with a FIN (no RST); a connection whose replies pile up unread is
+// paused until it drains. Closing a connection frees its framing buffer and
+// drops its WAIT registrations; sessions belong to their client id and source
+// address and stay. A UDP reply longer than limits.udp_reply_factor × its
+// request goes out as TOO_LARGE with no payload (ask over TCP).
 //
-// Persistence (--state FILE). The file is rewritten atomically (temp file +
-// rename) after every change of sessions or devices, before the reply goes
-// out. A restart with a state file faces a contradiction: VVMP.md says a boot
-// Announce tears down every session of the device/server, so "restore the
-// sessions" and "announce a boot" cannot both be true. Two modes:
+// Persistence (--state FILE): an append-only journal (server/journal.ts),
+// written before the reply that acknowledges a change, fsynced in batches,
+// compacted when it grows. A restart with a state file faces a
+// contradiction: VVMP.md says a boot Announce tears down every session of the
+// device/server, so "restore the sessions" and "announce a boot" cannot both
+// be true. Two modes:
 //   restore: 'teardown' (default) — the restart *is* a boot: the server sends
 //     its boot Announce (sub-op 0x02) and the saved sessions are torn down,
 //     exactly as the Announce tells every listener (analyzers report
-//     boot_teardown). What survives is the session-id counter: new sessions
-//     never reuse the id of a session a client may still hold from before
-//     the restart, so such a client gets UNKNOWN_SESSION instead of silently
-//     using another client's new session. Device usage is not kept: it
-//     belonged to the torn-down sessions.
-//   restore: 'keep' — the restart is not a boot: sessions (and so device
-//     usage) and the counter are restored and the server sends a periodic
+//     boot_teardown). What survives are the ids of those sessions: they are
+//     retired (drawn last), so a client still holding one gets
+//     UNKNOWN_SESSION instead of silently reaching a new session. Device
+//     usage is not kept: it belonged to the torn-down sessions.
+//   restore: 'keep' (--keep-sessions) — the restart is not a boot: sessions
+//     (and so device usage) are restored and the server sends a periodic
 //     Announce (0x01) instead of a boot Announce, so nothing on the wire
 //     claims a teardown that did not happen.
 // Without a state file (or with one holding nothing) the start is a boot.
 
-import dgram from 'node:dgram';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import type dgram from 'node:dgram';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { hexId } from '../protocol/codec.js';
 import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { encodeFrame, type FrameSpec } from '../protocol/encode.js';
-import { OP_ANNOUNCE, REPLY_BIT, opcodeDef, statusName } from '../protocol/fields.js';
+import { HEADER_SIZE, OP_ANNOUNCE, REPLY_BIT } from '../protocol/fields.js';
 import type { PeerConfig, ServerConfig } from './config.js';
-import { ALL_SANS, MALFORMED, SanManager, type ManagerState } from './manager.js';
-import { FrameReader, VvmpConnection, bindUdp, formatHostPort } from './transport.js';
+import { MALFORMED, SanManager, TOO_LARGE } from './manager.js';
+import { Announcer } from './server/announcer.js';
+import { listen } from './server/listen.js';
+import { announceLine, exchangeLine, opLabel, pushedLine, refusalLine, ts } from './server/logLines.js';
+import { PeerLinks } from './server/peerLink.js';
+import type { StateJournal } from './server/journal.js';
+import { openState } from './server/restart.js';
+import { TcpHost, type TcpConn } from './server/tcpHost.js';
+import { formatHostPort } from './transport.js';
+
+export { loadStateFile, removeStrayTemps } from './server/journal.js';
+export type { TcpConn } from './server/tcpHost.js';
 
 export interface ServerOptions {
   /** Address to listen on (default 127.0.0.1). */
@@ -58,21 +73,12 @@ export interface ServerOptions {
   verbose?: boolean;
   /** Clock for the manager (default Date.now). */
   now?: () => number;
+  /** Session ids drawn at random (default) or counted up from 1 (deterministic tests). */
+  sessionIds?: 'random' | 'sequential';
 }
 
 /** Where a reply goes: a TCP connection or a UDP address. */
 export type ReplyTarget = TcpConn | UdpTarget;
-
-export interface TcpConn {
-  kind: 'tcp';
-  peer: string;
-  socket: net.Socket;
-  reader: FrameReader;
-  /** ms (Date.now) when the buffered partial frame began; 0 when none. */
-  partialSince: number;
-  lastData: number;
-  closed: boolean;
-}
 
 export interface UdpTarget {
   kind: 'udp';
@@ -88,6 +94,8 @@ export interface VvmpServer {
   manager: SanManager<ReplyTarget>;
   /** Open TCP connections being served. */
   readonly connections: number;
+  /** The --state journal, when there is one. */
+  readonly journal: StateJournal | null;
   /** Sends an Announce of the devices to the peers and announce targets. */
   announce(sub: number): Promise<void>;
   /**
@@ -98,115 +106,6 @@ export interface VvmpServer {
   close(): Promise<void>;
 }
 
-const WRITE_HIGH_WATER = 1 << 20;
-
-function opLabel(opcode: number | null): string {
-  if (opcode === null) return '-';
-  const def = opcodeDef(opcode & ~REPLY_BIT);
-  return def ? def.name : '0x' + opcode.toString(16).padStart(4, '0');
-}
-
-function sessionOf(spec: FrameSpec | null, req: DecodedFrame): string {
-  const p = spec?.payload as Record<string, unknown> | null | undefined;
-  const v = p && !(p instanceof Uint8Array) ? p['session_id'] : undefined;
-  if (typeof v === 'number') return String(v);
-  const q = req.payload as Record<string, unknown> | null;
-  const w = q ? q['session_id'] : undefined;
-  return typeof w === 'number' ? String(w) : '-';
-}
-
-/** Reads a state file; throws a one-line error naming it. Missing file → null. */
-export function readStateFile(path: string): ManagerState | null {
-  if (!existsSync(path)) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: not a readable state file (${(e as Error).message.split('\n')[0]})`);
-  }
-  const s = raw as ManagerState;
-  if (typeof raw !== 'object' || raw === null || s.version !== 1 || !Array.isArray(s.sessions)) {
-    throw new Error(`${path}: not a vvmp state file (version 1 expected)`);
-  }
-  return s;
-}
-
-/** Writes a state file atomically: a temp file beside it, then rename. */
-export function writeStateFile(path: string, state: ManagerState): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(state, null, 1) + '\n');
-  renameSync(tmp, path);
-}
-
-/** Asks one peer manager over a kept TCP connection; null when it does not answer. */
-class PeerLink {
-  private conn: VvmpConnection | null = null;
-  private connecting: Promise<VvmpConnection> | null = null;
-  constructor(readonly peer: PeerConfig) {}
-
-  private get(timeoutMs: number): Promise<VvmpConnection> {
-    if (this.conn && !this.conn.isClosed) return Promise.resolve(this.conn);
-    if (!this.connecting) {
-      this.connecting = VvmpConnection.connect({ host: this.peer.host, port: this.peer.port, connectTimeoutMs: timeoutMs })
-        .then((c) => {
-          this.conn = c;
-          return c;
-        })
-        .finally(() => {
-          this.connecting = null;
-        });
-    }
-    return this.connecting;
-  }
-
-  async ask(spec: FrameSpec, timeoutMs: number): Promise<DecodedFrame | null> {
-    const deadline = performance.now() + timeoutMs;
-    try {
-      const c = await this.get(timeoutMs);
-      const left = Math.floor(deadline - performance.now());
-      if (left <= 0) return null;
-      return await c.request(spec, { timeoutMs: left });
-    } catch {
-      return null;
-    }
-  }
-
-  close(): Promise<void> {
-    const c = this.conn;
-    this.conn = null;
-    return c ? c.close() : Promise.resolve();
-  }
-}
-
-async function listen(host: string, port: number): Promise<{ tcp: net.Server; udp: dgram.Socket }> {
-  const tries = port === 0 ? 20 : 1;
-  let lastErr: unknown;
-  for (let i = 0; i < tries; i++) {
-    const tcp = net.createServer({ noDelay: true, pauseOnConnect: false });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen({ host, port, backlog: 1024 }, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (e) {
-      throw new Error(`${formatHostPort(host, port)}: cannot listen on TCP (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    const p = (tcp.address() as net.AddressInfo).port;
-    try {
-      const udp = await bindUdp(p, host);
-      return { tcp, udp };
-    } catch (e) {
-      lastErr = e;
-      await new Promise<void>((r) => tcp.close(() => r()));
-    }
-  }
-  const code = (lastErr as NodeJS.ErrnoException)?.code ?? String(lastErr);
-  throw new Error(`${formatHostPort(host, port)}: cannot bind UDP (${code})`);
-}
-
 /** Starts a server; resolves once TCP and UDP listen and the start Announce is sent. */
 export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -215,24 +114,21 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   const log = opts.log;
   const verbose = !!opts.verbose && !!log;
   const mode = opts.restore ?? 'teardown';
-  const ts = () => new Date().toISOString();
   const vlog = (line: string) => {
     if (verbose) log!(`ts=${ts()} ${line}`);
   };
-
-  // Links to peer managers, by address, made on first use.
-  const links = new Map<string, PeerLink>();
-  const linkFor = (peer: PeerConfig): PeerLink => {
-    const key = formatHostPort(peer.host, peer.port);
-    let l = links.get(key);
-    if (!l) links.set(key, (l = new PeerLink(peer)));
-    return l;
-  };
+  const links = new PeerLinks();
   let udp!: dgram.Socket;
-  const conns = new Set<TcpConn>();
-  let closing = false;
+  let tcpHost!: TcpHost;
 
-  const writeReply = (target: ReplyTarget, spec: FrameSpec): boolean => {
+  /** Largest UDP reply to a request of `size` bytes: a whole header always, else udp_reply_factor × the request. */
+  const udpBound = (size: number) => Math.min(65_507, Math.max(HEADER_SIZE, cfg.limits.udp_reply_factor * size));
+
+  /**
+   * Sends a reply. `requestSize` (UDP) bounds it: a longer answer goes out
+   * as TOO_LARGE with no payload (the client asks over TCP), never cut.
+   */
+  const writeReply = (target: ReplyTarget, spec: FrameSpec, requestSize?: number): boolean => {
     let bytes: Buffer;
     try {
       bytes = encodeFrame(spec);
@@ -242,91 +138,65 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       log?.(`ts=${ts()} event=internal_error peer=${target.peer} error=${(e as Error).message.split('\n')[0]}`);
       bytes = encodeFrame({ ...spec, sub_opcode: MALFORMED, payload: null });
     }
+    // The change this reply acknowledges is in the journal before the reply
+    // leaves (TCP replies written while a chunk is processed leave corked,
+    // after one journal write for the whole chunk: beforeSend).
+    if (target.kind === 'udp' || !target.corked) journal?.flush();
     if (target.kind === 'tcp') {
       if (target.closed || target.socket.destroyed) return false;
       target.socket.write(bytes);
       return true;
     }
-    if (closing) return false;
+    if (tcpHost.closing) return false;
+    if (requestSize !== undefined && bytes.length > udpBound(requestSize)) {
+      manager.refused({ reason: 'udp_reply_bound', source: target.address, client_id: spec.client_id ?? 0n,
+        detail: `op=${opLabel(spec.opcode)} txid=${spec.transaction_id} request_bytes=${requestSize} reply_bytes=${bytes.length}` });
+      bytes = encodeFrame({ ...spec, sub_opcode: TOO_LARGE, payload: null });
+    }
     udp.send(bytes, target.port, target.address, (err) => {
       if (err) vlog(`event=udp_send_error peer=${target.peer} error=${(err as NodeJS.ErrnoException).code ?? err.message}`);
     });
     return true;
   };
 
-  const persist = opts.statePath
-    ? () => {
-      try {
-        writeStateFile(opts.statePath!, manager.snapshot());
-      } catch (e) {
-        log?.(`ts=${ts()} event=state_write_error file=${opts.statePath} error=${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-    : undefined;
+  let journal: StateJournal | null = null;
 
   const manager: SanManager<ReplyTarget> = new SanManager<ReplyTarget>({
     config: cfg,
     now: opts.now,
-    askPeer: (peer, spec, timeoutMs) => linkFor(peer).ask(spec, timeoutMs),
+    sessionIds: opts.sessionIds,
+    askPeer: (peer, spec, timeoutMs) => links.for(peer).ask(spec, timeoutMs),
     deliver: (target, spec) => {
       const sent = writeReply(target, spec);
-      if (log) {
-        log(`ts=${ts()} peer=${target.peer} proto=${target.kind} op=${opLabel(spec.opcode)} txid=${spec.transaction_id} `
-          + `client=${hexId(spec.client_id ?? 0n)} status=${statusName(spec.sub_opcode ?? 0)} `
-          + `session=${(spec.payload as Record<string, unknown>)['session_id'] ?? '-'} pushed=1${sent ? '' : ' dropped=1'}`);
-      }
+      log?.(pushedLine(target, spec, sent));
     },
-    onChange: persist,
+    onRefused: (r) => log?.(refusalLine(r)),
   });
 
   // Restore before listening so that no request sees a half-restored manager.
   let boot = true;
-  if (opts.statePath) {
-    const state = readStateFile(opts.statePath);
-    if (state) {
-      if (state.san_id !== cfg.san_id || BigInt(state.server_id) !== cfg.server_id) {
-        throw new Error(`${opts.statePath}: state of SAN ${state.san_id} server ${state.server_id}, not of this server (SAN ${cfg.san_id} server ${hexId(cfg.server_id)})`);
-      }
-      const r = manager.restore(state, mode);
-      boot = mode === 'teardown' || r.restored === 0;
-      log?.(`ts=${ts()} event=state_restored file=${opts.statePath} mode=${mode} sessions=${r.restored} torn_down=${r.dropped} next_session=${state.next_session_id}`);
-    }
-    // The first write fails loudly (a bad path should stop the start); later ones are logged.
-    try {
-      writeStateFile(opts.statePath, manager.snapshot());
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new Error(`${opts.statePath}: cannot write the state file (${err.code ?? err.message.split('\n')[0]})`);
-    }
-  }
+  if (opts.statePath) ({ journal, boot } = openState(manager, cfg, opts.statePath, mode, log));
 
   const { tcp, udp: u } = await listen(host, opts.port);
   udp = u;
   const port = (tcp.address() as net.AddressInfo).port;
 
+  /** One received frame: the manager's answer goes back to where it came from, and into the log. */
   const exchange = (f: DecodedFrame, target: ReplyTarget, t0: number) => {
     let r: FrameSpec | null | Promise<FrameSpec | null>;
     try {
-      r = manager.handle(f, target);
+      r = manager.handle(f, target, target.address);
     } catch (e) {
       log?.(`ts=${ts()} event=internal_error peer=${target.peer} error=${(e as Error).message.split('\n')[0]}`);
       r = f.header.opcode !== null && (f.header.opcode & REPLY_BIT) === 0 && f.header.opcode !== OP_ANNOUNCE
         ? manager.reply(f.header, MALFORMED) : null;
     }
     const done = (spec: FrameSpec | null) => {
-      const sent = spec ? writeReply(target, spec) : false;
+      const sent = spec ? writeReply(target, spec, target.kind === 'udp' ? f.bytes.length : undefined) : false;
       if (!log) return;
-      const h = f.header;
-      if (!spec) {
-        if (h.opcode === OP_ANNOUNCE) {
-          log(`ts=${ts()} peer=${target.peer} proto=${target.kind} op=Announce sub=0x${(h.sub_opcode ?? 0).toString(16).padStart(2, '0')} `
-            + `server=${hexId(h.server_id ?? 0n)} san=${h.src_san ?? '-'} status=- checksum=${f.checksumOk ? 'ok' : 'bad'}`);
-        } else vlog(`event=ignored peer=${target.peer} proto=${target.kind} op=${opLabel(h.opcode)} reason=${h.opcode === null ? 'short' : 'reply'}`);
-        return;
-      }
-      log(`ts=${ts()} peer=${target.peer} proto=${target.kind} op=${opLabel(h.opcode)} txid=${h.transaction_id ?? '-'} `
-        + `client=${hexId(h.client_id ?? 0n)} status=${statusName(spec.sub_opcode ?? 0)} session=${sessionOf(spec, f)} `
-        + `ms=${(performance.now() - t0).toFixed(2)}${sent ? '' : ' dropped=1'}`);
+      if (spec) log(exchangeLine(target, f, spec, performance.now() - t0, sent));
+      else if (f.header.opcode === OP_ANNOUNCE) log(announceLine(target, f));
+      else vlog(`event=ignored peer=${target.peer} proto=${target.kind} op=${opLabel(f.header.opcode)} reason=${f.header.opcode === null ? 'short' : 'reply'}`);
     };
     if (r instanceof Promise) {
       r.then(done, (e) => {
@@ -336,62 +206,15 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
     } else done(r);
   };
 
-  // ---- TCP ---------------------------------------------------------------------
-  tcp.on('connection', (socket: net.Socket) => {
-    const peer = formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
-    socket.on('error', (err) => vlog(`event=error peer=${peer} error=${(err as NodeJS.ErrnoException).code ?? err.message}`));
-    if (closing || conns.size >= cfg.limits.max_connections) {
-      vlog(`event=refused peer=${peer} reason=max_connections limit=${cfg.limits.max_connections}`);
-      socket.resume(); // discard whatever it sends
-      socket.end();
-      setTimeout(() => socket.destroy(), 2000).unref();
-      return;
-    }
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
-    const conn: TcpConn = {
-      kind: 'tcp', peer, socket, partialSince: 0, lastData: Date.now(), closed: false,
-      reader: null as unknown as FrameReader,
-    };
-    conn.reader = new FrameReader({
-      maxPayload: cfg.limits.max_payload,
-      onFrame: (bytes) => exchange(decodeFrame(bytes), conn, log ? performance.now() : 0),
-      onOversize: (h, size) => {
-        log?.(`ts=${ts()} peer=${peer} proto=tcp event=oversize op=${opLabel(h.opcode)} txid=${h.transaction_id ?? '-'} `
-          + `length=${h.length} bytes=${size} limit=${cfg.limits.max_payload} action=close`);
-        socket.end();
-        setTimeout(() => socket.destroy(), 2000).unref();
-      },
-    });
-    conns.add(conn);
-    vlog(`event=connect peer=${peer} connections=${conns.size}`);
-    socket.on('data', (chunk: Buffer) => {
-      const now = Date.now();
-      conn.lastData = now;
-      socket.cork();
-      conn.reader.push(chunk);
-      socket.uncork();
-      if (conn.reader.buffered > 0) {
-        if (conn.partialSince === 0) conn.partialSince = now;
-      } else conn.partialSince = 0;
-      if (socket.writableLength > WRITE_HIGH_WATER && !socket.isPaused()) {
-        socket.pause();
-        socket.once('drain', () => socket.resume());
-      }
-    });
-    socket.on('close', (hadError) => {
-      conn.closed = true;
-      conns.delete(conn);
-      const buffered = conn.reader.buffered;
-      conn.reader.stop();
-      const dropped = manager.dropTarget(conn);
-      vlog(`event=close peer=${peer} frames=${conn.reader.frames}${buffered ? ` partial_bytes=${buffered}` : ''}`
-        + `${dropped ? ` waiters_dropped=${dropped}` : ''}${hadError ? ' error=1' : ''} connections=${conns.size}`);
-    });
+  tcpHost = new TcpHost(tcp, {
+    limits: cfg.limits,
+    onFrame: (bytes, conn) => exchange(decodeFrame(bytes), conn, log ? performance.now() : 0),
+    onClose: (conn) => manager.dropTarget(conn),
+    beforeSend: () => journal?.flush(),
+    log,
+    vlog,
   });
-  tcp.on('error', (err) => log?.(`ts=${ts()} event=tcp_server_error error=${err.message}`));
 
-  // ---- UDP ---------------------------------------------------------------------
   udp.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     const t0 = log ? performance.now() : 0;
     const target: UdpTarget = { kind: 'udp', peer: formatHostPort(rinfo.address, rinfo.port), address: rinfo.address, port: rinfo.port };
@@ -399,76 +222,42 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   });
   udp.on('error', (err) => log?.(`ts=${ts()} event=udp_error error=${(err as NodeJS.ErrnoException).code ?? err.message}`));
 
-  // ---- timers ------------------------------------------------------------------
-  const { frame_timeout_ms, idle_timeout_ms } = cfg.limits;
-  const shortest = Math.min(frame_timeout_ms || Infinity, idle_timeout_ms || Infinity);
-  const sweep = Number.isFinite(shortest)
-    ? setInterval(() => {
-      const now = Date.now();
-      for (const c of conns) {
-        if (frame_timeout_ms && c.partialSince && now - c.partialSince > frame_timeout_ms) {
-          log?.(`ts=${ts()} peer=${c.peer} proto=tcp event=frame_timeout partial_bytes=${c.reader.buffered} action=close`);
-          c.socket.destroy();
-        } else if (idle_timeout_ms && now - c.lastData > idle_timeout_ms) {
-          vlog(`event=idle_timeout peer=${c.peer} action=close`);
-          c.socket.end();
-          setTimeout(() => c.socket.destroy(), 2000).unref();
-        }
-      }
-    }, Math.max(20, Math.min(5000, Math.floor(shortest / 4))))
-    : null;
-  sweep?.unref();
-
-  let announceTxid = 1;
-  const announce = async (sub: number): Promise<void> => {
-    const sends: Promise<void>[] = [];
-    const send = (h: string, p: number, dst: number) => {
-      const bytes = encodeFrame(manager.announceSpec(sub, announceTxid++, dst));
-      sends.push(new Promise((resolve) => udp.send(bytes, p, h, (err) => {
-        if (err) vlog(`event=announce_error target=${formatHostPort(h, p)} error=${(err as NodeJS.ErrnoException).code ?? err.message}`);
-        resolve();
-      })));
-    };
-    for (const p of cfg.peers) send(p.host, p.port, p.san_id);
-    for (const t of cfg.announce_targets) send(t.host, t.port, ALL_SANS);
-    if (sends.length) vlog(`event=announce sub=0x${sub.toString(16).padStart(2, '0')} targets=${sends.length}`);
-    await Promise.all(sends);
-  };
-  const periodic = cfg.announce_interval_ms > 0
-    ? setInterval(() => void announce(0x01), cfg.announce_interval_ms)
-    : null;
-  periodic?.unref();
+  const announcer = new Announcer(cfg, udp, (sub, txid, dst) => manager.announceSpec(sub, txid, dst), vlog);
+  announcer.startPeriodic();
 
   log?.(`ts=${ts()} event=listening tcp=${formatHostPort(host, port)} udp=${formatHostPort(host, port)} san=${cfg.san_id} `
     + `server=${hexId(cfg.server_id)} devices=${cfg.devices.length} peers=${cfg.peers.length} `
-    + `domain=${cfg.allowed_clients === 'open' ? 'open' : cfg.allowed_clients.length}`);
-  await announce(boot ? 0x02 : 0x01);
+    + `domain=${cfg.allowed_clients === 'open' ? 'open' : cfg.allowed_clients.length} client_networks=${cfg.client_networks.join(',') || 'none'} `
+    + `device_networks=${cfg.device_networks.join(',') || 'none'}`);
+  await announcer.announce(boot ? 0x02 : 0x01);
 
-  const server: VvmpServer = {
+  let closed = false;
+  return {
     host,
     tcpPort: port,
     udpPort: port,
     manager,
     get connections() {
-      return conns.size;
+      return tcpHost.conns.size;
     },
-    announce,
+    announce: (sub) => announcer.announce(sub),
+    get journal() {
+      return journal;
+    },
     setPeers(peers: PeerConfig[]) {
       cfg.peers = [...peers].sort((a, b) => a.san_id - b.san_id);
     },
     async close() {
-      if (closing) return;
-      if (sweep) clearInterval(sweep);
-      if (periodic) clearInterval(periodic);
-      await announce(0x03).catch(() => undefined);
-      closing = true;
-      const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
-      for (const c of conns) c.socket.destroy();
-      await Promise.all([...links.values()].map((l) => l.close()));
+      if (closed) return;
+      closed = true;
+      announcer.stopPeriodic();
+      await announcer.announce(0x03).catch(() => undefined);
+      const tcpClosed = tcpHost.close();
+      await links.closeAll();
       await tcpClosed;
       await new Promise<void>((r) => udp.close(() => r()));
+      await journal?.close();
       vlog('event=closed');
     },
   };
-  return server;
 }

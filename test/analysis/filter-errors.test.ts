@@ -66,7 +66,7 @@ describe('filter errors: one line, 1-based column', () => {
     ['vvmp.alloc.qos == goold', 19,
       '"goold" is not a value of vvmp.alloc.qos (BEST_EFFORT, BRONZE, SILVER, GOLD, PLATINUM); did you mean GOLD?'],
     ['vvmp.status == DENY', 16,
-      '"DENY" is not a value of vvmp.status (OK, PENDING, NO_CAPACITY, NO_MATCH, UNKNOWN_SESSION, DENIED, CONFLICT, MALFORMED, BAD_CHECKSUM, UNSUPPORTED, TIMEOUT)'],
+      '"DENY" is not a value of vvmp.status (OK, PENDING, NO_CAPACITY, NO_MATCH, UNKNOWN_SESSION, DENIED, CONFLICT, MALFORMED, BAD_CHECKSUM, UNSUPPORTED, TOO_LARGE, TIMEOUT)'],
     ['vvmp.opcode == Alocate', 16,
       '"Alocate" is not a value of vvmp.opcode (Query, Allocate, Initialize, Free, Modify, Statistics, Announce); did you mean Allocate?'],
     ['vvmp.name == Foo', 14,

@@ -252,7 +252,7 @@ export async function freshServer(mutate?: (c: ServerConfig) => void): Promise<V
   const config = defaultServerConfig();
   mutate?.(config);
   const lines: string[] = [];
-  const s = await startServer({ port: 0, config, log: (l) => lines.push(l) });
+  const s = await startServer({ port: 0, config, log: (l) => lines.push(l), sessionIds: 'sequential' });
   return Object.assign(s, { target: `127.0.0.1:${s.tcpPort}`, lines });
 }
 

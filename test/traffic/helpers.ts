@@ -39,9 +39,10 @@ export class RawTcp {
     sock.on('error', () => undefined);
   }
 
-  static connect(port: number): Promise<RawTcp> {
+  /** Connects to 127.0.0.1:port, from local address `from` (another loopback address plays another host). */
+  static connect(port: number, from?: string): Promise<RawTcp> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port, noDelay: true }, () => resolve(new RawTcp(s)));
+      const s = net.connect({ host: '127.0.0.1', port, noDelay: true, localAddress: from }, () => resolve(new RawTcp(s)));
       s.once('error', reject);
     });
   }
@@ -96,10 +97,10 @@ export class RawTcp {
 }
 
 /** Sends one datagram and collects the replies that arrive within `ms`. */
-export async function udpExchange(port: number, datagram: Buffer, ms = 300, expect = 1): Promise<DecodedFrame[]> {
+export async function udpExchange(port: number, datagram: Buffer, ms = 300, expect = 1, from = '127.0.0.1'): Promise<DecodedFrame[]> {
   const sock = dgram.createSocket('udp4');
   const got: DecodedFrame[] = [];
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => sock.bind(0, from, () => r()));
   await new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
     sock.on('message', (m) => {

@@ -24,7 +24,7 @@ function setup(mutate?: (c: ServerConfig) => void, extra: Partial<ConstructorPar
   let t = 1_700_000_000_000;
   const pushed: Array<[string, DecodedFrame]> = [];
   const m = new SanManager<string>({
-    config, now: () => t, deliver: (target, spec) => pushed.push([target, frame(spec)]), ...extra,
+    config, now: () => t, deliver: (target, spec) => pushed.push([target, frame(spec)]), sessionIds: 'sequential', ...extra,
   });
   const send = async (spec: FrameSpec, target = 'conn-A'): Promise<DecodedFrame | null> => {
     const r = await m.handle(frame({ src_san: 1, dst_san: 1, client_id: A, transaction_id: 1, ...spec }), target);

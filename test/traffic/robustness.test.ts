@@ -28,7 +28,8 @@ describe('robustness', () => {
   let s: Awaited<ReturnType<typeof server>>;
   let sessions: number[] = [];
   beforeAll(async () => {
-    s = await server();
+    // 500 connections from one address below: over the default per-source limit.
+    s = await server((c) => (c.limits.max_connections_per_source = 1024), { sessionIds: 'sequential' });
     const c = await VvmpConnection.connect({ port: s.tcpPort });
     for (const type of [5, 1, 3]) {
       const a = await c.request(hdr({ opcode: 2, sub_opcode: 1, payload: { storage_type: type, access_type: 0xff, capacity_kb: GiB, flags: 1 } }));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type DecodedFrame } from '../../src/protocol/decode.js';
 import { encodeFrame, type FrameSpec } from '../../src/protocol/encode.js';
 import { defaultServerConfig } from '../../src/traffic/config.js';
-import { startServer } from '../../src/traffic/server.js';
+import { loadStateFile, startServer } from '../../src/traffic/server.js';
 import { startSilentPeer } from '../../src/traffic/scenarios.js';
 import {
   ConnectionRefusedError, ConnectionResetError, TimeoutError, VvmpConnection, type TransportKind,
@@ -223,24 +223,28 @@ describe('state file', () => {
     return { s, c };
   }
 
-  it('default (teardown): a restart is a boot; the id counter survives, sessions do not', async () => {
+  it('default (teardown): a restart is a boot; the sessions are torn down and their ids retired', async () => {
     const path = join(dir, 'teardown.json');
     const { s, c } = await allocTwo(path);
+    const ids: number[] = [];
     for (let i = 0; i < 2; i++) {
-      expect(st(await c.request(hdr({ opcode: 2, sub_opcode: 1, payload: { storage_type: 5, access_type: 0xff, capacity_kb: GiB } })))).toBe('OK');
+      const r = await c.request(hdr({ opcode: 2, sub_opcode: 1, payload: { storage_type: 5, access_type: 0xff, capacity_kb: GiB } }));
+      expect(st(r)).toBe('OK');
+      ids.push(payload(r)['session_id'] as number);
     }
-    const saved = JSON.parse(readFileSync(path, 'utf8'));
-    expect(saved).toMatchObject({ version: 1, san_id: 1, server_id: '0x00000000000000aa', next_session_id: 3 });
-    expect(saved.sessions.map((x: { session_id: number }) => x.session_id)).toEqual([1, 2]);
+    const saved = loadStateFile(path)!.state;
+    expect(saved).toMatchObject({ san_id: 1, server_id: '0x00000000000000aa' });
+    expect(saved.sessions.map((x) => x.session_id).sort()).toEqual([...ids].sort());
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
     await c.close();
     await s.close();
 
     const { s: s2, c: c2 } = await allocTwo(path);
     expect(s2.lines.some((l) => l.includes('event=state_restored') && l.includes('mode=teardown') && l.includes('torn_down=2'))).toBe(true);
-    expect(st(await c2.request(hdr({ opcode: 6, payload: { session_id: 1 } })))).toBe('UNKNOWN_SESSION');
+    expect(st(await c2.request(hdr({ opcode: 6, payload: { session_id: ids[0]! } })))).toBe('UNKNOWN_SESSION');
     const a = await c2.request(hdr({ opcode: 2, sub_opcode: 1, payload: { storage_type: 5, access_type: 0xff, capacity_kb: GiB } }));
-    expect(payload(a)['session_id']).toBe(3);
+    expect(ids).not.toContain(payload(a)['session_id']);
+    expect(s2.manager.table.retiredIds().sort()).toEqual([...ids].sort());
     expect(s2.manager.devices()[0]!.free_kb).toBe(99 * GiB);
     await c2.close();
     await s2.close();
@@ -259,7 +263,7 @@ describe('state file', () => {
     expect(st(await c2.request(hdr({ opcode: 6, payload: { session_id: sid } })))).toBe('OK');
     expect(st(await c2.request(hdr({ opcode: 2, sub_opcode: 1, client_id: CLIENT + 1n, payload: { storage_type: 5, access_type: 0xff, capacity_kb: 1 } })))).toBe('CONFLICT');
     expect(st(await c2.request(hdr({ opcode: 4, payload: { session_id: sid } })))).toBe('OK');
-    expect(JSON.parse(readFileSync(path, 'utf8')).sessions).toEqual([]);
+    expect(loadStateFile(path)!.state.sessions).toEqual([]);
     await c2.close();
     await s2.close();
   });

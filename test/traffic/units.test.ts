@@ -92,7 +92,7 @@ describe('config', () => {
     expect(c.devices[1]).toMatchObject({ device_class: 3, capacity_kb: 0, storage_type: 0, san_id: 9 });
     expect(c.allowed_clients).toEqual([0x11n, 18n]);
     expect(c.peers.map((p) => [p.san_id, p.host, p.port])).toEqual([[2, 'h2', 7369], [5, '127.0.0.1', 7370]]);
-    expect(c.limits).toMatchObject({ max_payload: 1024, max_connections: 1024, max_outstanding_per_client: 1024 });
+    expect(c.limits).toMatchObject({ max_payload: 1024, max_connections: 4096, max_outstanding_per_client: 1024 });
     expect(c.port).toBe(7369);
     expect(c.announce_interval_ms).toBe(0);
     const d = validateServerConfig({});
@@ -124,6 +124,35 @@ describe('config', () => {
     expect(bad({ colour: 'red' })).toMatch(/^config.json: colour is not a known key/);
     expect(bad([])).toBe('config.json: top level must be a JSON object');
     for (const m of [bad({ devices: [{ ...dev, capacity_kb: 'x' }] }), bad({ peers: { 2: 'h:x' } })]) expect(m).not.toContain('\n');
+  });
+
+  it('security domain and limits: networks, device addresses, quotas (spec/SERVER.md)', () => {
+    const c = validateServerConfig({
+      client_networks: ['10.1.0.0/16', '::1'], device_networks: ['127.0.0.3/32'],
+      devices: [{ device_id: 1, access_type: 'fc', capacity_kb: 1, bandwidth_kb: 1, address: '::ffff:10.0.0.5' }],
+      limits: { max_connections_per_source: 8, max_sessions_per_client: 10, max_sessions_per_source: 20, max_capacity_per_client_kb: 5, udp_reply_factor: 4 },
+    });
+    expect(c).toMatchObject({ client_networks: ['10.1.0.0/16', '::1'], device_networks: ['127.0.0.3/32'] });
+    expect(c.devices[0]!.address).toBe('10.0.0.5');
+    expect(c.limits).toMatchObject({ max_connections_per_source: 8, max_sessions_per_client: 10, max_sessions_per_source: 20, max_capacity_per_client_kb: 5, udp_reply_factor: 4 });
+    expect(validateServerConfig(JSON.parse(JSON.stringify(serverConfigToJson(c))))).toEqual(c);
+    const d = defaultServerConfig();
+    expect(d.client_networks).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(d.device_networks).toEqual([]);
+    expect(d.limits.idle_timeout_ms).toBeGreaterThan(0);
+    const bad = (raw: unknown) => {
+      try {
+        validateServerConfig(raw, 'c.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(bad({ client_networks: ['10.0.0.0/33'] })).toBe('c.json: client_networks[0] "10.0.0.0/33": prefix length must be 0..32');
+    expect(bad({ device_networks: ['nope'] })).toBe('c.json: device_networks[0] "nope": "nope" is not an IP address');
+    expect(bad({ client_networks: '10.0.0.0/8' })).toMatch(/^c.json: client_networks must be an array/);
+    expect(bad({ devices: [{ device_id: 1, access_type: 'fc', capacity_kb: 1, bandwidth_kb: 1, address: '10.0.0.0/8' }] })).toMatch(/^c.json: devices\[0\]\.address .*one address, not a network/);
+    expect(bad({ limits: { max_sessions_per_client: 0 } })).toBe('c.json: limits.max_sessions_per_client must be at least 1');
   });
 
   it('loadServerConfig reads files and reports missing or broken ones', () => {
