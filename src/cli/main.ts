@@ -46,10 +46,18 @@ function fail(message: string, code: number): void {
   process.exitCode = code;
 }
 
+/** Options that make `vvmp -r f …` mean `vvmp read -r f …`, as tshark users type. */
+const READ_FIRST = /^-(r|G|c|x|T|e|E|q|z|d|t|Y|V|w)/;
+
+export function withImpliedRead(argv: readonly string[]): string[] {
+  const first = argv[2];
+  return first !== undefined && READ_FIRST.test(first) ? [...argv.slice(0, 2), 'read', ...argv.slice(2)] : [...argv];
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(withImpliedRead(argv));
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are successes; everything else commander rejects is usage.

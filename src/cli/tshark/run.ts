@@ -1,0 +1,158 @@
+// `vvmp read` with tshark's output flags: packets (not VVMP frames) are the
+// unit, as in tshark: a packet is shown when one of the VVMP frames it
+// completes matches -Y, with all of them; -T fields/json/ek, -x, -t and -z
+// describe packets the way tshark does with the generated Lua dissector.
+
+import { readCaptureInput, type CaptureResult } from '../../capture/file.js';
+import type { Packet } from '../../capture/packet.js';
+import type { CompiledFilter } from '../../analysis/filter/index.js';
+import type { AnalyzedFrame } from '../../analysis/frame.js';
+import { Pipeline, type PipelineOptions } from '../../analysis/pipeline.js';
+import { BufferedOut, FrameWriter } from '../../output/frameWriter.js';
+import { fieldsHeader, fieldsLine, type FieldsLayout } from '../../output/tshark/fields.js';
+import { hexDump } from '../../output/tshark/hexdump.js';
+import { JsonArrayWriter, ekPacket } from '../../output/tshark/json.js';
+import { stampOf, type PacketInfo, type PacketRecord } from '../../output/tshark/packet.js';
+import { formatTime, type Stamp, type TimeFormat } from '../../output/tshark/time.js';
+import { FlowStat, IoStat, ShownLatencies, convText, endpointsText, srtText } from '../../output/tshark/zstats.js';
+import type { OutputType, StatSpec } from './options.js';
+
+export interface TsharkRun {
+  input: string;
+  maxPackets?: number;
+  pipeline: PipelineOptions;
+  filter: CompiledFilter | null;
+  type: OutputType;
+  verbose: boolean;
+  hex: boolean;
+  quiet: boolean;
+  time: TimeFormat;
+  fields: FieldsLayout | null;
+  stats: StatSpec[];
+  /** Called with every shown packet (for -w). */
+  onShown?: (r: PacketRecord) => void;
+}
+
+type StatRunner = { frame(f: AnalyzedFrame, start: Stamp): void; text(ctx: { start: Stamp | null; end: Stamp | null }): string };
+
+function statRunner(s: StatSpec, pipeline: () => Pipeline): StatRunner {
+  switch (s.kind) {
+    case 'conv':
+    case 'endpoints': {
+      const st = new FlowStat(s.filter);
+      return {
+        frame: (f) => st.frame(f),
+        text: ({ start }) => (s.kind === 'conv' ? convText(st, s.transport, start) : endpointsText(st)),
+      };
+    }
+    case 'io': {
+      const st = new IoStat(s.intervalUs, s.columns);
+      return {
+        frame: (f, start) => st.frame(f, start),
+        text: ({ start, end }) => st.text(start && end ? (end.sec - start.sec) * 1e9 + (end.nsec - start.nsec) : 0),
+      };
+    }
+    case 'srt': {
+      const shown = new ShownLatencies(s.filter);
+      return {
+        frame: (f) => shown.frame(f),
+        // Without any filter, the very histograms `stats` reports.
+        text: () => srtText(s.filter ? shown.data() : pipeline().analyzer.latency.data(), s.filter?.text ?? null),
+      };
+    }
+  }
+}
+
+export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
+  const out = new BufferedOut((s) => process.stdout.write(s));
+  const packets = new Map<number, PacketInfo>();
+  let first: Stamp | null = null;
+  let last: Stamp | null = null;
+  let prevDisplayed: Stamp | null = null;
+  let prevStamp: Stamp | null = null;
+  let pipeline: Pipeline | null = null;
+  const stats = o.stats.map((s) => statRunner(s, () => pipeline!));
+  // -z with an overall -Y (and unfiltered srt) counts what is shown, like tshark -Y.
+  const filteredSrt = o.filter !== null;
+  if (filteredSrt) {
+    o.stats.forEach((s, i) => {
+      if (s.kind === 'srt' && !s.filter) stats[i] = statRunner({ kind: 'srt', filter: o.filter }, () => pipeline!);
+    });
+  }
+  const text = new FrameWriter(out, o.verbose ? 'verbose' : 'text', () => first && { sec: first.sec, nsec: first.nsec });
+  const json = o.type === 'json' && !o.quiet ? new JsonArrayWriter((s) => out.write(s)) : null;
+  if (o.type === 'fields' && o.fields!.header && !o.quiet) out.write(fieldsHeader(o.fields!));
+
+  const show = (r: PacketRecord): void => {
+    for (const st of stats) for (const f of r.frames) st.frame(f, r.first);
+    o.onShown?.(r);
+    if (o.quiet) return;
+    switch (o.type) {
+      case 'fields': out.write(fieldsLine(o.fields!, r)); break;
+      case 'json': json!.packet(r); break;
+      case 'ek': out.write(ekPacket(r)); break;
+      case 'text': {
+        if (!o.hex || o.verbose) {
+          const ctx = { first: r.first, prevCaptured: r.packet.prev, prevDisplayed: r.prevDisplayed };
+          for (const f of r.frames) {
+            const line = text.render(f);
+            // The time column in -t's format (the writer's default is -t r).
+            const t = formatTime(o.time, stampOf(f), Math.min(9, Math.max(6, f.tsDigits)), ctx);
+            out.write(o.time === 'r' ? line : replaceTime(line, t));
+          }
+        }
+        if (o.hex) out.write(hexDump(r));
+        break;
+      }
+    }
+  };
+
+  let group: AnalyzedFrame[] = [];
+  const flush = (): void => {
+    if (group.length === 0) return;
+    const frames = group;
+    group = [];
+    const info = packets.get(frames[0]!.packet)!;
+    // Packets before this one can no longer be shown: frames settle in packet order.
+    for (const k of packets.keys()) {
+      if (k >= info.number) break;
+      packets.delete(k);
+    }
+    if (o.filter && !frames.some((f) => o.filter!.test(f))) return;
+    const stamp = stampOf(info);
+    show({ packet: info, frames, first: first!, prevDisplayed: prevDisplayed ?? stamp });
+    prevDisplayed = stamp;
+  };
+
+  pipeline = new Pipeline({
+    settled: (f) => {
+      if (group.length && group[0]!.packet !== f.packet) flush();
+      group.push(f);
+    },
+  }, o.pipeline);
+
+  const onPacket = (p: Packet): void => {
+    const stamp = stampOf(p);
+    if (!first) first = stamp;
+    last = stamp;
+    packets.set(p.index, {
+      number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
+      capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: prevStamp ?? stamp,
+    });
+    prevStamp = stamp;
+    pipeline!.packet(p);
+  };
+  const result = await readCaptureInput(o.input, onPacket, { maxPackets: o.maxPackets });
+  pipeline.end();
+  flush();
+  json?.end();
+  for (const st of stats) out.write(st.text({ start: first, end: last }));
+  out.flush();
+  return result;
+}
+
+/** Puts `t` in place of the summary line's time column (right-aligned, 12 wide). */
+function replaceTime(line: string, t: string): string {
+  const m = /^(\s*\d+ )(\s*\S+)(  .*)$/s.exec(line);
+  return m ? `${m[1]}${t.padStart(12)}${m[3]}` : line;
+}
