@@ -106,8 +106,8 @@ export function endpointsText(stat: FlowStat): string {
   let out = `${RULE}\n${v6 ? 'IPv4 and IPv6' : 'IPv4'} Endpoints\n${filterLine(stat.filter)}`
     + '                       |  Packets  | |  Bytes  | | Tx Packets | | Tx Bytes | | Rx Packets | | Rx Bytes |\n';
   for (const [ip, e] of rows) {
-    out += `${ip.padEnd(20)}  ${String(e.tx + e.rx).padStart(11)}   ${String(e.txb + e.rxb).padStart(11)}   `
-      + `${String(e.tx).padStart(8)}   ${String(e.txb).padStart(13)}   ${String(e.rx).padStart(8)}   ${String(e.rxb).padStart(13)}   \n`;
+    out += `${ip.padEnd(20)}${String(e.tx + e.rx).padStart(12)}${String(e.txb + e.rxb).padStart(14)}`
+      + `${String(e.tx).padStart(11)}${String(e.txb).padStart(16)}${String(e.rx).padStart(12)}${String(e.rxb).padStart(16)}   \n`;
   }
   return out + `${RULE}\n`;
 }
@@ -196,38 +196,42 @@ export class IoStat {
   /** The table; `durationNs` is from the first to the last packet read. */
   text(durationNs: number): string {
     const durUs = Math.floor(durationNs / 1e3);
-    const ivUs = this.intervalUs > 0 ? this.intervalUs : Math.max(1, durUs);
-    const decimals = this.intervalUs === 0 ? 3 : ivUs % 1e6 === 0 ? 0 : String(ivUs / 1e6).split('.')[1]!.length;
-    const n = Math.max(1, Math.floor(durUs / ivUs) + (durUs % ivUs || durUs === 0 ? 1 : 0));
+    const whole = this.intervalUs === 0;
+    const ivUs = whole ? Math.max(1, durUs) : this.intervalUs;
+    const decimals = whole ? 3 : ivUs % 1e6 === 0 ? 0 : String(ivUs / 1e6).split('.')[1]!.length;
+    const n = whole ? 1 : Math.max(1, Math.ceil(durUs / ivUs) + (durUs % ivUs === 0 ? 1 : 0));
     const secs = (us: number): string => (us / 1e6).toFixed(decimals);
+    const width = String(Math.floor((n * ivUs) / 1e6)).length + 1;
     const labels: string[] = [];
     for (let i = 0; i < n; i++) {
       const from = i * ivUs;
       const to = (i + 1) * ivUs;
       const last = i === n - 1 && to > durUs;
       labels.push(decimals === 0
-        ? `${secs(from).padStart(String(n * ivUs / 1e6).length)} <> ${last && this.intervalUs > 0 ? 'Dur' : secs(to)}`
-        : `${secs(from)} <> ${secs(last ? Math.max(durUs, from) : to)}`);
+        ? `${secs(from).padStart(width)} <> ${(last ? 'Dur' : secs(to)).padEnd(width + 1)}`
+        : `${secs(from)} <> ${secs(last ? Math.max(durUs, from) : to)} `);
     }
-    const lw = Math.max(8, ...labels.map((l) => l.length));
+    const lw = Math.max('Interval '.length, ...labels.map((l) => l.length));
     const fw = Math.max(6, ...this.cols.flatMap((c) => c.frames.map((x) => String(x ?? 0).length)));
     const bw = Math.max(5, ...this.cols.flatMap((c) => c.bytes.map((x) => String(x ?? 0).length)));
-    const colW = fw + bw + 6; // "| Frames | Bytes " per column
-    const inner = lw + 2 + this.cols.length * (colW + 1) - 1;
-    const boxed = (s: string): string => `| ${s.padEnd(inner - 1)}|\n`;
-    const durText = this.intervalUs > 0 && decimals > 0 ? (durUs / 1e6).toFixed(decimals) : (durUs / 1e6).toFixed(this.intervalUs === 0 ? 3 : 6);
-    let out = `\n${'='.repeat(inner + 2)}\n${boxed('IO Statistics')}${boxed('')}`
-      + boxed(`Duration: ${durText} secs`) + boxed(`Interval: ${this.intervalUs > 0 ? secs(ivUs) : durText} secs`) + boxed('');
+    const colW = fw + bw + 5; // " Frames | Bytes "
+    const W = 2 + lw + 1 + this.cols.length * (colW + 1);
+    const rule = '='.repeat(W) + '\n';
+    const dashes = `|${'-'.repeat(W - 2)}|\n`;
+    const boxed = (t: string): string => `| ${t}`.padEnd(W - 1) + '|\n';
+    const durText = whole ? secs(durUs) : (durUs / 1e6).toFixed(decimals > 0 ? decimals : 6);
+    let out = `\n${rule}${boxed('IO Statistics')}${boxed('')}`
+      + boxed(`Duration: ${durText} secs`) + boxed(`Interval: ${whole ? durText : secs(ivUs)} secs`) + boxed('');
     this.filters.forEach((f, c) => {
       out += boxed(`${c === 0 ? 'Col' : '   '} ${c + 1}: ${f ? f.text : 'Frames and bytes'}`);
     });
-    out += `|${'-'.repeat(inner)}|\n`;
-    out += `|${' '.repeat(lw + 2)}|` + this.cols.map((_, c) => `${String(c + 1).padEnd(colW)}|`).join('') + '\n';
-    out += `| ${'Interval'.padEnd(lw)} |` + this.cols.map(() => ` ${'Frames'.padStart(fw)} | ${'Bytes'.padStart(bw)} |`).join('') + '\n';
-    out += `|${'-'.repeat(inner)}|\n`;
+    out += dashes;
+    out += `|${' '.repeat(lw + 1)}|` + this.cols.map((_, c) => `${String(c + 1).padEnd(colW)}|`).join('') + '\n';
+    out += `| ${'Interval'.padEnd(lw)}|` + this.cols.map(() => ` ${'Frames'.padStart(fw)} | ${'Bytes'.padStart(bw)} |`).join('') + '\n';
+    out += dashes;
     for (let i = 0; i < n; i++) {
-      out += `| ${labels[i]!.padEnd(lw)} |` + this.cols.map((c) => ` ${String(c.frames[i] ?? 0).padStart(fw)} | ${String(c.bytes[i] ?? 0).padStart(bw)} |`).join('') + '\n';
+      out += `| ${labels[i]!.padEnd(lw)}|` + this.cols.map((c) => ` ${String(c.frames[i] ?? 0).padStart(fw)} | ${String(c.bytes[i] ?? 0).padStart(bw)} |`).join('') + '\n';
     }
-    return out + `${'='.repeat(inner + 2)}\n`;
+    return out + rule;
   }
 }
