@@ -124,12 +124,13 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
     prevDisplayed = stamp;
   };
 
+  // Frames wait in `group` until their packet is complete: they keep their bytes (lengths, -x).
   pipeline = new Pipeline({
     settled: (f) => {
       if (group.length && group[0]!.packet !== f.packet) flush();
       group.push(f);
     },
-  }, o.pipeline);
+  }, { ...o.pipeline, keepBytes: true });
 
   const onPacket = (p: Packet): void => {
     const stamp = stampOf(p);

@@ -196,7 +196,8 @@ export class IoStat {
   /** The table; `durationNs` is from the first to the last packet read. */
   text(durationNs: number): string {
     const durUs = Math.floor(durationNs / 1e3);
-    const whole = this.intervalUs === 0;
+    // An interval of 0, or longer than the capture: one row for the whole capture (as tshark).
+    const whole = this.intervalUs === 0 || this.intervalUs > durUs;
     const ivUs = whole ? Math.max(1, durUs) : this.intervalUs;
     const decimals = whole ? 3 : ivUs % 1e6 === 0 ? 0 : String(ivUs / 1e6).split('.')[1]!.length;
     const n = whole ? 1 : Math.max(1, Math.ceil(durUs / ivUs) + (durUs % ivUs === 0 ? 1 : 0));
