@@ -1,6 +1,6 @@
 // The `vvmp` command: parses the command line, runs one command, maps errors to exit codes.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { CaptureError } from '../capture/errors.js';
 import { FilterError } from '../analysis/filter/index.js';
 import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from './errors.js';
@@ -21,7 +21,18 @@ export function buildProgram(): Command {
     .version('0.1.0', '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Commander's own errors ("error: unknown option …") in the style of every other error: "vvmp: …".
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'vvmp: ')),
+    })
+    // Required options say so in --help (commander does not mark them).
+    .configureHelp({
+      optionDescription: (o) => {
+        const base = new Help().optionDescription(o);
+        return o.mandatory ? `(required) ${base}` : base;
+      },
+    });
   registerRead(program);
   registerStats(program);
   registerLive(program);
