@@ -1,24 +1,25 @@
 // `-G fields`: every field and filter name, one per line, tab-separated as
-// tshark -G fields writes its glossary: F, description, name, type, protocol.
+// tshark -G fields writes its glossary:
+//   P  name  abbreviation                                       (a protocol)
+//   F  name  abbreviation  type  protocol  base  bitmask  description
+// The names come from the display filter's field registry.
 
 import { tsharkFieldList } from '../../output/tshark/values.js';
 
-/** tshark's type names for our field types. */
-const FT: Readonly<Record<string, string>> = {
-  uint: 'FT_UINT64', float: 'FT_DOUBLE', time: 'FT_ABSOLUTE_TIME', string: 'FT_STRING',
-  bool: 'FT_BOOLEAN', ip: 'FT_IPv4', proto: 'FT_PROTOCOL',
-};
+/** The short name of a field: its help up to the block or unit detail. */
+function label(help: string): string {
+  return help.split(' — ')[0]!.replace(/\t/g, ' ');
+}
 
 export function fieldListing(): string {
   let out = '';
   for (const f of tsharkFieldList()) {
-    const proto = f.name.split('.')[0]!;
     if (!f.name.includes('.')) {
-      // A protocol line: P, description, name.
-      out += `P\t${f.help}\t${f.name}\n`;
+      out += `P\t${label(f.help)}\t${f.name}\n`;
       continue;
     }
-    out += `F\t${f.help.replace(/\t/g, ' ')}\t${f.name}\t${FT[f.type] ?? f.type}\t${proto}\n`;
+    const proto = f.name.split('.')[0]!;
+    out += `F\t${label(f.help)}\t${f.name}\t${f.type}\t${proto}\t${f.base}\t0x0\t${f.help.replace(/\t/g, ' ')}\n`;
   }
   return out;
 }

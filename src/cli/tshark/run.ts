@@ -124,8 +124,29 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
     prevDisplayed = stamp;
   };
 
+  // The packet being read, kept in `packets` only when it completes a VVMP frame.
+  let current: { p: Packet; prev: Stamp } | null = null;
+  const remember = (f: AnalyzedFrame): void => {
+    if (packets.has(f.packet)) return;
+    const c = current;
+    if (c && c.p.index === f.packet) {
+      const p = c.p;
+      packets.set(f.packet, {
+        number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
+        capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: c.prev,
+      });
+    } else {
+      // A frame completed at the end of input (a cut-off TCP stream): its packet was read earlier.
+      packets.set(f.packet, {
+        number: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits, origLen: 0, capLen: 0, linkType: 0,
+        data: null, prev: stampOf(f),
+      });
+    }
+  };
+
   // Frames wait in `group` until their packet is complete: they keep their bytes (lengths, -x).
   pipeline = new Pipeline({
+    frame: remember,
     settled: (f) => {
       if (group.length && group[0]!.packet !== f.packet) flush();
       group.push(f);
@@ -136,10 +157,7 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
     const stamp = stampOf(p);
     if (!first) first = stamp;
     last = stamp;
-    packets.set(p.index, {
-      number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
-      capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: prevStamp ?? stamp,
-    });
+    current = { p, prev: prevStamp ?? stamp };
     prevStamp = stamp;
     pipeline!.packet(p);
   };

@@ -20,8 +20,8 @@ type PacketValue = (r: PacketRecord) => string | undefined;
 
 /** frame.* fields of the capture packet, as tshark names and prints them. */
 const PACKET_FIELDS: ReadonlyMap<string, { help: string; type: string; get: PacketValue }> = new Map([
-  ['frame.number', { help: 'Capture packet number (tshark\'s frame number)', type: 'uint', get: (r) => String(r.packet.number) }],
-  ['frame.len', { help: 'Packet length on the wire', type: 'uint', get: (r) => String(r.packet.origLen) }],
+  ['frame.number', { help: 'Capture packet number, as tshark (in -Y: the VVMP frame number; frame.packet is the packet)', type: 'uint', get: (r) => String(r.packet.number) }],
+  ['frame.len', { help: 'Packet length on the wire, as tshark (in -Y: the VVMP frame length)', type: 'uint', get: (r) => String(r.packet.origLen) }],
   ['frame.cap_len', { help: 'Captured packet length', type: 'uint', get: (r) => String(r.packet.capLen) }],
   ['frame.time', { help: 'Arrival time (UTC)', type: 'time', get: (r) => frameTimeText(stampOf(r.packet)) }],
   ['frame.time_epoch', { help: 'Arrival time, seconds since the epoch', type: 'time', get: (r) => epochText(stampOf(r.packet), 9) }],
@@ -110,19 +110,40 @@ export function tsharkField(name: string): TsharkField | null {
 
 export interface FieldListing {
   name: string;
+  /** tshark's type name: FT_UINT32, FT_BOOLEAN, FT_STRING … */
   type: string;
+  /** tshark's display base: BASE_DEC, BASE_HEX or BASE_NONE. */
+  base: string;
   help: string;
+}
+
+const UINT_BY_WIDTH: Readonly<Record<number, string>> = { 1: 'FT_UINT8', 2: 'FT_UINT16', 3: 'FT_UINT24', 4: 'FT_UINT32', 8: 'FT_UINT64' };
+const FT: Readonly<Record<string, string>> = {
+  float: 'FT_DOUBLE', time: 'FT_ABSOLUTE_TIME', string: 'FT_STRING', bool: 'FT_BOOLEAN', ip: 'FT_IPv4', proto: 'FT_PROTOCOL',
+};
+
+function listing(f: FilterField): FieldListing {
+  if (f.type === 'uint') {
+    const hex = hexWidth(f.name);
+    const width = TABLE_DEFS.get(f.name)?.width ?? hex ?? (f.wide ? 8 : 4);
+    return { name: f.name, type: UINT_BY_WIDTH[width] ?? 'FT_UINT32', base: hex === null ? 'BASE_DEC' : 'BASE_HEX', help: f.help };
+  }
+  return { name: f.name, type: FT[f.type] ?? f.type, base: 'BASE_NONE', help: f.help };
 }
 
 /** Every name -e accepts: the filter registry plus tshark's frame fields, for -G fields. */
 export function tsharkFieldList(): FieldListing[] {
   const out: FieldListing[] = [];
   const seen = new Set<string>();
+  const packetListing = (name: string, pf: { help: string; type: string }): FieldListing => ({
+    name, type: pf.type === 'uint' ? 'FT_UINT32' : name === 'frame.time' ? 'FT_ABSOLUTE_TIME' : 'FT_RELATIVE_TIME',
+    base: pf.type === 'uint' ? 'BASE_DEC' : 'BASE_NONE', help: pf.help,
+  });
   for (const f of FILTER_FIELDS.values()) {
     const pf = PACKET_FIELDS.get(f.name);
-    out.push(pf ? { name: f.name, type: pf.type, help: pf.help } : { name: f.name, type: f.type, help: f.help });
+    out.push(pf ? packetListing(f.name, pf) : listing(f));
     seen.add(f.name);
   }
-  for (const [name, pf] of PACKET_FIELDS) if (!seen.has(name)) out.push({ name, type: pf.type, help: pf.help });
+  for (const [name, pf] of PACKET_FIELDS) if (!seen.has(name)) out.push(packetListing(name, pf));
   return out;
 }
