@@ -195,3 +195,28 @@ describe('tshark flags of vvmp read', () => {
     expect(calls).toBe(latencies.length);
   });
 });
+
+describe('IPv6 in tshark field output', () => {
+  it('ip.* are IPv4 only and ipv6.src/dst carry IPv6 addresses, as tshark prints them', async () => {
+    const { encodeFrame } = await import('../../src/protocol/encode.js');
+    const { eth, ipv6, udp } = await import('../net/build.js');
+    const { PcapngWriter, fileSink } = await import('../../src/capture/writer.js');
+    const file = join(tempDir(), 'v6.pcapng');
+    const sink = fileSink(file);
+    const w = new PcapngWriter(sink, {});
+    const id = w.addInterface(1, { tsDigits: 6 });
+    const req = encodeFrame({ opcode: 0x0001, sub_opcode: 0x01, transaction_id: 5 });
+    const rep = encodeFrame({ opcode: 0x8001, sub_opcode: 0, transaction_id: 5, payload: { devices: [{}, {}] } });
+    w.writePacket(id, 1700000000, 0, eth(ipv6(udp(40000, 7369, req), { src: 'fd00::1', dst: 'fd00::2' }), 0x86dd));
+    w.writePacket(id, 1700000000, 500_000, eth(ipv6(udp(7369, 40000, rep), { src: 'fd00::2', dst: 'fd00::1' }), 0x86dd));
+    sink.close();
+    const args = ['-T', 'fields', '-e', 'frame.number', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'udp.srcport',
+      '-e', 'vvmp.opcode', '-e', 'vvmp.device.device_id'];
+    const ours = ok(['-r', file, ...args]);
+    expect(ours).toBe('1\t\tfd00::1\tfd00::2\t40000\t0x0001\t\n2\t\tfd00::2\tfd00::1\t7369\t0x8001\t0,0\n');
+    if (HAVE_TSHARK) {
+      lua = lua || writeLuaDissector();
+      expect(ours).toBe(tshark(['-r', file, '-Y', 'vvmp', ...args]));
+    }
+  });
+});

@@ -27,8 +27,14 @@ const PACKET_FIELDS: ReadonlyMap<string, { help: string; type: string; get: Pack
   ['frame.time_epoch', { help: 'Arrival time, seconds since the epoch', type: 'time', get: (r) => epochText(stampOf(r.packet), 9) }],
   ['frame.time_relative', { help: 'Seconds since the first packet', type: 'time', get: (r) => diffText(stampOf(r.packet), r.first, 9) }],
   ['frame.time_delta', { help: 'Seconds since the previous captured packet', type: 'time', get: (r) => diffText(stampOf(r.packet), r.packet.prev, 9) }],
+  ['ipv6.src', { help: 'Source IPv6 address (ip.src in -Y)', type: 'ipv6', get: (r) => v6(r.frames[0]!.src.ip) }],
+  ['ipv6.dst', { help: 'Destination IPv6 address (ip.dst in -Y)', type: 'ipv6', get: (r) => v6(r.frames[0]!.dst.ip) }],
   ['frame.time_delta_displayed', { help: 'Seconds since the previous displayed packet', type: 'time', get: (r) => diffText(stampOf(r.packet), r.prevDisplayed, 9) }],
 ]);
+
+function v6(ip: string): string | undefined {
+  return ip.includes(':') ? ip : undefined;
+}
 
 /** Field table entries by filter name: their width and whether the dissector shows them in hex. */
 const TABLE_DEFS: ReadonlyMap<string, FieldDef> = new Map(
@@ -104,6 +110,8 @@ export function tsharkField(name: string): TsharkField | null {
   }
   const field = FILTER_FIELDS.get(name);
   if (!field) return null;
+  // tshark's ip.* fields are IPv4 only (IPv6 addresses are ipv6.*); the filter's cover both.
+  if (field.type === 'ip') return { name, values: (r) => frameValues(field, r.frames[0]!).filter((a) => !a.includes(':')) };
   if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!) };
   return { name, values: (r) => r.frames.flatMap((f) => frameValues(field, f)) };
 }
@@ -136,7 +144,7 @@ export function tsharkFieldList(): FieldListing[] {
   const out: FieldListing[] = [];
   const seen = new Set<string>();
   const packetListing = (name: string, pf: { help: string; type: string }): FieldListing => ({
-    name, type: pf.type === 'uint' ? 'FT_UINT32' : name === 'frame.time' ? 'FT_ABSOLUTE_TIME' : 'FT_RELATIVE_TIME',
+    name, type: pf.type === 'uint' ? 'FT_UINT32' : pf.type === 'ipv6' ? 'FT_IPv6' : name === 'frame.time' ? 'FT_ABSOLUTE_TIME' : 'FT_RELATIVE_TIME',
     base: pf.type === 'uint' ? 'BASE_DEC' : 'BASE_NONE', help: pf.help,
   });
   for (const f of FILTER_FIELDS.values()) {
