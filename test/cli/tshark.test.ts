@@ -119,6 +119,14 @@ describe('tshark flags against tshark with the generated dissector', () => {
       expect(strip(ok(['read', demo, '-q', '-z', z]))).toBe(strip(tshark(['-r', demo, '-q', '-z', z])));
     }
   }, 60_000);
+  it('-Y limits the display, not -z (as tshark\'s taps)', () => {
+    const z = ['-q', '-z', 'io,stat,0,vvmp', '-z', 'conv,udp'];
+    const all = ok(['read', demo, ...z]);
+    expect(ok(['read', demo, '-Y', 'vvmp.opcode == 1', ...z])).toBe(all);
+    expect(convFrames(ok(['read', demo, '-q', '-z', 'conv,udp,vvmp.opcode == 2'])).size).toBe(1);
+    const theirs = tshark(['-r', demo, '-Y', 'vvmp.opcode == 1', '-q', '-z', 'io,stat,0,vvmp']);
+    expect(ioFrames(all)).toEqual(ioFrames(theirs));
+  }, 60_000);
   it('-T json: tshark\'s packet array; vvmp layer values equal tshark\'s', () => {
     const ours = JSON.parse(ok(['read', demo, '-T', 'json', '-c', '20'])) as { _source: { layers: Record<string, Record<string, unknown>> } }[];
     const theirs = JSON.parse(tshark(['-r', demo, '-Y', 'vvmp', '-T', 'json', '-c', '20'])) as typeof ours;

@@ -72,19 +72,11 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
   let prevStamp: Stamp | null = null;
   let pipeline: Pipeline | null = null;
   const stats = o.stats.map((s) => statRunner(s, () => pipeline!));
-  // -z with an overall -Y (and unfiltered srt) counts what is shown, like tshark -Y.
-  const filteredSrt = o.filter !== null;
-  if (filteredSrt) {
-    o.stats.forEach((s, i) => {
-      if (s.kind === 'srt' && !s.filter) stats[i] = statRunner({ kind: 'srt', filter: o.filter }, () => pipeline!);
-    });
-  }
   const text = new FrameWriter(out, o.verbose ? 'verbose' : 'text', () => first && { sec: first.sec, nsec: first.nsec });
   const json = o.type === 'json' && !o.quiet ? new JsonArrayWriter((s) => out.write(s)) : null;
   if (o.type === 'fields' && o.fields!.header && !o.quiet) out.write(fieldsHeader(o.fields!));
 
   const show = (r: PacketRecord): void => {
-    for (const st of stats) for (const f of r.frames) st.frame(f, r.first);
     o.onShown?.(r);
     if (o.quiet) return;
     switch (o.type) {
@@ -118,6 +110,8 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
       if (k >= info.number) break;
       packets.delete(k);
     }
+    // -z sees every frame read, as tshark's taps do: -Y limits the display only.
+    for (const st of stats) for (const f of frames) st.frame(f, first!);
     if (o.filter && !frames.some((f) => o.filter!.test(f))) return;
     const stamp = stampOf(info);
     show({ packet: info, frames, first: first!, prevDisplayed: prevDisplayed ?? stamp });
