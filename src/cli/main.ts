@@ -17,7 +17,7 @@ import { registerClient } from './client.js';
 
 export function buildProgram(): Command {
   const program = new Command('vvmp')
-    .description('VVMP protocol analyzer and traffic tool')
+    .description('VVMP protocol analyzer and traffic tool (tshark habits: `vvmp -r FILE …` is `vvmp read -r FILE …`)')
     .version('0.1.0', '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
