@@ -161,6 +161,25 @@ describe('tshark flags of vvmp read', () => {
     writeFileSync(gz, gzipSync(raw));
     expect(ok(['read', gz, '--json'])).toBe(want);
   });
+  it('a cut-off gzip capture: the frames before the cut, the damage on stderr, exit 0', () => {
+    const gz = gzipSync(readFileSync(demo));
+    const cut = join(tempDir(), 'cut.gz');
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = vvmp(['read', cut, '--json']);
+    expect(r.code).toBe(0);
+    const n = r.stdout.trim().split('\n').length;
+    expect(n).toBeGreaterThan(5);
+    expect(n).toBeLessThan(106);
+    expect(r.stderr).toMatch(/^vvmp: .*cut\.gz: .*; read \d+ packets before it\n$/);
+    const notGzip = join(tempDir(), 'bad.pcap');
+    writeFileSync(notGzip, Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    const bad = vvmp(['read', notGzip]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.split('\n').length).toBe(2);
+  });
+  it('-c stops reading a gzip stream after N packets', () => {
+    expect(ok(['-r', '-', '-c', '6', '-T', 'fields', '-e', 'frame.number'], gzipSync(readFileSync(demo)))).toBe('4\n6\n');
+  });
   it('-c stops after N packets; -r works without `read`', () => {
     expect(ok(['-r', demo, '-c', '6', '-T', 'fields', '-e', 'frame.number'])).toBe('4\n6\n');
     expect(ok(['-r', demo, '-c', '3'])).toBe('');
