@@ -25,8 +25,12 @@ interface Entry {
 const FRAME_KEYS = ['frame.time', 'frame.time_epoch', 'frame.time_delta', 'frame.time_delta_displayed',
   'frame.time_relative', 'frame.number', 'frame.len', 'frame.cap_len'];
 
-function frameLayer(r: PacketRecord): Node {
-  return FRAME_KEYS.map((k) => ({ key: k, value: tsharkField(k)!.values(r)[0] ?? '' }));
+/** -T ek writes frame.time in ISO 8601 (Elasticsearch's date format); -T json as -T fields does. */
+function frameLayer(r: PacketRecord, ek: boolean): Node {
+  return FRAME_KEYS.map((k) => ({
+    key: k,
+    value: ek && k === 'frame.time' ? isoTimeText({ sec: r.packet.tsSec, nsec: r.packet.tsNsec }) : tsharkField(k)!.values(r)[0] ?? '',
+  }));
 }
 
 function addrLayer(f: AnalyzedFrame): [string, Node] {
@@ -96,11 +100,11 @@ function vvmpLayer(f: AnalyzedFrame): Node {
   return node;
 }
 
-function layers(r: PacketRecord): Entry[] {
+function layers(r: PacketRecord, ek = false): Entry[] {
   const [ipKey, ip] = addrLayer(r.frames[0]!);
   const [tKey, t] = transportLayer(r);
   return [
-    { key: 'frame', value: frameLayer(r) },
+    { key: 'frame', value: frameLayer(r, ek) },
     { key: ipKey, value: ip },
     { key: tKey, value: t },
     ...r.frames.map((f) => ({ key: P, value: vvmpLayer(f) })),
@@ -171,7 +175,7 @@ function push(m: Map<string, EkValue[]>, k: string, v: EkValue): void {
 /** The two lines of one packet in the bulk format. */
 export function ekPacket(r: PacketRecord): string {
   const layerObjs = new Map<string, Map<string, EkValue[]>>();
-  for (const e of layers(r)) {
+  for (const e of layers(r, true)) {
     const k = e.key.replace(/\./g, '_');
     let m = layerObjs.get(k);
     if (!m) layerObjs.set(k, (m = new Map()));
