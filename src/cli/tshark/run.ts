@@ -65,7 +65,7 @@ function statRunner(s: StatSpec, pipeline: () => Pipeline): StatRunner {
 
 export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
   const out = new BufferedOut((s) => process.stdout.write(s));
-  const packets = new Map<number, PacketInfo>();
+  const packets = new PacketQueue();
   let first: Stamp | null = null;
   let last: Stamp | null = null;
   let prevDisplayed: Stamp | null = null;
@@ -104,12 +104,8 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
     if (group.length === 0) return;
     const frames = group;
     group = [];
-    const info = packets.get(frames[0]!.packet)!;
     // Packets before this one can no longer be shown: frames settle in packet order.
-    for (const k of packets.keys()) {
-      if (k >= info.number) break;
-      packets.delete(k);
-    }
+    const info = packets.take(frames[0]!);
     // -z sees every frame read, as tshark's taps do: -Y limits the display only.
     for (const st of stats) for (const f of frames) st.frame(f, first!);
     if (o.filter && !frames.some((f) => o.filter!.test(f))) return;
@@ -121,21 +117,17 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
   // The packet being read, kept in `packets` only when it completes a VVMP frame.
   let current: { p: Packet; prev: Stamp } | null = null;
   const remember = (f: AnalyzedFrame): void => {
-    if (packets.has(f.packet)) return;
+    if (packets.lastNumber === f.packet) return;
     const c = current;
     if (c && c.p.index === f.packet) {
       const p = c.p;
-      packets.set(f.packet, {
+      packets.push({
         number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
         capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: c.prev,
       });
-    } else {
-      // A frame completed at the end of input (a cut-off TCP stream): its packet was read earlier.
-      packets.set(f.packet, {
-        number: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits, origLen: 0, capLen: 0, linkType: 0,
-        data: null, prev: stampOf(f),
-      });
     }
+    // Otherwise the frame was completed at the end of input (a cut-off TCP stream) by a packet
+    // read earlier: PacketQueue.take describes it from the frame.
   };
 
   // Frames wait in `group` until their packet is complete: they keep their bytes (lengths, -x).
@@ -162,6 +154,35 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
   for (const st of stats) out.write(st.text({ start: first, end: last }));
   out.flush();
   return result;
+}
+
+/**
+ * The packets that completed VVMP frames not shown yet, in packet order (the
+ * order frames complete and settle in): pushed at the back, taken from the front.
+ */
+class PacketQueue {
+  private items: PacketInfo[] = [];
+  private head = 0;
+
+  get lastNumber(): number {
+    return this.items.length > this.head ? this.items[this.items.length - 1]!.number : -1;
+  }
+
+  push(p: PacketInfo): void {
+    this.items.push(p);
+  }
+
+  /** The packet of `f`, dropping the older ones; made from the frame if it was never noted. */
+  take(f: AnalyzedFrame): PacketInfo {
+    while (this.head < this.items.length && this.items[this.head]!.number < f.packet) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    const p = this.items[this.head];
+    if (p && p.number === f.packet) return p;
+    return { number: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits, origLen: 0, capLen: 0, linkType: 0, data: null, prev: stampOf(f) };
+  }
 }
 
 /** Puts `t` in place of the summary line's time column (right-aligned, 12 wide). */
