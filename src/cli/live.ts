@@ -113,6 +113,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
   if (flags.list) return listCommand();
 
   const filter = displayFilter(flags); // FilterError → exit 2, before anything is opened
+  if (flags.verbose && flags.json) throw new UsageError('-V cannot be combined with --json: it already carries every field (use one of them)');
   const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
   const { bpf, label } = captureFilter(flags);
   const iface = flags.interface;

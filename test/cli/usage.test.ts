@@ -31,6 +31,14 @@ describe('usage errors and help', () => {
       expect(r.stderr).toMatch(/^vvmp: 127\.0\.0\.1:1: /);
     }
   });
+  it('-V with --json is refused on read and live (one line, exit 2), not silently dropped', () => {
+    for (const args of [['read', 'captures/demo.pcapng', '-V', '--json'], ['live', '-i', 'lo', '-V', '--json']]) {
+      const r = vvmp(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('vvmp: -V cannot be combined with --json: it already carries every field (use one of them)\n');
+    }
+  });
   it('read -: standard input, not "no such file"', () => {
     const r = vvmp(['read', '-'], { input: '' });
     expect(r.code).toBe(1);
