@@ -37,8 +37,8 @@ function tshark(args: string[]): string {
   return r.stdout;
 }
 
-function ok(args: string[], input?: Buffer): string {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/vvmp.js'), ...args], { cwd: ROOT, input, maxBuffer: 64 << 20 });
+function ok(args: string[], input?: Buffer, env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/vvmp.js'), ...args], { cwd: ROOT, input, maxBuffer: 64 << 20, env: { ...process.env, ...env } });
   expect(r.stderr.toString(), args.join(' ')).toBe('');
   expect(r.status).toBe(0);
   return r.stdout.toString();
@@ -145,6 +145,18 @@ describe('tshark flags against tshark with the generated dissector', () => {
       expect(strip(ok(['read', demo, '-q', '-z', z]))).toBe(strip(tshark(['-r', demo, '-q', '-z', z])));
     }
   }, 60_000);
+  it('-t r|a|ad|d|dd|e|u|ud: the time column equals tshark\'s (_ws.col.Time)', () => {
+    for (const f of ['demo.pcapng', 'errors.pcap']) {
+      const file = join(ROOT, 'captures', f);
+      for (const t of ['r', 'a', 'ad', 'd', 'dd', 'e', 'u', 'ud']) {
+        const theirs = tshark(['-r', file, '-Y', 'vvmp', '-t', t, '-T', 'fields', '-e', '_ws.col.Time']);
+        // Our text line: number, time (one or two words for dated formats), endpoints …
+        const ours = ok(['read', file, '-t', t], undefined, { TZ: 'UTC' }).split('\n').filter((l) => l !== '')
+          .map((l) => { const w = l.trim().split(/\s+/); return /^\d{4}-\d\d-\d\d$/.test(w[1]!) ? `${w[1]} ${w[2]}` : w[1]; });
+        expect(ours.join('\n') + '\n', `${f} -t ${t}`).toBe(theirs);
+      }
+    }
+  }, 240_000);
   it('-Y limits the display, not -z (as tshark\'s taps)', () => {
     const z = ['-q', '-z', 'io,stat,0,vvmp', '-z', 'conv,udp'];
     const all = ok(['read', demo, ...z]);
