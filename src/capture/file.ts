@@ -2,6 +2,8 @@
 // Memory stays flat: one reusable read buffer plus, at most, one record being assembled.
 
 import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { CaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import { CaptureParser } from './parser.js';
@@ -24,6 +26,8 @@ function notesOf(parser: CaptureParser): { notes?: CaptureNote[] } {
   const notes = parser.notes();
   return notes.length ? { notes } : {};
 }
+/** Thrown through the parser to stop reading at -c (never escapes readCaptureInput). */
+const STOP: unique symbol = Symbol('stop reading');
 
 /** Turns a Node system error into the one-line reason of a CaptureError. */
 export function describeFsError(err: unknown): string {
@@ -116,7 +120,7 @@ export async function readCaptureStream(
       if (parser.damage !== null) break; // nothing more will be delivered
     }
   } catch (err) {
-    if (err instanceof CaptureError) throw err;
+    if (err instanceof CaptureError || err === STOP) throw err;
     const reason = describeFsError(err);
     if (parser.format === null) throw new CaptureError(source, reason);
     parser.end();
@@ -124,4 +128,117 @@ export async function readCaptureStream(
   }
   parser.end();
   return { format: parser.format!, packets: parser.packets, damage: parser.damage, ...notesOf(parser) };
+}
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+
+/** `-` names standard input, as in tshark and tcpdump. */
+export const STDIN_NAME = '-';
+
+export interface InputOptions {
+  /** Stop after delivering this many packets (tshark -c): the rest is not read. */
+  maxPackets?: number;
+  /** Where standard input comes from (tests pass a stream; default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+}
+
+/** Prepends already-read bytes to the rest of a stream. */
+async function* prefixed(first: Buffer, rest: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
+  yield first;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : r.value;
+  }
+}
+
+/** Decompresses the stream when its first bytes are gzip's magic, else passes it on. */
+async function maybeGunzip(stream: NodeJS.ReadableStream, source: string): Promise<NodeJS.ReadableStream | null> {
+  const it = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  // Two bytes decide; a pipe may deliver them one at a time.
+  while (head.length < 2) {
+    let r: IteratorResult<Buffer | string>;
+    try {
+      r = await it.next();
+    } catch (err) {
+      throw new CaptureError(source, describeFsError(err));
+    }
+    if (r.done) break;
+    const b = typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : r.value;
+    head = head.length ? Buffer.concat([head, b]) : b;
+  }
+  if (head.length === 0) return null;
+  const body = Readable.from(prefixed(head, it), { objectMode: false });
+  if (head[0] !== GZIP_MAGIC_0 || head[1] !== GZIP_MAGIC_1) return body;
+  const gunzip = zlib.createGunzip();
+  body.on('error', (e) => gunzip.destroy(e));
+  return body.pipe(gunzip);
+}
+
+function isGzipFile(path: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (err) {
+    throw new CaptureError(path, describeFsError(err));
+  }
+  try {
+    const b = Buffer.alloc(2);
+    let n = 0;
+    try {
+      n = fs.readSync(fd, b, 0, 2, 0);
+    } catch {
+      return false; // a directory or unreadable: readCaptureFile says why
+    }
+    return n === 2 && b[0] === GZIP_MAGIC_0 && b[1] === GZIP_MAGIC_1;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Reads a capture named on the command line: a file, `-` for standard input,
+ * either of them possibly gzip-compressed (recognised by its magic bytes, not
+ * its name, and decompressed as it streams). Same results and errors as
+ * readCaptureFile; `maxPackets` stops early.
+ */
+export async function readCaptureInput(
+  path: string,
+  onPacket: (p: Packet) => void,
+  opts: InputOptions = {},
+): Promise<CaptureResult> {
+  const max = opts.maxPackets ?? Infinity;
+  let delivered = 0;
+  const limited = max === Infinity ? onPacket : (p: Packet): void => {
+    if (delivered >= max) throw STOP;
+    delivered++;
+    onPacket(p);
+  };
+  const label = path === STDIN_NAME ? '<stdin>' : path;
+  const stopped = (format: CaptureResult['format'] | null): CaptureResult => ({ format: format ?? 'pcap', packets: delivered, damage: null });
+  if (path !== STDIN_NAME && !isGzipFile(path)) {
+    try {
+      return readCaptureFile(path, limited);
+    } catch (e) {
+      if (e === STOP) return stopped(null);
+      throw e;
+    }
+  }
+  const raw = path === STDIN_NAME ? (opts.stdin ?? process.stdin) : fs.createReadStream(path);
+  const stream = await maybeGunzip(raw, label);
+  if (stream === null) throw new CaptureError(label, 'empty input, not a capture');
+  try {
+    return await readCaptureStream(stream, limited, label);
+  } catch (e) {
+    if (e === STOP) {
+      (raw as { destroy?: () => void }).destroy?.();
+      return stopped(null);
+    }
+    if (e instanceof Error && 'code' in e && String((e as NodeJS.ErrnoException).code).startsWith('Z_')) {
+      throw new CaptureError(label, `gzip data is damaged (${e.message})`);
+    }
+    throw e;
+  }
 }

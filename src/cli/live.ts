@@ -136,6 +136,7 @@ async function runLive(flags: LiveFlags): Promise<void> {
   if (flags.list) return listCommand();
 
   const filter = displayFilter(flags); // FilterError → exit 2, before anything is opened
+  if (flags.verbose && flags.json) throw new UsageError('-V cannot be combined with --json: it already carries every field (use one of them)');
   const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
   const { bpf, label } = captureFilter(flags);
   const iface = flags.interface;

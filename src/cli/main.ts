@@ -1,6 +1,6 @@
 // The `vvmp` command: parses the command line, runs one command, maps errors to exit codes.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { CaptureError, LiveCaptureError } from '../capture/errors.js';
 import { FilterError } from '../analysis/filter/index.js';
 import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from './errors.js';
@@ -18,11 +18,22 @@ import { registerExport } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('vvmp')
-    .description('VVMP protocol analyzer and traffic tool')
+    .description('VVMP protocol analyzer and traffic tool (tshark habits: `vvmp -r FILE …` is `vvmp read -r FILE …`)')
     .version('0.1.0', '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Commander's own errors ("error: unknown option …") in the style of every other error: "vvmp: …".
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'vvmp: ')),
+    })
+    // Required options say so in --help (commander does not mark them).
+    .configureHelp({
+      optionDescription: (o) => {
+        const base = new Help().optionDescription(o);
+        return o.mandatory ? `(required) ${base}` : base;
+      },
+    });
   registerRead(program);
   registerStats(program);
   registerLive(program);
@@ -48,10 +59,18 @@ function fail(message: string, code: number): void {
   process.exitCode = code;
 }
 
+/** Options that make `vvmp -r f …` mean `vvmp read -r f …`, as tshark users type. */
+const READ_FIRST = /^-(r|G|c|x|T|e|E|q|z|d|t|Y|V|w)/;
+
+export function withImpliedRead(argv: readonly string[]): string[] {
+  const first = argv[2];
+  return first !== undefined && READ_FIRST.test(first) ? [...argv.slice(0, 2), 'read', ...argv.slice(2)] : [...argv];
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(withImpliedRead(argv));
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are successes; everything else commander rejects is usage.

@@ -1,58 +1,164 @@
-// `vvmp read FILE`: every VVMP frame of a capture, as text, -V trees or NDJSON.
+// `vvmp read FILE`: every VVMP frame of a capture, as text, -V trees or NDJSON;
+// with tshark's flags (-r -c -x -T -e -E -q -z -d -t -G) as tshark prints them.
 
-import type { Command } from 'commander';
-import { describeFsError, readCaptureFile } from '../capture/file.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Option, type Command } from 'commander';
+import { STDIN_NAME, describeFsError, readCaptureInput } from '../capture/file.js';
 import { PcapngWriter, fileSink } from '../capture/writer.js';
 import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
+import { DEFAULT_PORT } from '../net/types.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { reportDamage, reportNotes } from './report.js';
 import { linkTypeNotes } from '../capture/notes.js';
-import { InputError } from './errors.js';
+import { InputError, UsageError, parseIntStrict } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
+import { fieldsLayout, parseDecodeAs, parseOutputType, parseStat, parseTimeFormat, type OutputType } from './tshark/options.js';
+import { runTshark } from './tshark/run.js';
+import { fieldListing } from './tshark/glossary.js';
+import type { TimeFormat } from '../output/tshark/time.js';
 
 interface ReadFlags extends DecodeFlags {
   json?: boolean;
   verbose?: boolean;
   write?: string;
+  readFile?: string;
   count?: number;
+  hex?: boolean;
+  outputType?: OutputType;
+  field?: string[];
+  fieldOption?: string[];
+  quiet?: boolean;
+  stat?: string[];
+  decodeAs?: number[];
+  timeFormat?: TimeFormat;
+  glossary?: string;
 }
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function registerRead(program: Command): void {
   addDecodeOptions(program.command('read')
-    .description('decode every VVMP frame of a pcap/pcapng capture')
-    .argument('<file>', 'capture file (pcap or pcapng)')
-    .option('--json', 'one JSON object per frame (NDJSON, see OUTPUT.md)')
-    .option('-V, --verbose', 'the full field tree of each frame, with byte offsets')
-    .option('-w, --write <out.pcapng>', 'write the packets carrying the shown frames to a pcapng file'))
-    .action((file: string, flags: ReadFlags) => readCommand(file, flags));
+    .description('decode every VVMP frame of a pcap/pcapng capture (tshark\'s flags work too)')
+    .argument('[file]', 'capture file (pcap or pcapng, gzip-compressed or not); - for standard input')
+    .option('-r, --read-file <file>', 'the capture to read (tshark -r; instead of FILE)')
+    .option('--json', 'one JSON object per frame (NDJSON, see OUTPUT.md); tshark\'s JSON: -T json, -T ek')
+    .option('-V, --verbose', 'the full field tree of each frame, with byte offsets (as tshark -V)')
+    .option('-w, --write <out.pcapng>', 'write the packets carrying the shown frames to a pcapng file (as tshark -w)')
+    .addOption(new Option('-c, --count <n>', 'stop after reading N packets (tshark -c)')
+      .argParser((v) => parseIntStrict(v, '-c', 1)))
+    .option('-x, --hex', 'hex and ASCII dump of each shown packet, all layers (tshark -x)')
+    .addOption(new Option('-T, --output-type <type>', 'tshark output: fields (with -e), json, ek (Elasticsearch bulk), text')
+      .argParser(parseOutputType))
+    .option('-e, --field <name>', 'a field to print with -T fields (repeatable; any display-filter field)', collect)
+    .option('-E, --field-option <name=value>', '-T fields layout: header=y|n, separator=/t|/s|C, quote=d|s|n, occurrence=f|l|a, aggregator=C', collect)
+    .option('-q, --quiet', 'no per-packet output (with -z: the statistics only)')
+    .option('-z, --stat <stat>', 'statistics after the packets: vvmp,srt | conv,tcp | conv,udp | endpoints,ip | io,stat,INTERVAL[,FILTER…] (repeatable)', collect)
+    .addOption(new Option('-d, --decode-as <rule>', 'tcp.port==N,vvmp or udp.port==N,vvmp: also decode port N, added to --port\'s or the default 7369 (repeatable)')
+      .argParser((v: string, prev: number[] | undefined) => [...(prev ?? []), parseDecodeAs(v)]))
+    .addOption(new Option('-t, --time-format <fmt>', 'time column of the text lines: r (relative, default), a, ad, d, dd, e, u, ud')
+      .argParser(parseTimeFormat))
+    .option('-G, --glossary <report>', 'print a glossary and exit: fields (every field and filter name, tab-separated)'))
+    .action((file: string | undefined, flags: ReadFlags) => readCommand(file, flags));
 }
 
-export function readCommand(file: string, flags: ReadFlags): void {
+/** tshark-only output flags: with any of them, read works per packet as tshark does. */
+function tsharkMode(f: ReadFlags): boolean {
+  return f.outputType !== undefined || f.field !== undefined || f.fieldOption !== undefined || f.hex === true
+    || f.quiet === true || f.stat !== undefined || f.timeFormat !== undefined;
+}
+
+function checkCombinations(f: ReadFlags, type: OutputType): void {
+  if (f.verbose && (f.json || type !== 'text')) {
+    throw new UsageError(`-V cannot be combined with ${f.json ? '--json' : `-T ${type}`}: it already carries every field (use one of them)`);
+  }
+  if (f.json && f.outputType !== undefined) throw new UsageError('--json and -T cannot be combined (--json is vvmp\'s NDJSON; -T json is tshark\'s)');
+  if (f.json && tsharkMode(f)) throw new UsageError('--json cannot be combined with tshark output flags (-T, -e, -E, -x, -q, -z, -t); use -T json or -T ek');
+  if (type === 'fields' && !f.field?.length) throw new UsageError('-T fields needs at least one -e FIELD');
+  if (f.field?.length && type !== 'fields') throw new UsageError('-e needs -T fields');
+  if (f.fieldOption?.length && type !== 'fields') throw new UsageError('-E needs -T fields');
+  if (f.hex && type !== 'text') throw new UsageError(`-x cannot be combined with -T ${type}`);
+}
+
+/** The output file of -w must be writable before anything is read or printed. */
+function checkOutputPath(out: string): void {
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.statSync(out);
+  } catch {
+    st = null;
+  }
+  if (st?.isDirectory()) throw new InputError(`${out}: cannot write (is a directory)`);
+  const dir = path.dirname(path.resolve(out));
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new InputError(`${out}: cannot write (${dir} is not a directory)`);
+    fs.accessSync(st ? out : dir, fs.constants.W_OK);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${out}: cannot write (${describeFsError(e)})`);
+  }
+}
+
+function inputOf(file: string | undefined, flags: ReadFlags): string {
+  if (file !== undefined && flags.readFile !== undefined) throw new UsageError(`two captures named (${file} and -r ${flags.readFile}); read one at a time`);
+  const input = file ?? flags.readFile;
+  if (input === undefined) throw new UsageError('read: name a capture (FILE, -r FILE, or - for standard input)');
+  return input;
+}
+
+export async function readCommand(file: string | undefined, flags: ReadFlags): Promise<void> {
+  if (flags.glossary !== undefined) {
+    if (flags.glossary !== 'fields') throw new UsageError(`-G: "${flags.glossary}" is not a glossary vvmp has (fields)`);
+    process.stdout.write(fieldListing());
+    return;
+  }
   tuneHeapGrowth();
+  const type = flags.outputType ?? 'text';
+  checkCombinations(flags, type);
+  const input = inputOf(file, flags);
   const filter = displayFilter(flags);
-  const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
-  const out = new BufferedOut((s) => process.stdout.write(s));
+  const fields = type === 'fields' ? fieldsLayout(flags.field ?? [], flags.fieldOption ?? []) : null;
+  const stats = (flags.stat ?? []).map(parseStat);
+  if (flags.write) {
+    if (input === STDIN_NAME) throw new UsageError('-w needs a capture file it can read twice; standard input cannot be (save it to a file first)');
+    checkOutputPath(flags.write);
+  }
+  const decodeAs = flags.decodeAs ?? [];
+  const pipeOpts = pipelineOptions(decodeAs.length ? { ...flags, port: [...(flags.port ?? [DEFAULT_PORT]), ...decodeAs] } : flags);
   const keep = new Set<number>();
-  let pipeline: Pipeline | null = null;
-  const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
-  pipeline = new Pipeline({
-    render: (f) => {
-      if (filter && !filter.test(f)) return '';
-      if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
-      return writer.render(f);
-    },
-    emit: (text) => {
-      if (text) out.write(text);
-    },
-  }, { ...pipelineOptions(flags), compactSessions: true });
-  const result = readCaptureFile(file, pipeline.packet);
-  pipeline.end();
-  out.flush();
-  reportDamage(file, result);
-  reportNotes(file, [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)]);
-  if (flags.write) writeSelected(file, flags.write, keep);
+  if (tsharkMode(flags)) {
+    const result = await runTshark({
+      input, maxPackets: flags.count, pipeline: { ...pipeOpts, compactSessions: true }, filter, type,
+      verbose: flags.verbose === true, hex: flags.hex === true, quiet: flags.quiet === true,
+      time: flags.timeFormat ?? 'r', fields, stats,
+      onShown: flags.write ? (r) => { for (const f of r.frames) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i); } : undefined,
+    });
+    reportDamage(input, result);
+    reportNotes(input, result.notes ?? []);
+  } else {
+    const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
+    const out = new BufferedOut((s) => process.stdout.write(s));
+    let pipeline: Pipeline | null = null;
+    const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
+    pipeline = new Pipeline({
+      render: (f) => {
+        if (filter && !filter.test(f)) return '';
+        if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
+        return writer.render(f);
+      },
+      emit: (text) => {
+        if (text) out.write(text);
+      },
+    }, { ...pipeOpts, compactSessions: true });
+    const result = await readCaptureInput(input, pipeline.packet, { maxPackets: flags.count });
+    pipeline.end();
+    out.flush();
+    reportDamage(input, result);
+    reportNotes(input, [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)]);
+  }
+  if (flags.write) await writeSelected(input, flags.write, keep, flags.count);
 }
 
 /**
@@ -60,7 +166,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
  * file. A frame spanning TCP segments brings every packet from its first
  * byte's to its last byte's (packets of other flows in between come along).
  */
-function writeSelected(input: string, output: string, keep: ReadonlySet<number>): void {
+async function writeSelected(input: string, output: string, keep: ReadonlySet<number>, maxPackets?: number): Promise<void> {
   let sink: ReturnType<typeof fileSink>;
   try {
     sink = fileSink(output);
@@ -69,12 +175,12 @@ function writeSelected(input: string, output: string, keep: ReadonlySet<number>)
   }
   const w = new PcapngWriter(sink, { userAppl: 'vvmp', comment: `VVMP frames selected from ${input}` });
   const ifaces = new Map<string, number>();
-  readCaptureFile(input, (p: Packet) => {
+  await readCaptureInput(input, (p: Packet) => {
     if (!keep.has(p.index)) return;
     const key = `${p.linkType}/${p.tsDigits}`;
     let id = ifaces.get(key);
     if (id === undefined) ifaces.set(key, (id = w.addInterface(p.linkType, { tsDigits: p.tsDigits >= 9 ? 9 : 6 })));
     w.writePacket(id, p.tsSec, p.tsNsec, p.data, p.origLen);
-  });
+  }, { maxPackets });
   sink.close();
 }

@@ -85,7 +85,7 @@ function parseEnum(text: string | number, names: Readonly<Record<number, string>
   if (typeof text === 'string' && text.toLowerCase() in extra) return extra[text.toLowerCase()]!;
   const v = enumValue(text, names);
   if (v === undefined) {
-    throw new OptionError(`bad ${what} "${text}": use one of ${Object.values(names).map((n) => n.toLowerCase()).join(', ')}`);
+    throw new OptionError(`bad ${what} "${text}": use one of ${Object.values(names).map((n) => n.toLowerCase().replace(/_/g, '-')).join(', ')}`);
   }
   return v;
 }

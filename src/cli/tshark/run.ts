@@ -1,0 +1,194 @@
+// `vvmp read` with tshark's output flags: packets (not VVMP frames) are the
+// unit, as in tshark: a packet is shown when one of the VVMP frames it
+// completes matches -Y, with all of them; -T fields/json/ek, -x, -t and -z
+// describe packets the way tshark does with the generated Lua dissector.
+
+import { readCaptureInput, type CaptureResult } from '../../capture/file.js';
+import { linkTypeNotes } from '../../capture/notes.js';
+import type { Packet } from '../../capture/packet.js';
+import type { CompiledFilter } from '../../analysis/filter/index.js';
+import type { AnalyzedFrame } from '../../analysis/frame.js';
+import { Pipeline, type PipelineOptions } from '../../analysis/pipeline.js';
+import { BufferedOut, FrameWriter } from '../../output/frameWriter.js';
+import { fieldsHeader, fieldsLine, type FieldsLayout } from '../../output/tshark/fields.js';
+import { hexDump } from '../../output/tshark/hexdump.js';
+import { JsonArrayWriter, ekPacket } from '../../output/tshark/json.js';
+import { stampOf, type PacketInfo, type PacketRecord } from '../../output/tshark/packet.js';
+import { formatTime, type Stamp, type TimeFormat } from '../../output/tshark/time.js';
+import { FlowStat, IoStat, ShownLatencies, convText, endpointsText, srtText } from '../../output/tshark/zstats.js';
+import type { OutputType, StatSpec } from './options.js';
+
+export interface TsharkRun {
+  input: string;
+  maxPackets?: number;
+  pipeline: PipelineOptions;
+  filter: CompiledFilter | null;
+  type: OutputType;
+  verbose: boolean;
+  hex: boolean;
+  quiet: boolean;
+  time: TimeFormat;
+  fields: FieldsLayout | null;
+  stats: StatSpec[];
+  /** Called with every shown packet (for -w). */
+  onShown?: (r: PacketRecord) => void;
+}
+
+type StatRunner = { frame(f: AnalyzedFrame, start: Stamp): void; text(ctx: { start: Stamp | null; end: Stamp | null }): string };
+
+function statRunner(s: StatSpec, pipeline: () => Pipeline): StatRunner {
+  switch (s.kind) {
+    case 'conv':
+    case 'endpoints': {
+      const st = new FlowStat(s.filter);
+      return {
+        frame: (f) => st.frame(f),
+        text: ({ start }) => (s.kind === 'conv' ? convText(st, s.transport, start) : endpointsText(st)),
+      };
+    }
+    case 'io': {
+      const st = new IoStat(s.intervalUs, s.columns);
+      return {
+        frame: (f, start) => st.frame(f, start),
+        text: ({ start, end }) => st.text(start && end ? (end.sec - start.sec) * 1e9 + (end.nsec - start.nsec) : 0),
+      };
+    }
+    case 'srt': {
+      const shown = new ShownLatencies(s.filter);
+      return {
+        frame: (f) => shown.frame(f),
+        // Without any filter, the very histograms `stats` reports.
+        text: () => srtText(s.filter ? shown.data() : pipeline().analyzer.latency.data(), s.filter?.text ?? null),
+      };
+    }
+  }
+}
+
+export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
+  const out = new BufferedOut((s) => process.stdout.write(s));
+  const packets = new PacketQueue();
+  let first: Stamp | null = null;
+  let last: Stamp | null = null;
+  let prevDisplayed: Stamp | null = null;
+  let prevStamp: Stamp | null = null;
+  let pipeline: Pipeline | null = null;
+  const stats = o.stats.map((s) => statRunner(s, () => pipeline!));
+  const text = new FrameWriter(out, o.verbose ? 'verbose' : 'text', () => first && { sec: first.sec, nsec: first.nsec });
+  const json = o.type === 'json' && !o.quiet ? new JsonArrayWriter((s) => out.write(s)) : null;
+  if (o.type === 'fields' && o.fields!.header && !o.quiet) out.write(fieldsHeader(o.fields!));
+
+  const show = (r: PacketRecord): void => {
+    o.onShown?.(r);
+    if (o.quiet) return;
+    switch (o.type) {
+      case 'fields': out.write(fieldsLine(o.fields!, r)); break;
+      case 'json': json!.packet(r); break;
+      case 'ek': out.write(ekPacket(r)); break;
+      case 'text': {
+        if (!o.hex || o.verbose) {
+          const ctx = { first: r.first, prevCaptured: r.packet.prev, prevDisplayed: r.prevDisplayed };
+          for (const f of r.frames) {
+            const line = text.render(f);
+            // The time column in -t's format (the writer's default is -t r).
+            const t = formatTime(o.time, stampOf(f), Math.min(9, Math.max(6, f.tsDigits)), ctx);
+            out.write(o.time === 'r' ? line : replaceTime(line, t));
+          }
+        }
+        if (o.hex) out.write(hexDump(r));
+        break;
+      }
+    }
+  };
+
+  let group: AnalyzedFrame[] = [];
+  const flush = (): void => {
+    if (group.length === 0) return;
+    const frames = group;
+    group = [];
+    // Packets before this one can no longer be shown: frames settle in packet order.
+    const info = packets.take(frames[0]!);
+    // -z sees every frame read, as tshark's taps do: -Y limits the display only.
+    for (const st of stats) for (const f of frames) st.frame(f, first!);
+    if (o.filter && !frames.some((f) => o.filter!.test(f))) return;
+    const stamp = stampOf(info);
+    show({ packet: info, frames, first: first!, prevDisplayed: prevDisplayed ?? stamp });
+    prevDisplayed = stamp;
+  };
+
+  // The packet being read, kept in `packets` only when it completes a VVMP frame.
+  let current: { p: Packet; prev: Stamp } | null = null;
+  const remember = (f: AnalyzedFrame): void => {
+    if (packets.lastNumber === f.packet) return;
+    const c = current;
+    if (c && c.p.index === f.packet) {
+      const p = c.p;
+      packets.push({
+        number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
+        capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: c.prev,
+      });
+    }
+    // Otherwise the frame was completed at the end of input (a cut-off TCP stream) by a packet
+    // read earlier: PacketQueue.take describes it from the frame.
+  };
+
+  // Frames wait in `group` until their packet is complete: they keep their bytes (lengths, -x).
+  pipeline = new Pipeline({
+    frame: remember,
+    settled: (f) => {
+      if (group.length && group[0]!.packet !== f.packet) flush();
+      group.push(f);
+    },
+  }, { ...o.pipeline, keepBytes: true });
+
+  const onPacket = (p: Packet): void => {
+    const stamp = stampOf(p);
+    if (!first) first = stamp;
+    last = stamp;
+    current = { p, prev: prevStamp ?? stamp };
+    prevStamp = stamp;
+    pipeline!.packet(p);
+  };
+  const result = await readCaptureInput(o.input, onPacket, { maxPackets: o.maxPackets });
+  pipeline.end();
+  flush();
+  json?.end();
+  for (const st of stats) out.write(st.text({ start: first, end: last }));
+  out.flush();
+  const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
+  return notes.length ? { ...result, notes } : result;
+}
+
+/**
+ * The packets that completed VVMP frames not shown yet, in packet order (the
+ * order frames complete and settle in): pushed at the back, taken from the front.
+ */
+class PacketQueue {
+  private items: PacketInfo[] = [];
+  private head = 0;
+
+  get lastNumber(): number {
+    return this.items.length > this.head ? this.items[this.items.length - 1]!.number : -1;
+  }
+
+  push(p: PacketInfo): void {
+    this.items.push(p);
+  }
+
+  /** The packet of `f`, dropping the older ones; made from the frame if it was never noted. */
+  take(f: AnalyzedFrame): PacketInfo {
+    while (this.head < this.items.length && this.items[this.head]!.number < f.packet) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    const p = this.items[this.head];
+    if (p && p.number === f.packet) return p;
+    return { number: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits, origLen: 0, capLen: 0, linkType: 0, data: null, prev: stampOf(f) };
+  }
+}
+
+/** Puts `t` in place of the summary line's time column (right-aligned, 12 wide). */
+function replaceTime(line: string, t: string): string {
+  const m = /^(\s*\d+ )(\s*\S+)(  .*)$/s.exec(line);
+  return m ? `${m[1]}${t.padStart(12)}${m[3]}` : line;
+}

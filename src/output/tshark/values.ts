@@ -1,0 +1,157 @@
+// Field values as `tshark -T fields -e NAME` prints them with the generated
+// Lua dissector. Names are those of the display filter (its field registry,
+// so a field added there can be printed with no edit here); frame.* fields
+// describe the capture packet as in tshark. Values per field:
+//   integers   decimal, or 0x-padded hex where the dissector shows hex
+//              (ids, flags, reserved fields, hex units, status)
+//   booleans   1 / 0
+//   text, IPs  as they are
+// Packet-level fields (frame, ip, tcp, udp) have one set of values per packet;
+// VVMP and expert fields one per VVMP frame in the packet, all of them listed.
+
+import { FILTER_FIELDS, type FilterField } from '../../analysis/filter/fields.js';
+import type { AnalyzedFrame } from '../../analysis/frame.js';
+import { HEADER, PAYLOAD_BLOCKS, type FieldDef } from '../../protocol/fields.js';
+import { stampOf, type PacketRecord } from './packet.js';
+import { diffText, epochText, frameTimeText } from './time.js';
+
+/** A value as one string, or undefined when the field is absent. */
+type PacketValue = (r: PacketRecord) => string | undefined;
+
+/** frame.* fields of the capture packet, as tshark names and prints them. */
+const PACKET_FIELDS: ReadonlyMap<string, { help: string; type: string; get: PacketValue }> = new Map([
+  ['frame.number', { help: 'Capture packet number, as tshark (in -Y: the VVMP frame number; frame.packet is the packet)', type: 'uint', get: (r) => String(r.packet.number) }],
+  ['frame.len', { help: 'Packet length on the wire, as tshark (in -Y: the VVMP frame length)', type: 'uint', get: (r) => String(r.packet.origLen) }],
+  ['frame.cap_len', { help: 'Captured packet length', type: 'uint', get: (r) => String(r.packet.capLen) }],
+  ['frame.time', { help: 'Arrival time (UTC)', type: 'time', get: (r) => frameTimeText(stampOf(r.packet)) }],
+  ['frame.time_epoch', { help: 'Arrival time, seconds since the epoch', type: 'time', get: (r) => epochText(stampOf(r.packet), 9) }],
+  ['frame.time_relative', { help: 'Seconds since the first packet', type: 'time', get: (r) => diffText(stampOf(r.packet), r.first, 9) }],
+  ['frame.time_delta', { help: 'Seconds since the previous captured packet', type: 'time', get: (r) => diffText(stampOf(r.packet), r.packet.prev, 9) }],
+  ['ipv6.src', { help: 'Source IPv6 address (ip.src in -Y)', type: 'ipv6', get: (r) => v6(r.frames[0]!.src.ip) }],
+  ['ipv6.dst', { help: 'Destination IPv6 address (ip.dst in -Y)', type: 'ipv6', get: (r) => v6(r.frames[0]!.dst.ip) }],
+  ['frame.time_delta_displayed', { help: 'Seconds since the previous displayed packet', type: 'time', get: (r) => diffText(stampOf(r.packet), r.prevDisplayed, 9) }],
+]);
+
+function v6(ip: string): string | undefined {
+  return ip.includes(':') ? ip : undefined;
+}
+
+/** Field table entries by filter name: their width and whether the dissector shows them in hex. */
+const TABLE_DEFS: ReadonlyMap<string, FieldDef> = new Map(
+  [HEADER, ...PAYLOAD_BLOCKS].flatMap((b) => b.fields.map((f) => [f.filter, f] as const)),
+);
+
+/** Derived integer fields the dissector shows in hex, with their width in bytes. */
+const DERIVED_HEX: ReadonlyMap<string, number> = new Map([[`${HEADER.prefix}.status`, 1]]);
+
+function hexWidth(name: string): number | null {
+  const def = TABLE_DEFS.get(name);
+  if (def) return def.kind === 'id' || def.kind === 'flags' || def.kind === 'reserved' || def.unit === 'hex' ? def.width : null;
+  return DERIVED_HEX.get(name) ?? null;
+}
+
+function intText(v: number | bigint, hex: number | null): string {
+  return hex === null ? v.toString() : '0x' + v.toString(16).padStart(hex * 2, '0');
+}
+
+/** Every value of a registry field in one VVMP frame, in the order the frame carries them. */
+export function frameValues(field: FilterField, f: AnalyzedFrame): string[] {
+  const out: string[] = [];
+  const push = (s: string): boolean => {
+    out.push(s);
+    return false; // keep visiting: we want every value
+  };
+  switch (field.type) {
+    case 'uint': {
+      const hex = hexWidth(field.name);
+      if (field.wide) field.some(f, (v) => push(intText(v, hex)));
+      else field.some(f, (v) => push(intText(v, hex)));
+      break;
+    }
+    case 'float':
+      field.some(f, (v) => push(String(v)));
+      break;
+    case 'bool':
+      field.some(f, (v) => push(v ? '1' : '0'));
+      break;
+    case 'string':
+    case 'ip':
+      field.some(f, (v) => push(v));
+      break;
+    case 'time':
+      out.push(epochText(stampOf(f), 9));
+      break;
+    case 'proto':
+      if (field.present(f)) out.push('');
+      break;
+  }
+  return out;
+}
+
+/** Fields whose values describe the packet, not one VVMP frame in it. */
+function isPacketLevel(name: string): boolean {
+  return !name.startsWith(`${HEADER.prefix}.`) && name !== HEADER.prefix && !name.startsWith('expert');
+}
+
+export interface TsharkField {
+  name: string;
+  /** Every value of the field in the packet, in order; empty when absent. */
+  values(r: PacketRecord): string[];
+}
+
+/** The field named as in `-e NAME`, or null when neither tshark's frame fields nor the filter know it. */
+export function tsharkField(name: string): TsharkField | null {
+  const pf = PACKET_FIELDS.get(name);
+  if (pf) {
+    return { name, values: (r) => {
+      const v = pf.get(r);
+      return v === undefined ? [] : [v];
+    } };
+  }
+  const field = FILTER_FIELDS.get(name);
+  if (!field) return null;
+  // tshark's ip.* fields are IPv4 only (IPv6 addresses are ipv6.*); the filter's cover both.
+  if (field.type === 'ip') return { name, values: (r) => frameValues(field, r.frames[0]!).filter((a) => !a.includes(':')) };
+  if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!) };
+  return { name, values: (r) => r.frames.flatMap((f) => frameValues(field, f)) };
+}
+
+export interface FieldListing {
+  name: string;
+  /** tshark's type name: FT_UINT32, FT_BOOLEAN, FT_STRING … */
+  type: string;
+  /** tshark's display base: BASE_DEC, BASE_HEX or BASE_NONE. */
+  base: string;
+  help: string;
+}
+
+const UINT_BY_WIDTH: Readonly<Record<number, string>> = { 1: 'FT_UINT8', 2: 'FT_UINT16', 3: 'FT_UINT24', 4: 'FT_UINT32', 8: 'FT_UINT64' };
+const FT: Readonly<Record<string, string>> = {
+  float: 'FT_DOUBLE', time: 'FT_ABSOLUTE_TIME', string: 'FT_STRING', bool: 'FT_BOOLEAN', ip: 'FT_IPv4', proto: 'FT_PROTOCOL',
+};
+
+function listing(f: FilterField): FieldListing {
+  if (f.type === 'uint') {
+    const hex = hexWidth(f.name);
+    const width = TABLE_DEFS.get(f.name)?.width ?? hex ?? (f.wide ? 8 : 4);
+    return { name: f.name, type: UINT_BY_WIDTH[width] ?? 'FT_UINT32', base: hex === null ? 'BASE_DEC' : 'BASE_HEX', help: f.help };
+  }
+  return { name: f.name, type: FT[f.type] ?? f.type, base: 'BASE_NONE', help: f.help };
+}
+
+/** Every name -e accepts: the filter registry plus tshark's frame fields, for -G fields. */
+export function tsharkFieldList(): FieldListing[] {
+  const out: FieldListing[] = [];
+  const seen = new Set<string>();
+  const packetListing = (name: string, pf: { help: string; type: string }): FieldListing => ({
+    name, type: pf.type === 'uint' ? 'FT_UINT32' : pf.type === 'ipv6' ? 'FT_IPv6' : name === 'frame.time' ? 'FT_ABSOLUTE_TIME' : 'FT_RELATIVE_TIME',
+    base: pf.type === 'uint' ? 'BASE_DEC' : 'BASE_NONE', help: pf.help,
+  });
+  for (const f of FILTER_FIELDS.values()) {
+    const pf = PACKET_FIELDS.get(f.name);
+    out.push(pf ? packetListing(f.name, pf) : listing(f));
+    seen.add(f.name);
+  }
+  for (const [name, pf] of PACKET_FIELDS) if (!seen.has(name)) out.push(packetListing(name, pf));
+  return out;
+}
