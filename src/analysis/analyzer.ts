@@ -301,12 +301,13 @@ export class Analyzer {
     const server = h.server_id!;
     if (base === OP_ALLOCATE && r.session) {
       const s = r.session;
-      if (status === STATUS_PENDING) this.sessions.waiting(s, f.number);
+      // Keyed by the reply (convention 7): its server_id, and for PENDING the Allocate block's session_id.
+      if (status === STATUS_PENDING) this.sessions.waiting(s, server, payload ? Number(payload.session_id) : 0, f.number);
       else if (status === STATUS_OK && payload) {
         this.sessions.allocated(s, server, Number(payload.session_id), Number(payload.storage_type),
           Number(payload.capacity_kb), frameStamp(f), f.number, f.latencyMs);
         if (s.forwardedFor) s.forwardedFor.event('forwarded', f.number, `SAN ${h.src_san}`);
-      } else if (status !== STATUS_OK) this.sessions.rejected(s, d.status!, f.number);
+      } else if (status !== STATUS_OK) this.sessions.rejected(s, server, d.status!, f.number);
       f.session = s.key;
       if (s.key) s.frames += 2;
       return;

@@ -248,12 +248,18 @@ export class SessionTable {
     bits[sessionId >> 3]! |= 1 << (sessionId & 7);
   }
 
-  waiting(s: SessionRecord, frame: number): void {
+  /** A PENDING reply: keyed by its server_id and the session id its Allocate block carries. */
+  waiting(s: SessionRecord, server: bigint, sessionId: number, frame: number): void {
+    s.server_id = server;
+    s.session_id = sessionId;
     s.state = 'WAITING';
     s.event('pending', frame);
   }
 
-  rejected(s: SessionRecord, status: string, frame: number): void {
+  /** An error reply: the entry keeps session_id 0 and takes the reply's server_id. */
+  rejected(s: SessionRecord, server: bigint, status: string, frame: number): void {
+    s.server_id = server;
+    s.session_id = 0;
     s.state = 'REJECTED';
     s.event('rejected', frame, status);
     this.finished(s);
