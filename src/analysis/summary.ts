@@ -19,8 +19,23 @@ function hasError(expert: readonly Finding[]): boolean {
   return false;
 }
 
+/**
+ * Capture-level loss counters, by name, in output order. Always present (0
+ * when nothing was lost); other layers may add their own names (`addLoss`).
+ */
+export const LOSS_KEYS = ['tcp_gaps', 'tcp_bytes_not_captured', 'tcp_bytes_skipped', 'tcp_frames_dropped'] as const;
+
+export function newLossCounters(): Map<string, number> {
+  return new Map(LOSS_KEYS.map((k) => [k, 0]));
+}
+
 export class Summary {
   vvmpFrames = 0;
+  /**
+   * What the capture lost or what could not be framed (see LOSS_KEYS). These
+   * describe the capture, not frames: a display filter does not apply.
+   */
+  readonly loss = newLossCounters();
   readonly byOpcode = new Map<number, number>();
   readonly expertCounts = new Map<ExpertCode, number>();
   readonly expertFirstFrames = new Map<ExpertCode, number[]>();
@@ -40,8 +55,21 @@ export class Summary {
     if (x.severity === 'error' && f.expert.filter((e) => e.severity === 'error').length === 1) this.flows.error(f.flowKey);
   }
 
-  segment(e: SegmentEvent): void {
-    this.count(e.code, null);
+  /** A segment finding; `finding` false: count only what it lost (a filtered report counts no segment findings). */
+  segment(e: SegmentEvent, finding = true): void {
+    if (finding) this.count(e.code, null);
+    const l = e.loss;
+    if (!l) return;
+    if (l.notCaptured > 0) {
+      this.addLoss('tcp_gaps', 1);
+      this.addLoss('tcp_bytes_not_captured', l.notCaptured);
+    }
+    this.addLoss('tcp_bytes_skipped', l.skipped);
+    this.addLoss('tcp_frames_dropped', l.droppedFrames);
+  }
+
+  addLoss(key: string, n: number): void {
+    if (n !== 0 || !this.loss.has(key)) this.loss.set(key, (this.loss.get(key) ?? 0) + n);
   }
 
   private count(code: ExpertCode, frame: number | null): void {

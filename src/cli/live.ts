@@ -23,6 +23,7 @@ import {
 import type { Packet } from '../capture/packet.js';
 import { PcapngWriter, fileSink, type FileSink } from '../capture/writer.js';
 import { onBrokenPipe } from './report.js';
+import { LossReport } from './lossReport.js';
 import { describeFsError } from '../capture/file.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
@@ -144,7 +145,9 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
   const writer = new FrameWriter(textSink, format, () => pipeline?.analyzer.first ?? null);
   let shown = 0;
   let stopRequested: ((reason: string) => void) | null = null;
+  const loss = new LossReport(iface);
   pipeline = new Pipeline({
+    segment: loss.segment,
     settled: (f) => {
       if (flags.count !== undefined && shown >= flags.count) return;
       if (filter && !filter.test(f)) return;
@@ -239,6 +242,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
           await cap.stop();
           pipeline!.end();
           out.flush();
+          loss.end();
         } catch (err) {
           error = err;
         }

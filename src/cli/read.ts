@@ -10,6 +10,7 @@ import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } fr
 import { reportDamage } from './report.js';
 import { InputError } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
+import { LossReport } from './lossReport.js';
 
 interface ReadFlags extends DecodeFlags {
   json?: boolean;
@@ -36,7 +37,9 @@ export function readCommand(file: string, flags: ReadFlags): void {
   const keep = new Set<number>();
   let pipeline: Pipeline | null = null;
   const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
+  const loss = new LossReport(file);
   pipeline = new Pipeline({
+    segment: loss.segment,
     render: (f) => {
       if (filter && !filter.test(f)) return '';
       if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
@@ -49,6 +52,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   out.flush();
+  loss.end();
   reportDamage(file, result);
   if (flags.write) writeSelected(file, flags.write, keep);
 }
