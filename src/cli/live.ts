@@ -26,7 +26,7 @@ import { onBrokenPipe } from './report.js';
 import { LossReport } from './lossReport.js';
 import { describeFsError } from '../capture/file.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { addDecodeOptions, decodePorts, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
 
@@ -66,7 +66,7 @@ export function registerLive(program: Command): void {
     .description('capture on an interface and show VVMP frames as they come (Ctrl-C stops)')
     .option('-i, --interface <name>', 'interface to capture on', 'lo')
     .option('--list', 'list the interfaces that can be captured on, and exit')
-    .option('-f, --capture-filter <bpf>', 'BPF capture filter (replaces the default "port 7369" / --port ports)')
+    .option('-f, --capture-filter <bpf>', 'BPF capture filter (replaces the default: the decode ports, 7369 and --port ones)')
     .option('--json', 'one JSON object per frame (NDJSON, see OUTPUT.md)')
     .option('-V, --verbose', 'the full field tree of each frame, with byte offsets')
     .option('-w, --write <out.pcapng>', 'save every captured packet (not only VVMP) to a pcapng file')
@@ -82,20 +82,15 @@ export function registerLive(program: Command): void {
     .action((flags: LiveFlags) => liveCommand(flags));
 }
 
-/** The decode ports (as `read` does: --port replaces the default 7369). */
-function decodePorts(flags: LiveFlags): number[] {
-  return flags.port && flags.port.length ? [...new Set(flags.port)] : [DEFAULT_LIVE_PORT];
-}
-
 /**
  * The capture filter and how the ready line names it. The default keeps IP fragments too:
  * a BPF `port` test cannot see the port of a non-first IPv4 fragment or of any IPv6 fragment,
  * and the analyzer reassembles fragmented datagrams.
  */
-export function captureFilter(flags: Pick<LiveFlags, 'captureFilter' | 'heuristic' | 'port'>): { bpf: string; label: string } {
+export function captureFilter(flags: Pick<LiveFlags, 'captureFilter' | 'heuristic' | 'port' | 'defaultPort'>): { bpf: string; label: string } {
   if (flags.captureFilter !== undefined) return { bpf: flags.captureFilter, label: `filter "${flags.captureFilter}"` };
   if (flags.heuristic) return { bpf: 'ip or ip6', label: 'all IP traffic' };
-  const ports = decodePorts(flags as LiveFlags).map((p) => `port ${p}`).join(' or ');
+  const ports = decodePorts(flags).map((p) => `port ${p}`).join(' or ');
   return { bpf: `${ports} or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)`, label: ports };
 }
 
@@ -155,7 +150,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
       shown++;
       if (flags.count !== undefined && shown >= flags.count) stopRequested?.('count');
     },
-  }, pipelineOptions({ ...flags, port: decodePorts(flags) }));
+  }, pipelineOptions(flags));
 
   // pcapng: interfaces are added per link type as packets show them (one, normally).
   let pcapng: PcapngWriter | null = null;

@@ -6,7 +6,7 @@ import { PcapngWriter, fileSink } from '../capture/writer.js';
 import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { addDecodeOptions, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
 import { reportDamage } from './report.js';
 import { InputError } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
@@ -54,6 +54,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
   out.flush();
   loss.end();
   reportDamage(file, result);
+  reportNoVvmp(file, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags);
   if (flags.write) writeSelected(file, flags.write, keep);
 }
 

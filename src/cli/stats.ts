@@ -8,7 +8,7 @@ import { Summary } from '../analysis/summary.js';
 import { writeStatsJson } from '../output/statsJson.js';
 import { BufferedOut } from '../output/frameWriter.js';
 import { statsText } from '../output/statsText.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { addDecodeOptions, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
 import { reportDamage, warn } from './report.js';
 import { CaptureError } from '../capture/errors.js';
 import { availableParallelism } from 'node:os';
@@ -121,6 +121,7 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
     if (r instanceof CaptureError) warn(`${r.message} (left out)`);
     else reportDamage(r.file, { packets: r.readPackets, damage: r.damage });
   }
+  reportNoVvmp(label, merged.packets, results.reduce((n, r) => n + r.framesNumbered, 0), flags);
 }
 
 function serial(files: readonly string[], opts: StatsJobOptions, progress: Progress): (FileStats | CaptureError)[] {
@@ -262,4 +263,5 @@ export function statsCommand(file: string, flags: StatsFlags): void {
     process.stdout.write(statsText(file, pipeline.analyzer, summary, filter?.text ?? null));
   }
   reportDamage(file, result);
+  reportNoVvmp(file, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags);
 }
