@@ -8,6 +8,7 @@ import type { SegmentEvent } from '../net/types.js';
 import type { ExpertCode, Finding } from '../protocol/expert.js';
 import type { AnalyzedFrame } from './frame.js';
 import { FlowTable } from './flows.js';
+import { IoTimeline } from './io.js';
 
 export { flowFirst, flowLast, type FlowRecord } from './flows.js';
 
@@ -36,6 +37,13 @@ export class Summary {
    * describe the capture, not frames: a display filter does not apply.
    */
   readonly loss = newLossCounters();
+  /** Frames and frames with an error per interval. */
+  readonly io: IoTimeline;
+
+  /** `intervalMs`: the I/O interval (null: automatic, from 1 s). */
+  constructor(opts: { intervalMs?: number | null } = {}) {
+    this.io = new IoTimeline(opts.intervalMs ?? null);
+  }
   readonly byOpcode = new Map<number, number>();
   readonly expertCounts = new Map<ExpertCode, number>();
   readonly expertFirstFrames = new Map<ExpertCode, number[]>();
@@ -46,13 +54,18 @@ export class Summary {
     const op = f.decoded.header.opcode;
     if (op !== null) this.byOpcode.set(op, (this.byOpcode.get(op) ?? 0) + 1);
     for (const x of f.expert) this.count(x.code, f.number);
-    this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, hasError(f.expert));
+    const error = hasError(f.expert);
+    this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, error);
+    this.io.frame(f.tsSec, f.tsNsec, error);
   }
 
   /** A finding added after `frame` saw the frame (live and UI use; `stats` feeds settled frames). */
   lateFinding(f: AnalyzedFrame, x: Finding): void {
     this.count(x.code, f.number);
-    if (x.severity === 'error' && f.expert.filter((e) => e.severity === 'error').length === 1) this.flows.error(f.flowKey);
+    if (x.severity === 'error' && f.expert.filter((e) => e.severity === 'error').length === 1) {
+      this.flows.error(f.flowKey);
+      this.io.error(f.tsSec, f.tsNsec);
+    }
   }
 
   /** A segment finding; `finding` false: count only what it lost (a filtered report counts no segment findings). */

@@ -19,13 +19,23 @@ import { analyseFile, mergeStats, type FileStats, type StatsJobOptions } from '.
 import type { StatsJob, StatsReply } from '../analysis/statsWorker.js';
 import { writeStatsSourceJson } from '../output/statsJson.js';
 import { statsSourceText } from '../output/statsText.js';
-import { InputError, parseIntStrict } from './errors.js';
+import { InputError, UsageError, parseIntStrict } from './errors.js';
+import type { AnalyzedFrame } from '../analysis/frame.js';
 import { groupDigits } from '../output/format.js';
 import { tuneHeapGrowth } from './heap.js';
 
 interface StatsFlags extends DecodeFlags {
   json?: boolean;
   jobs?: number;
+  /** --interval in ms. */
+  interval?: number;
+}
+
+/** `--interval SECONDS`: a positive number of seconds, to the millisecond. */
+export function parseInterval(text: string): number {
+  const ms = /^\d+(\.\d{1,3})?$/.test(text) ? Math.round(Number(text) * 1000) : NaN;
+  if (!(ms >= 1 && ms <= 366 * 86_400_000)) throw new UsageError(`--interval: "${text}" is not a number of seconds from 0.001 to 31622400 (at most 3 decimals)`);
+  return ms;
 }
 
 export function registerStats(program: Command): void {
@@ -34,7 +44,8 @@ export function registerStats(program: Command): void {
     .argument('<files...>', 'capture files (pcap or pcapng), or directories of them; several are merged')
     .option('--json', 'one JSON object (see OUTPUT.md)')
     .option('-j, --jobs <n>', 'files analysed in parallel (worker threads; 1 = in-process)',
-      (v: string) => parseIntStrict(v, '--jobs', 1, 1024)))
+      (v: string) => parseIntStrict(v, '--jobs', 1, 1024))
+    .option('--interval <seconds>', 'I/O over time: interval length (default: 1 s, longer for long captures, at most 500 intervals)', parseInterval))
     .action(async (files: string[], flags: StatsFlags) => {
       if (files.length === 1 && !isDirectory(files[0]!)) statsCommand(files[0]!, flags);
       else await statsManyCommand(files, flags);
@@ -91,7 +102,7 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
   tuneHeapGrowth();
   const filter = displayFilter(flags); // a bad -Y fails here, before any work
   const files = expandCaptureArgs(args);
-  const opts: StatsJobOptions = { pipeline: pipelineOptions(flags), filter: filter?.text ?? null };
+  const opts: StatsJobOptions = { pipeline: pipelineOptions(flags), filter: filter?.text ?? null, intervalMs: flags.interval ?? null };
   const jobs = Math.max(1, Math.min(flags.jobs ?? availableParallelism(), files.length));
   const progress = new Progress(files.length);
   let outcome: (FileStats | CaptureError)[];
@@ -106,7 +117,7 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
     for (const e of unreadable.slice(0, -1)) warn(e.message);
     throw new InputError(unreadable[unreadable.length - 1]!.message);
   }
-  const merged = mergeStats(results);
+  const merged = mergeStats(results, flags.interval ?? null);
   const read = results.map((r) => r.file);
   const label = read.length === 1 ? read[0]! : `${read.length} files (${read.join(', ')})`;
   if (flags.json) {
@@ -245,14 +256,17 @@ class Progress {
 export function statsCommand(file: string, flags: StatsFlags): void {
   tuneHeapGrowth();
   const filter = displayFilter(flags);
-  const summary = new Summary();
+  const summary = new Summary({ intervalMs: flags.interval ?? null });
   // Without a filter, count frames at once and late findings as they come; a
   // filter must see each frame final (a request with its timeout or session),
-  // in any order. Either way no frame is held back.
+  // in any order, and the Analyzer counts transactions and marks sessions by
+  // the same test. Either way no frame is held back.
   const hooks: AnalyzerHooks = filter
-    ? { final: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
-  const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
+  const pipeline = new Pipeline(hooks, {
+    ...pipelineOptions(flags), compactSessions: true, ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
+  });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   if (flags.json) {

@@ -9,6 +9,10 @@ import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 import type { Stamp } from '../analysis/time.js';
 import type { Percentiles } from '../analysis/latency.js';
 import type { ExpertCode } from '../protocol/expert.js';
+import type { TransactionStats } from '../analysis/transactions.js';
+import type { IoTimeline } from '../analysis/io.js';
+import type { RtSummary } from '../analysis/rtHistogram.js';
+import { opcodeDef } from '../protocol/fields.js';
 
 /**
  * What the stats outputs (JSON and text) read: one live Analyzer + Summary
@@ -28,18 +32,57 @@ export interface StatsSource {
   timedOut: number;
   openAtEnd: number;
   latency: { overall(): Percentiles | null; perOpcode(): Map<number, { count: number; pct: Percentiles }> };
+  /** Response times by opcode, client and server; error replies by status and server. */
+  transactions: TransactionStats;
+  /** Frames and errors per interval. */
+  io: IoTimeline;
+  /** Capture-level loss counters (Summary.loss). */
+  loss: ReadonlyMap<string, number>;
   first: Stamp | null;
   last: Stamp | null;
 }
 
-/** One capture's Analyzer and Summary as a StatsSource. */
+/** One capture's Analyzer and Summary as a StatsSource (a filtered Analyzer lists only the sessions it selected). */
 export function liveSource(a: Analyzer, sum: Summary): StatsSource {
+  const sessions = a.selecting ? { rows: () => a.sessions.rows(true), count: a.sessions.selectedCount } : a.sessions;
   return {
     packets: a.packets, vvmpFrames: sum.vvmpFrames, byOpcode: sum.byOpcode, expertCounts: sum.expertCounts,
-    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows, sessions: a.sessions,
+    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows, sessions,
     requests: a.requests, answered: a.answered, timedOut: a.timedOut, openAtEnd: a.openAtEnd,
-    latency: a.latency, first: a.first, last: a.last,
+    latency: a.latency, transactions: a.tx, io: sum.io, loss: sum.loss, first: a.first, last: a.last,
   };
+}
+
+function rtJson(s: RtSummary | null): JsonValue {
+  return s === null ? null : { count: s.count, min: s.min, avg: s.avg, p50: s.p50, p90: s.p90, p99: s.p99, max: s.max };
+}
+
+/** The sections OUTPUT.md does not name, after its keys: response times, errors, I/O over time, loss. */
+export function extraSections(sum: StatsSource): string {
+  const tx = sum.transactions;
+  const byOpcode = [...tx.latency.summaries()].map(([op, s]) => ({ opcode: opcodeKey(op), name: opcodeDef(op)?.name ?? 'Unknown', ...(rtJson(s) as object) }));
+  const byClient = tx.byClient.sorted().map(([id, h]) => ({ client_id: hexId(id), ...(rtJson(h.summary()) as object) }));
+  const byServer = tx.byServer.sorted().map(([id, h]) => ({ server_id: hexId(id), ...(rtJson(h.summary()) as object) }));
+  const byStatus: Record<string, number> = {};
+  for (const [s, n] of [...tx.errorsByStatus.rows].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) byStatus[s] = n;
+  const byServerErr: Record<string, number> = {};
+  for (const [s, n] of [...tx.errorsByServer.rows].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) byServerErr[hexId(s)] = n;
+  const intervals = [...sum.io.rows()].map((r) => ({ start: new RawNumber(msText(r.startMs)), frames: r.frames, errors: r.errors }));
+  const loss: Record<string, number> = {};
+  for (const [k, n] of sum.loss) loss[k] = n;
+  return ',"response_time_ms":' + toJson({
+    by_opcode: byOpcode, by_client: byClient, other_clients: rtJson(tx.byClient.other.summary()),
+    by_server: byServer, other_servers: rtJson(tx.byServer.other.summary()),
+  }) + ',"errors":' + toJson({ by_status: byStatus, by_server: byServerErr, other_servers: tx.errorsByServer.other })
+    + ',"io":' + toJson({ interval_s: new RawNumber(msText(sum.io.intervalMs)), intervals })
+    + ',"loss":' + toJson(loss);
+}
+
+/** Milliseconds as seconds, exactly (no binary fraction noise). */
+export function msText(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  const frac = ms - sec * 1000;
+  return frac === 0 ? String(sec) : `${sec}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
 }
 
 function time(s: Stamp | null): JsonValue {
@@ -107,7 +150,7 @@ export function writeStatsSourceJson(sum: StatsSource, write: (s: string) => voi
     timed_out: a.timedOut,
     open_at_end: a.openAtEnd,
     latency_ms: pct ? { p50: pct.p50, p90: pct.p90, p99: pct.p99, max: pct.max } : null,
-  }) + '}\n');
+  }) + extraSections(sum) + '}\n');
 }
 
 /** The stats object (for tests and small captures). */
