@@ -61,9 +61,9 @@ export class IoTimeline {
 
   merge(d: IoData): void {
     while (d.intervalMs > this.intervalMs) this.coarsen(this.nextStep());
-    const k = this.intervalMs / d.intervalMs;
     for (const [i, f, e] of d.rows) {
-      const j = Math.floor(i / k);
+      // The interval may step up while rows are added: the ratio is taken each time.
+      const j = Math.floor(i / (this.intervalMs / d.intervalMs));
       this.frames.set(j, (this.frames.get(j) ?? 0) + f);
       if (e) this.errors.set(j, (this.errors.get(j) ?? 0) + e);
       this.span(j);
