@@ -49,17 +49,25 @@ export interface RtSummary {
   max: number;
 }
 
+/** Distinct buckets kept in a Map before the counts become an array. */
+const SPARSE_MAX = 48;
+
+/**
+ * Most rows of a per-client table see few samples: their buckets sit in a
+ * small Map, and only a histogram with many distinct buckets gets an array
+ * (a plain JS array: on the V8 heap, so thousands of them do not add up
+ * external memory that forces collections).
+ */
 export class RtHistogram {
-  private counts = new Float64Array(0);
+  private sparse: Map<number, number> | null = new Map();
+  private dense: number[] = [];
   n = 0;
   private sum = 0;
   private min = Infinity;
   private max = -Infinity;
 
   add(us: number): void {
-    const b = bucketOf(us);
-    if (b >= this.counts.length) this.grow(b + 1);
-    this.counts[b]!++;
+    this.count(bucketOf(us), 1);
     this.n++;
     this.sum += us;
     if (us < this.min) this.min = us;
@@ -68,8 +76,7 @@ export class RtHistogram {
 
   merge(d: RtData): void {
     if (d.n === 0) return;
-    if (d.counts.length > this.counts.length) this.grow(d.counts.length);
-    for (let i = 0; i < d.counts.length; i++) this.counts[i]! += d.counts[i]!;
+    for (let i = 0; i < d.counts.length; i++) if (d.counts[i] !== 0) this.count(i, d.counts[i]!);
     this.n += d.n;
     this.sum += d.sum;
     if (d.min < this.min) this.min = d.min;
@@ -77,9 +84,49 @@ export class RtHistogram {
   }
 
   data(): RtData {
-    let top = this.counts.length;
-    while (top > 0 && this.counts[top - 1] === 0) top--;
-    return { counts: this.counts.slice(0, top), n: this.n, sum: this.sum, min: this.min, max: this.max };
+    const counts = new Float64Array(this.top());
+    this.forEach((b, c) => (counts[b] = c));
+    return { counts, n: this.n, sum: this.sum, min: this.min, max: this.max };
+  }
+
+  private count(b: number, c: number): void {
+    const s = this.sparse;
+    if (s !== null) {
+      s.set(b, (s.get(b) ?? 0) + c);
+      if (s.size <= SPARSE_MAX) return;
+      this.sparse = null;
+      for (const [k, v] of s) this.bump(k, v);
+      return;
+    }
+    this.bump(b, c);
+  }
+
+  private bump(b: number, c: number): void {
+    const d = this.dense;
+    while (d.length <= b) d.push(0);
+    d[b]! += c;
+  }
+
+  /** One past the highest bucket holding samples. */
+  private top(): number {
+    if (this.sparse !== null) {
+      let t = 0;
+      for (const k of this.sparse.keys()) if (k + 1 > t) t = k + 1;
+      return t;
+    }
+    let t = this.dense.length;
+    while (t > 0 && this.dense[t - 1] === 0) t--;
+    return t;
+  }
+
+  /** Buckets with samples, in ascending order. */
+  private forEach(fn: (bucket: number, count: number) => void): void {
+    if (this.sparse !== null) {
+      for (const k of [...this.sparse.keys()].sort((a, b) => a - b)) fn(k, this.sparse.get(k)!);
+      return;
+    }
+    const d = this.dense;
+    for (let b = 0; b < d.length; b++) if (d[b] !== 0) fn(b, d[b]!);
   }
 
   /** Nearest-rank percentiles (a bucket's largest value, never above the maximum); null without samples. */
@@ -88,23 +135,15 @@ export class RtHistogram {
     const ranks = [50, 90, 99].map((p) => Math.max(1, Math.ceil((p / 100) * this.n)));
     const found: number[] = [];
     let seen = 0;
-    for (let b = 0; b < this.counts.length && found.length < ranks.length; b++) {
-      seen += this.counts[b]!;
+    this.forEach((b, c) => {
+      seen += c;
       while (found.length < ranks.length && ranks[found.length]! <= seen) found.push(Math.min(bucketTop(b), this.max));
-    }
+    });
     const ms = (us: number): number => us / 1e3;
     return {
       count: this.n, min: ms(this.min), avg: Math.round(this.sum / this.n) / 1e3,
       p50: ms(found[0]!), p90: ms(found[1]!), p99: ms(found[2]!), max: ms(this.max),
     };
-  }
-
-  private grow(size: number): void {
-    let cap = Math.max(64, this.counts.length);
-    while (cap < size) cap *= 2;
-    const bigger = new Float64Array(cap);
-    bigger.set(this.counts);
-    this.counts = bigger;
   }
 }
 
