@@ -46,7 +46,7 @@ import { IoTimeline, type IoData } from './io.js';
 import { newLossCounters } from './summary.js';
 import type { Stamp } from './time.js';
 import type { ExpertCode } from '../protocol/expert.js';
-import type { StatsSource } from '../output/statsJson.js';
+import type { StatsSource } from './statsSource.js';
 
 /** Frame numbers kept per finding code (as Summary keeps). */
 const FIRST_FRAMES_KEPT = 5;

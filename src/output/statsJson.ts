@@ -1,4 +1,4 @@
-// `vvmp stats --json`: exactly the object of OUTPUT.md.
+// `vvmp stats --json`: the object of OUTPUT.md, then the sections it does not name (response times, errors, I/O, loss).
 
 import type { Analyzer } from '../analysis/analyzer.js';
 import { flowFirst, flowLast, type FlowRecord, type Summary } from '../analysis/summary.js';
@@ -7,40 +7,11 @@ import { hexId } from '../protocol/codec.js';
 import { formatTime } from './frameJson.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 import type { Stamp } from '../analysis/time.js';
-import type { Percentiles } from '../analysis/latency.js';
-import type { ExpertCode } from '../protocol/expert.js';
-import type { TransactionStats } from '../analysis/transactions.js';
-import type { IoTimeline } from '../analysis/io.js';
+import type { StatsSource } from '../analysis/statsSource.js';
 import type { RtSummary } from '../analysis/rtHistogram.js';
 import { opcodeDef } from '../protocol/fields.js';
 
-/**
- * What the stats outputs (JSON and text) read: one live Analyzer + Summary
- * (see `liveSource`), or several files' results merged (analysis/merge.ts).
- */
-export interface StatsSource {
-  packets: number;
-  /** VVMP frames counted (after the display filter). */
-  vvmpFrames: number;
-  byOpcode: ReadonlyMap<number, number>;
-  expertCounts: ReadonlyMap<ExpertCode, number>;
-  expertFirstFrames: ReadonlyMap<ExpertCode, readonly number[]>;
-  flows: { records(): Iterable<FlowRecord>; readonly size: number };
-  sessions: { rows(): Iterable<SessionRow>; readonly count: number };
-  requests: number;
-  answered: number;
-  timedOut: number;
-  openAtEnd: number;
-  latency: { overall(): Percentiles | null; perOpcode(): Map<number, { count: number; pct: Percentiles }> };
-  /** Response times by opcode, client and server; error replies by status and server. */
-  transactions: TransactionStats;
-  /** Frames and errors per interval. */
-  io: IoTimeline;
-  /** Capture-level loss counters (Summary.loss). */
-  loss: ReadonlyMap<string, number>;
-  first: Stamp | null;
-  last: Stamp | null;
-}
+export type { StatsSource } from '../analysis/statsSource.js';
 
 /** One capture's Analyzer and Summary as a StatsSource (a filtered Analyzer lists only the sessions it selected). */
 export function liveSource(a: Analyzer, sum: Summary): StatsSource {
