@@ -15,7 +15,8 @@ import type { BlockRecord } from '../protocol/codec.js';
 import type { AnalyzedFrame } from './frame.js';
 import { MinHeap, type HeapItem } from './heap.js';
 import { OpenTable, type OpenEntry } from './openTable.js';
-import { LatencyStats } from './latency.js';
+import type { LatencyStats } from './latency.js';
+import { TransactionStats } from './transactions.js';
 import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
 import { Clock, stamp, type Stamp } from './time.js';
 import { endpointText } from '../net/endpoint.js';
@@ -39,6 +40,10 @@ interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {
   timedOut: boolean;
   evicted: boolean;
   session: SessionRecord | null;
+  /** The session record the request belongs to (its Allocate entry, or the session it names), once known. */
+  rec: SessionRecord | null;
+  /** Counted in the transaction stats: always without a display filter; with one, once the request is final and matches. */
+  included: boolean;
 }
 
 export interface AnalyzerHooks {
@@ -50,8 +55,9 @@ export interface AnalyzerHooks {
    * Every frame once nothing about it can change, in any order: a request
    * when answered or timed out, anything else at once. Nothing is held back
    * (filtered stats: counting needs final frames, not their order).
+   * `included`: the frame matches the `include` option (true without one).
    */
-  final?(f: AnalyzedFrame): void;
+  final?(f: AnalyzedFrame, included: boolean): void;
   /**
    * Instead of `settled`: turns each final frame into its output text at
    * once, so frames waiting behind an open request cost only their text;
@@ -70,16 +76,22 @@ export interface AnalyzerOptions {
   compactSessions?: boolean;
   /** Keep each frame's bytes (copied) for hex dumps; otherwise they are dropped once decoded. */
   keepBytes?: boolean;
+  /**
+   * A display filter for what the statistics describe (`stats -Y`): tested on
+   * each frame once final. Transactions count a request that matches (its
+   * answer, timeout and response time with it), error replies count when
+   * they match, and sessions are marked when a matching frame belongs to
+   * them (`SessionTable.rows(true)`).
+   */
+  include?: (f: AnalyzedFrame) => boolean;
 }
 
 export class Analyzer {
   packets = 0;
   vvmpFrames = 0;
   readonly sessions: SessionTable;
-  readonly latency = new LatencyStats();
-  requests = 0;
-  answered = 0;
-  timedOut = 0;
+  /** Requests, answers, timeouts, response times, error replies (see `include`). */
+  readonly tx = new TransactionStats();
   first: Stamp | null = null;
   /** The last packet's time, as numbers (no object per packet). */
   private lastSec = 0;
@@ -100,17 +112,43 @@ export class Analyzer {
   /** Position (counted from the start, across compactions) of each held frame object, with `render`. */
   private readonly heldAt = new Map<AnalyzedFrame, number>();
   private heldBase = 0;
-  private readonly unsettled = new Set<AnalyzedFrame>();
+  /** Requests not final yet (tracked only when something needs final frames). */
+  private readonly unsettled = new Map<AnalyzedFrame, OpenRequest>();
   private ended = false;
+  /** The session record of the frame being analysed (for `include`). */
+  private frameSession: SessionRecord | null = null;
 
   private readonly ordered: boolean;
-  /** Requests are tracked until final (ordered output, or the `final` hook). */
+  /** Requests are tracked until final (ordered output, the `final` hook, or `include`). */
   private readonly tracksFinal: boolean;
+  private readonly include: ((f: AnalyzedFrame) => boolean) | null;
 
   constructor(private readonly hooks: AnalyzerHooks = {}, private readonly opts: AnalyzerOptions = {}) {
     this.ordered = hooks.settled !== undefined || hooks.render !== undefined;
-    this.tracksFinal = this.ordered || hooks.final !== undefined;
+    this.include = opts.include ?? null;
+    this.tracksFinal = this.ordered || hooks.final !== undefined || this.include !== null;
     this.sessions = new SessionTable(opts.compactSessions ?? false);
+  }
+
+  /** Whether a display filter selects what the statistics describe. */
+  get selecting(): boolean {
+    return this.include !== null;
+  }
+
+  get latency(): LatencyStats {
+    return this.tx.latency;
+  }
+
+  get requests(): number {
+    return this.tx.requests;
+  }
+
+  get answered(): number {
+    return this.tx.answered;
+  }
+
+  get timedOut(): number {
+    return this.tx.timedOut;
   }
 
   /** Every capture packet, before its frames: counts it and moves capture time on. */
@@ -164,13 +202,14 @@ export class Analyzer {
     };
     if (e.desync) f.expert.push(finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);
+    this.frameSession = null;
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
 
     // Bytes are views into the reader's chunk: copy them only for frames that are kept.
     const willHold = this.unsettled.has(f) || (this.ordered && !this.hooks.render && this.heldHead < this.held.length);
     if (this.opts.keepBytes || willHold) d.bytes = ownCopy(d.bytes);
     this.hooks.frame?.(f);
-    if (this.hooks.final && !this.unsettled.has(f)) this.hooks.final(f);
+    if (!this.unsettled.has(f)) this.finalFrame(f, this.frameSession);
     this.deliver(f);
     // An open request outlives this packet: do not let it pin the reader's chunk.
     if (!this.opts.keepBytes && !willHold && d.reply === false) d.bytes = EMPTY;
@@ -183,7 +222,7 @@ export class Analyzer {
     this.ended = true;
     this.expire(this.now, true);
     // Whatever is still held is final now.
-    if (this.hooks.final) for (const f of this.unsettled) this.hooks.final(f);
+    for (const [f, r] of this.unsettled) this.finalRequest(f, r);
     this.unsettled.clear();
     this.drain();
   }
@@ -194,8 +233,37 @@ export class Analyzer {
 
   get openAtEnd(): number {
     let n = 0;
-    for (const r of this.open.values()) if (!r.timedOut) n++;
+    for (const r of this.open.values()) if (!r.timedOut && r.included) n++;
     return n;
+  }
+
+  /** A frame other than a request is final: error replies count, its session is marked, `final` is told. */
+  private finalFrame(f: AnalyzedFrame, rec: SessionRecord | null): void {
+    const included = this.include === null || this.include(f);
+    if (included) {
+      const d = f.decoded;
+      const status = d.header.sub_opcode;
+      if (d.reply && d.status !== null && status !== null && status !== STATUS_OK && status !== STATUS_PENDING
+        && d.header.opcode !== null && d.header.server_id !== null && d.bytes.length >= HEADER_SIZE) {
+        this.tx.errorReply(d.status, d.header.server_id);
+      }
+      if (rec && this.include !== null) this.sessions.select(rec);
+    }
+    this.hooks.final?.(f, included);
+  }
+
+  /** A request is final (answered, pending, timed out, or the capture ended): with a filter, it counts now if it matches. */
+  private finalRequest(f: AnalyzedFrame, r: OpenRequest): void {
+    let included = true;
+    if (this.include !== null) {
+      included = this.include(f);
+      r.included = included;
+      if (included) {
+        this.tx.requests++;
+        if (r.rec) this.sessions.select(r.rec);
+      }
+    }
+    this.hooks.final?.(f, included);
   }
 
   // ---- exchanges ----------------------------------------------------------
@@ -219,13 +287,14 @@ export class Analyzer {
   private request(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint): void {
     const h = d.header;
     const txid = h.transaction_id!;
-    this.requests++;
+    if (this.include === null) this.tx.requests++;
     if (this.open.find(txid, client, -1) !== null) {
       f.expert.push(finding('txid_duplicate', `transaction ${txid} of client ${hex(client)} is still outstanding`));
     }
     const payload = d.payload as BlockRecord | null;
     let timeoutMs = DEFAULT_TIMEOUT_MS;
     let session: SessionRecord | null = null;
+    let rec: SessionRecord | null = null;
     const op = h.opcode!;
     if (op === OP_ALLOCATE || op === OP_MODIFY) {
       const asked = payload ? Number(payload.timeout_ms) : 0;
@@ -235,11 +304,15 @@ export class Analyzer {
       session = this.sessions.begin(h.client_id!, h.server_id!, payload ? Number(payload.storage_type) : null,
         payload ? Number(payload.capacity_kb) : null, frameStamp(f), f.number);
       this.linkForward(session, d);
+      rec = session;
     } else if (op === OP_INITIALIZE || op === OP_MODIFY || op === OP_FREE || op === OP_STATISTICS) {
       const sid = payload ? Number(payload.session_id) : null;
       if (sid !== null && h.server_id! !== 0n) {
         const s = this.sessions.get(h.server_id!, sid);
-        if (s) f.session = s.key;
+        if (s) {
+          f.session = s.key;
+          rec = s;
+        }
         else if (this.sessions.wasBooted(h.server_id!) && !this.sessions.wasSeen(h.server_id!, sid)) f.expert.push(unknownSession(h.server_id!, sid));
       }
     }
@@ -247,11 +320,13 @@ export class Analyzer {
     const r: OpenRequest = {
       frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
       sessionId: sid, releaseKb: op === OP_FREE && payload ? Number(payload.release_kb) : 0, serverId: h.server_id!,
-      pending: false, timedOut: false, evicted: false, session, heapIndex: -1, nextInBucket: null, seq: 0,
+      pending: false, timedOut: false, evicted: false, session, rec, included: this.include === null,
+      heapIndex: -1, nextInBucket: null, seq: 0,
     };
     this.open.add(r);
     this.deadlines.push(r.deadline, r);
-    if (this.tracksFinal) this.unsettled.add(f);
+    this.frameSession = rec;
+    if (this.tracksFinal) this.unsettled.set(f, r);
   }
 
   private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint, base: number): void {
@@ -269,11 +344,10 @@ export class Analyzer {
     // measures the latency, is its peer and names its session. After a
     // PENDING, the grant answers the exchange but no longer changes the request.
     const first = !r.pending;
+    // Whole microseconds: exact in the latency histogram and in the output.
+    const us = Math.round((t - r.t) / 1e3);
     if (first) {
-      // Whole microseconds: exact in the latency histogram and in the output.
-      const us = Math.round((t - r.t) / 1e3);
       f.latencyMs = us / 1e3;
-      this.latency.add(r.opcode, us);
       req.peer = f.number;
     }
     f.peer = req.number;
@@ -282,18 +356,24 @@ export class Analyzer {
       r.pending = true;
     } else {
       this.open.remove(r);
-      this.answered++;
     }
     // Answered or pending: no deadline left to watch.
     this.deadlines.remove(r);
-    this.sessionReply(r, f, d);
+    const rec = this.sessionReply(r, f, d);
+    this.frameSession = rec;
+    if (r.rec === null) r.rec = rec;
     if (first && req.session === null && f.session !== null) req.session = f.session;
     this.settle(req);
+    // Counted once the request is final (a filter decides on it then).
+    if (r.included) {
+      if (first) this.tx.responseTime(r.opcode, client, h.server_id!, us);
+      if (!isPending) this.tx.answered++;
+    }
     if (!isPending) r.frame = null;
   }
 
-  /** What a reply does to its session (convention 7). */
-  private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame): void {
+  /** What a reply does to its session (convention 7); returns the session record it belongs to. */
+  private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame): SessionRecord | null {
     const h = d.header;
     const status = h.sub_opcode!;
     const payload = d.payload as BlockRecord | null;
@@ -301,29 +381,30 @@ export class Analyzer {
     const server = h.server_id!;
     if (base === OP_ALLOCATE && r.session) {
       const s = r.session;
-      if (status === STATUS_PENDING) this.sessions.waiting(s, f.number);
+      // Keyed by the reply (convention 7): its server_id, and for PENDING the Allocate block's session_id.
+      if (status === STATUS_PENDING) this.sessions.waiting(s, server, payload ? Number(payload.session_id) : 0, f.number);
       else if (status === STATUS_OK && payload) {
         this.sessions.allocated(s, server, Number(payload.session_id), Number(payload.storage_type),
           Number(payload.capacity_kb), frameStamp(f), f.number, f.latencyMs);
         if (s.forwardedFor) s.forwardedFor.event('forwarded', f.number, `SAN ${h.src_san}`);
-      } else if (status !== STATUS_OK) this.sessions.rejected(s, d.status!, f.number);
+      } else if (status !== STATUS_OK) this.sessions.rejected(s, server, d.status!, f.number);
       f.session = s.key;
       if (s.key) s.frames += 2;
-      return;
+      return s;
     }
-    if (base !== OP_INITIALIZE && base !== OP_MODIFY && base !== OP_FREE && base !== OP_STATISTICS) return;
+    if (base !== OP_INITIALIZE && base !== OP_MODIFY && base !== OP_FREE && base !== OP_STATISTICS) return null;
     const sid = payload ? Number(payload.session_id) : r.sessionId;
-    if (sid === null) return;
+    if (sid === null) return null;
     const s = this.sessions.get(server, sid);
     if (!s) {
       if (r.serverId === 0n && this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) {
         f.expert.push(unknownSession(server, sid));
       }
-      return;
+      return null;
     }
     f.session = s.key;
     s.frames += 2;
-    if (status !== STATUS_OK) return;
+    if (status !== STATUS_OK) return s;
     if (base === OP_INITIALIZE) this.sessions.initialized(s, f.number);
     else if (base === OP_MODIFY) this.sessions.modified(s, payload ? Number(payload.capacity_kb) : null, f.number);
     else if (base === OP_STATISTICS) s.event('stats', f.number);
@@ -331,6 +412,7 @@ export class Analyzer {
       const release = payload ? Number(payload.release_kb) : r.releaseKb;
       this.sessions.freed(s, release, frameStamp(f), f.number);
     }
+    return s;
   }
 
   /**
@@ -360,11 +442,11 @@ export class Analyzer {
       if (r.evicted || r.frame === null || r.pending) continue;
       if (!r.timedOut) {
         r.timedOut = true;
-        this.timedOut++;
         const ms = (r.deadline - r.t) / 1e6;
         const x = finding('timeout', `no reply within ${ms} ms`);
         this.lateFinding(r.frame, x);
         this.settle(r.frame);
+        if (r.included) this.tx.timedOut++;
         if (!atEnd) this.deadlines.push(r.deadline + LATE_REPLY_GRACE_NS, r);
       } else {
         // Past the grace: forget it, so unanswered requests do not pile up.
@@ -412,8 +494,10 @@ export class Analyzer {
   }
 
   private settle(f: AnalyzedFrame): void {
-    if (!this.unsettled.delete(f)) return;
-    this.hooks.final?.(f);
+    const r = this.unsettled.get(f);
+    if (r === undefined) return;
+    this.unsettled.delete(f);
+    this.finalRequest(f, r);
     const at = this.heldAt.get(f);
     if (at !== undefined) {
       this.heldAt.delete(f);

@@ -5,6 +5,8 @@
 // replies. The few samples outside that range (late replies to timed-out
 // requests, timestamps going backwards) are kept one by one.
 
+import type { RtSummary } from './rtHistogram.js';
+
 export interface Percentiles {
   p50: number;
   p90: number;
@@ -102,6 +104,26 @@ export class LatencyHistogram {
     return { p50: found[0]! / 1e3, p90: found[1]! / 1e3, p99: found[2]! / 1e3, max: max / 1e3 };
   }
 
+  /** Count, min, average (to the µs), percentiles and max, in milliseconds; null without samples. */
+  summary(): RtSummary | null {
+    const pct = this.percentiles();
+    if (pct === null) return null;
+    let sum = 0;
+    let min = Infinity;
+    for (let us = 0; us < this.counts.length; us++) {
+      const c = this.counts[us]!;
+      if (c === 0) continue;
+      if (us < min) min = us;
+      sum += us * c;
+    }
+    for (let i = 0; i < this.rareN; i++) {
+      const us = this.rare[i]!;
+      sum += us;
+      if (us < min) min = us;
+    }
+    return { count: this.n, min: min / 1e3, avg: Math.round(sum / this.n) / 1e3, ...pct };
+  }
+
   private growDense(size: number): void {
     let cap = Math.max(MIN_DENSE, this.counts.length);
     while (cap < size) cap *= 2;
@@ -144,6 +166,16 @@ export class LatencyStats {
     const all = new LatencyHistogram();
     for (const h of this.byOpcode.values()) all.merge(h.data());
     return all.percentiles();
+  }
+
+  /** Per opcode: count, min, avg, p50/p90/p99, max (exact). */
+  summaries(): Map<number, RtSummary> {
+    const out = new Map<number, RtSummary>();
+    for (const [op, h] of [...this.byOpcode].sort((a, b) => a[0] - b[0])) {
+      const s = h.summary();
+      if (s) out.set(op, s);
+    }
+    return out;
   }
 
   perOpcode(): Map<number, { count: number; pct: Percentiles }> {

@@ -13,7 +13,16 @@
 //   are listed in the order they first appeared (file order, then frame order).
 // - Sessions are concatenated in file order (count = the sum).
 // - Latency percentiles are recomputed over every file's samples (workers
-//   send their exact per-microsecond histograms as transferable arrays).
+//   send their exact per-microsecond histograms as transferable arrays); the
+//   per-client and per-server response-time histograms are added up bucket by
+//   bucket (a client is a row of the merged table if it is among the first
+//   1,000 ids in file order, else its samples count under "other"); error
+//   replies by status and server are summed.
+// - I/O over time: intervals are aligned to the epoch, so each file's counts
+//   add up; with the automatic interval the merge takes the coarsest any file
+//   needed (and steps up again if the whole span needs it).
+// - Loss counters are summed.
+// - With -Y, each file lists only the sessions its matching frames belong to.
 // - Frame numbers (expert first frames, session lifecycle events) are
 //   renumbered as if the files were one sequence: a file's numbers are
 //   offset by the VVMP frames of the files before it. Each code still keeps
@@ -30,12 +39,15 @@ import { linkTypeNotes, mergeNotes, type CaptureNote } from '../capture/notes.js
 import { compileFilter, isEmptyFilter } from './filter/index.js';
 import { Pipeline, type PipelineOptions } from './pipeline.js';
 import type { AnalyzerHooks } from './analyzer.js';
+import type { AnalyzedFrame } from './frame.js';
 import { Summary, type FlowRecord } from './summary.js';
 import type { SessionRow } from './sessions.js';
-import { LatencyStats, type LatencyData } from './latency.js';
+import { TransactionStats, transactionTransferables, type TransactionData } from './transactions.js';
+import { IoTimeline, type IoData } from './io.js';
+import { newLossCounters } from './summary.js';
 import type { Stamp } from './time.js';
 import type { ExpertCode } from '../protocol/expert.js';
-import type { StatsSource } from '../output/statsJson.js';
+import type { StatsSource } from './statsSource.js';
 
 /** Frame numbers kept per finding code (as Summary keeps). */
 const FIRST_FRAMES_KEPT = 5;
@@ -45,6 +57,8 @@ export interface StatsJobOptions {
   pipeline: PipelineOptions;
   /** The -Y text, or null. */
   filter: string | null;
+  /** The I/O interval in ms (--interval); null or absent: automatic. */
+  intervalMs?: number | null;
 }
 
 /** One file's analysis, plain and structured-clone-able. */
@@ -60,12 +74,11 @@ export interface FileStats {
   expertFirstFrames: [ExpertCode, number[]][];
   flows: [string, FlowRecord][];
   sessions: SessionRow[];
-  requests: number;
-  answered: number;
-  timedOut: number;
   openAtEnd: number;
-  /** Latency histograms per request opcode (every reply, also under a filter). */
-  latency: [number, LatencyData][];
+  /** Requests, response times, error replies (as the filter selected them). */
+  tx: TransactionData;
+  io: IoData;
+  loss: [string, number][];
   first: Stamp | null;
   last: Stamp | null;
   damage: string | null;
@@ -78,15 +91,15 @@ export interface FileStats {
 /** Analyses one capture file as `vvmp stats FILE` does. Throws CaptureError if it cannot be read. */
 export function analyseFile(file: string, opts: StatsJobOptions, progress?: (frames: number) => void): FileStats {
   const filter = opts.filter === null || isEmptyFilter(opts.filter) ? null : compileFilter(opts.filter);
-  const summary = new Summary();
+  const summary = new Summary({ intervalMs: opts.intervalMs ?? null });
   const hooks: AnalyzerHooks = filter
-    ? { final: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
     : {
       frame: (f) => summary.frame(f),
       lateFinding: (f, x) => summary.lateFinding(f, x),
       segment: (e) => summary.segment(e),
     };
-  const pipeline = new Pipeline(hooks, { ...opts.pipeline, compactSessions: true });
+  const pipeline = new Pipeline(hooks, { ...opts.pipeline, compactSessions: true, ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}) });
   let n = 0;
   const onPacket = progress
     ? (p: Parameters<typeof pipeline.packet>[0]): void => {
@@ -106,16 +119,15 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
     expertCounts: [...summary.expertCounts],
     expertFirstFrames: [...summary.expertFirstFrames],
     flows: [...summary.flows.entries()],
-    sessions: [...a.sessions.rows()].map((s) => ({
+    sessions: [...a.sessions.rows(a.selecting)].map((s) => ({
       server_id: s.server_id, session_id: s.session_id, client_id: s.client_id, state: s.state,
       storage_type: s.storage_type, capacity_kb: s.capacity_kb, opened: s.opened, closed: s.closed,
       events: s.events.map((e) => ({ ...e })), dropped: s.dropped,
     })),
-    requests: a.requests,
-    answered: a.answered,
-    timedOut: a.timedOut,
     openAtEnd: a.openAtEnd,
-    latency: a.latency.data(),
+    tx: a.tx.data(),
+    io: summary.io.data(),
+    loss: [...summary.loss],
     first: a.first,
     last: a.last,
     damage: result.damage,
@@ -126,7 +138,7 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
 
 /** The ArrayBuffers of a result that can be moved (not copied) to another thread. */
 export function transferables(r: FileStats): ArrayBuffer[] {
-  return r.latency.flatMap(([, d]) => [d.counts.buffer as ArrayBuffer, d.rare.buffer as ArrayBuffer]);
+  return transactionTransferables(r.tx);
 }
 
 function before(x: Stamp, y: Stamp): boolean {
@@ -134,22 +146,24 @@ function before(x: Stamp, y: Stamp): boolean {
 }
 
 /** Several files' results, in file order, as one StatsSource (see the semantics above). */
-export function mergeStats(results: readonly FileStats[]): StatsSource {
+export function mergeStats(results: readonly FileStats[], intervalMs: number | null = null): StatsSource {
   const byOpcode = new Map<number, number>();
   const expertCounts = new Map<ExpertCode, number>();
   const expertFirstFrames = new Map<ExpertCode, number[]>();
   const flows = new Map<string, FlowRecord>();
   const sessions: SessionRow[] = [];
-  const latency = new LatencyStats();
-  let packets = 0, vvmpFrames = 0, requests = 0, answered = 0, timedOut = 0, openAtEnd = 0, offset = 0;
+  const tx = new TransactionStats();
+  const io = new IoTimeline(intervalMs);
+  const loss = newLossCounters();
+  let packets = 0, vvmpFrames = 0, openAtEnd = 0, offset = 0;
   let first: Stamp | null = null, last: Stamp | null = null;
   for (const r of results) {
     packets += r.packets;
     vvmpFrames += r.vvmpFrames;
-    requests += r.requests;
-    answered += r.answered;
-    timedOut += r.timedOut;
     openAtEnd += r.openAtEnd;
+    tx.merge(r.tx);
+    io.merge(r.io);
+    for (const [k, n] of r.loss) loss.set(k, (loss.get(k) ?? 0) + n);
     for (const [op, n] of r.byOpcode) byOpcode.set(op, (byOpcode.get(op) ?? 0) + n);
     for (const [code, n] of r.expertCounts) expertCounts.set(code, (expertCounts.get(code) ?? 0) + n);
     for (const [code, frames] of r.expertFirstFrames) {
@@ -178,7 +192,6 @@ export function mergeStats(results: readonly FileStats[]): StatsSource {
     for (const s of r.sessions) {
       sessions.push(offset === 0 ? s : { ...s, events: s.events.map((e) => ({ ...e, frame: e.frame + offset })) });
     }
-    for (const [op, d] of r.latency) latency.merge(op, d);
     if (r.first && (first === null || before(r.first, first))) first = r.first;
     if (r.last && (last === null || before(last, r.last))) last = r.last;
     offset += r.framesNumbered;
@@ -186,7 +199,8 @@ export function mergeStats(results: readonly FileStats[]): StatsSource {
   return {
     packets, vvmpFrames, byOpcode, expertCounts, expertFirstFrames, flows: { records: () => flows.values(), size: flows.size },
     sessions: { rows: () => sessions, count: sessions.length },
-    requests, answered, timedOut, openAtEnd, latency, first, last,
+    requests: tx.requests, answered: tx.answered, timedOut: tx.timedOut, openAtEnd, latency: tx.latency,
+    transactions: tx, io, loss, first, last,
     undecoded: mergeNotes(results.map((r) => r.notes)),
   };
 }

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, type NetOptions } from '../net/types
 import { Analyzer, type AnalyzerHooks, type AnalyzerOptions } from './analyzer.js';
 
 export interface PipelineOptions extends AnalyzerOptions {
+  /** Ports decoded as VVMP (TCP and UDP); absent: 7369 alone. Empty: none (the heuristic only). */
   ports?: readonly number[];
   heuristic?: boolean;
   maxPayload?: number;
@@ -14,7 +15,7 @@ export interface PipelineOptions extends AnalyzerOptions {
 
 export function netOptions(o: PipelineOptions): NetOptions {
   return {
-    ports: new Set(o.ports && o.ports.length ? o.ports : [DEFAULT_PORT]),
+    ports: new Set(o.ports ?? [DEFAULT_PORT]),
     heuristic: o.heuristic ?? false,
     maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD,
   };

@@ -59,6 +59,8 @@ export class SessionRecord {
 
   /** Compact mode keeps lifecycle events only for the sessions the text report shows. */
   keepEvents = true;
+  /** A frame matching the display filter belongs to it (`stats -Y`). */
+  selected = false;
   /** Position in the table's list of entries. */
   slot = -1;
 
@@ -120,6 +122,7 @@ class ArchiveChunk {
   readonly closedSec = new Float64Array(CHUNK_ROWS);
   readonly closedNsec = new Uint32Array(CHUNK_ROWS);
   readonly digits = new Uint8Array(CHUNK_ROWS);
+  readonly selected = new Uint8Array(CHUNK_ROWS);
 }
 
 /**
@@ -147,7 +150,16 @@ class SessionArchive {
     c.digits[at] = s.opened.digits;
     c.closedSec[at] = s.closed ? s.closed.sec : NaN;
     c.closedNsec[at] = s.closed ? s.closed.nsec : 0;
+    c.selected[at] = s.selected ? 1 : 0;
     return i;
+  }
+
+  select(i: number): void {
+    this.chunks[Math.floor(i / CHUNK_ROWS)]!.selected[i % CHUNK_ROWS] = 1;
+  }
+
+  isSelected(i: number): boolean {
+    return this.chunks[Math.floor(i / CHUNK_ROWS)]!.selected[i % CHUNK_ROWS] === 1;
   }
 
   row(i: number): SessionRow {
@@ -186,14 +198,30 @@ export class SessionTable {
     return this.entries.length;
   }
 
+  /** Sessions marked by `select` (what a filtered report lists). */
+  selectedCount = 0;
+
+  /** A frame that matches the display filter belongs to `s`: a filtered report lists it. */
+  select(s: SessionRecord): void {
+    if (s.selected) return;
+    s.selected = true;
+    this.selectedCount++;
+    const e = this.entries[s.slot];
+    if (typeof e === 'number') this.archive.select(e);
+  }
+
   /** The records kept whole, in the order they began (all of them unless compact). */
   get all(): SessionRecord[] {
     return this.compact ? this.entries.filter((e): e is SessionRecord => typeof e !== 'number') : (this.entries as SessionRecord[]);
   }
 
-  /** Every session in the order it began, live or archived. */
-  *rows(): IterableIterator<SessionRow> {
-    for (const e of this.entries) yield typeof e === 'number' ? this.archive.row(e) : e;
+  /** Every session in the order it began, live or archived; `selected`: only those `select` marked. */
+  *rows(selected = false): IterableIterator<SessionRow> {
+    for (const e of this.entries) {
+      if (typeof e === 'number') {
+        if (!selected || this.archive.isSelected(e)) yield this.archive.row(e);
+      } else if (!selected || e.selected) yield e;
+    }
   }
 
   /** Whether `server` ever allocated `sessionId` in the capture. */
@@ -248,12 +276,18 @@ export class SessionTable {
     bits[sessionId >> 3]! |= 1 << (sessionId & 7);
   }
 
-  waiting(s: SessionRecord, frame: number): void {
+  /** A PENDING reply: keyed by its server_id and the session id its Allocate block carries. */
+  waiting(s: SessionRecord, server: bigint, sessionId: number, frame: number): void {
+    s.server_id = server;
+    s.session_id = sessionId;
     s.state = 'WAITING';
     s.event('pending', frame);
   }
 
-  rejected(s: SessionRecord, status: string, frame: number): void {
+  /** An error reply: the entry keeps session_id 0 and takes the reply's server_id. */
+  rejected(s: SessionRecord, server: bigint, status: string, frame: number): void {
+    s.server_id = server;
+    s.session_id = 0;
     s.state = 'REJECTED';
     s.event('rejected', frame, status);
     this.finished(s);

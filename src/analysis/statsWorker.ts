@@ -16,7 +16,7 @@ export interface StatsJob {
 export type StatsReply =
   | { type: 'progress'; index: number; frames: number }
   | { type: 'done'; index: number; result: FileStats }
-  | { type: 'error'; index: number; message: string; capture: boolean };
+  | { type: 'error'; index: number; message: string; capture: boolean; reason: string };
 
 const port = parentPort;
 if (port) {
@@ -28,7 +28,8 @@ if (port) {
       send({ type: 'done', index: job.index, result }, transferables(result));
     } catch (e) {
       const err = e as Error;
-      send({ type: 'error', index: job.index, message: err?.message ?? String(e), capture: e instanceof CaptureError });
+      const capture = e instanceof CaptureError;
+      send({ type: 'error', index: job.index, message: err?.message ?? String(e), capture, reason: capture ? e.reason : '' });
     }
   });
 }

@@ -8,6 +8,7 @@ import type { SegmentEvent } from '../net/types.js';
 import type { ExpertCode, Finding } from '../protocol/expert.js';
 import type { AnalyzedFrame } from './frame.js';
 import { FlowTable } from './flows.js';
+import { IoTimeline } from './io.js';
 
 export { flowFirst, flowLast, type FlowRecord } from './flows.js';
 
@@ -19,8 +20,30 @@ function hasError(expert: readonly Finding[]): boolean {
   return false;
 }
 
+/**
+ * Capture-level loss counters, by name, in output order. Always present (0
+ * when nothing was lost); other layers may add their own names (`addLoss`).
+ */
+export const LOSS_KEYS = ['tcp_gaps', 'tcp_bytes_not_captured', 'tcp_bytes_skipped', 'tcp_frames_dropped'] as const;
+
+export function newLossCounters(): Map<string, number> {
+  return new Map(LOSS_KEYS.map((k) => [k, 0]));
+}
+
 export class Summary {
   vvmpFrames = 0;
+  /**
+   * What the capture lost or what could not be framed (see LOSS_KEYS). These
+   * describe the capture, not frames: a display filter does not apply.
+   */
+  readonly loss = newLossCounters();
+  /** Frames and frames with an error per interval. */
+  readonly io: IoTimeline;
+
+  /** `intervalMs`: the I/O interval (null: automatic, from 1 s). */
+  constructor(opts: { intervalMs?: number | null } = {}) {
+    this.io = new IoTimeline(opts.intervalMs ?? null);
+  }
   readonly byOpcode = new Map<number, number>();
   readonly expertCounts = new Map<ExpertCode, number>();
   readonly expertFirstFrames = new Map<ExpertCode, number[]>();
@@ -31,17 +54,35 @@ export class Summary {
     const op = f.decoded.header.opcode;
     if (op !== null) this.byOpcode.set(op, (this.byOpcode.get(op) ?? 0) + 1);
     for (const x of f.expert) this.count(x.code, f.number);
-    this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, hasError(f.expert));
+    const error = hasError(f.expert);
+    this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, error);
+    this.io.frame(f.tsSec, f.tsNsec, error);
   }
 
   /** A finding added after `frame` saw the frame (live and UI use; `stats` feeds settled frames). */
   lateFinding(f: AnalyzedFrame, x: Finding): void {
     this.count(x.code, f.number);
-    if (x.severity === 'error' && f.expert.filter((e) => e.severity === 'error').length === 1) this.flows.error(f.flowKey);
+    if (x.severity === 'error' && f.expert.filter((e) => e.severity === 'error').length === 1) {
+      this.flows.error(f.flowKey);
+      this.io.error(f.tsSec, f.tsNsec);
+    }
   }
 
-  segment(e: SegmentEvent): void {
-    this.count(e.code, null);
+  /** A segment finding; `finding` false: count only what it lost (a filtered report counts no segment findings). */
+  segment(e: SegmentEvent, finding = true): void {
+    if (finding) this.count(e.code, null);
+    const l = e.loss;
+    if (!l) return;
+    if (l.notCaptured > 0) {
+      this.addLoss('tcp_gaps', 1);
+      this.addLoss('tcp_bytes_not_captured', l.notCaptured);
+    }
+    this.addLoss('tcp_bytes_skipped', l.skipped);
+    this.addLoss('tcp_frames_dropped', l.droppedFrames);
+  }
+
+  addLoss(key: string, n: number): void {
+    if (n !== 0 || !this.loss.has(key)) this.loss.set(key, (this.loss.get(key) ?? 0) + n);
   }
 
   private count(code: ExpertCode, frame: number | null): void {

@@ -29,9 +29,10 @@ import { LiveCaptureError } from '../capture/errors.js';
 import type { Packet } from '../capture/packet.js';
 import { PcapngWriter, fileSink, type FileSink } from '../capture/writer.js';
 import { onBrokenPipe } from './report.js';
+import { LossReport } from './lossReport.js';
 import { describeFsError } from '../capture/file.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { addDecodeOptions, decodePorts, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
 import { addLiveExportOptions, startLiveExport, type LiveExportFlags } from './liveExport.js';
@@ -76,7 +77,7 @@ export function registerLive(program: Command): void {
     .description('capture on an interface and show VVMP frames as they come (Ctrl-C stops)')
     .option('-i, --interface <name>', 'interface to capture on', 'lo')
     .option('--list', 'list the interfaces that can be captured on, and exit')
-    .option('-f, --capture-filter <bpf>', 'BPF capture filter (replaces the default "port 7369" / --port ports)')
+    .option('-f, --capture-filter <bpf>', 'BPF capture filter (replaces the default: the decode ports, 7369 and --port ones)')
     .option('--json', 'one JSON object per frame (NDJSON, see OUTPUT.md)')
     .option('-V, --verbose', 'the full field tree of each frame, with byte offsets')
     .option('-w, --write <out.pcapng>', 'save every captured packet (not only VVMP) to a pcapng file')
@@ -94,20 +95,15 @@ export function registerLive(program: Command): void {
     .action((flags: LiveFlags) => liveCommand(flags));
 }
 
-/** The decode ports (as `read` does: --port replaces the default 7369). */
-function decodePorts(flags: LiveFlags): number[] {
-  return flags.port && flags.port.length ? [...new Set(flags.port)] : [DEFAULT_LIVE_PORT];
-}
-
 /**
  * The capture filter and how the ready line names it. The default keeps IP fragments too:
  * a BPF `port` test cannot see the port of a non-first IPv4 fragment or of any IPv6 fragment,
  * and the analyzer reassembles fragmented datagrams.
  */
-export function captureFilter(flags: Pick<LiveFlags, 'captureFilter' | 'heuristic' | 'port'>): { bpf: string; label: string } {
+export function captureFilter(flags: Pick<LiveFlags, 'captureFilter' | 'heuristic' | 'port' | 'defaultPort'>): { bpf: string; label: string } {
   if (flags.captureFilter !== undefined) return { bpf: flags.captureFilter, label: `filter "${flags.captureFilter}"` };
   if (flags.heuristic) return { bpf: 'ip or ip6', label: 'all IP traffic' };
-  const ports = decodePorts(flags as LiveFlags).map((p) => `port ${p}`).join(' or ');
+  const ports = decodePorts(flags).map((p) => `port ${p}`).join(' or ');
   return { bpf: `${ports} or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)`, label: ports };
 }
 
@@ -171,7 +167,9 @@ async function runLive(flags: LiveFlags): Promise<void> {
   const writer = new FrameWriter(textSink, format, () => pipeline?.analyzer.first ?? null);
   let shown = 0;
   let stopRequested: ((reason: string) => void) | null = null;
+  const loss = new LossReport(iface);
   pipeline = new Pipeline({
+    segment: loss.segment,
     settled: (f) => {
       if (flags.count !== undefined && shown >= flags.count) return;
       if (filter && !filter.test(f)) return;
@@ -180,7 +178,7 @@ async function runLive(flags: LiveFlags): Promise<void> {
       if (flags.count !== undefined && shown >= flags.count) stopRequested?.('count');
     },
     ...exporter?.hooks,
-  }, pipelineOptions({ ...flags, port: decodePorts(flags) }));
+  }, pipelineOptions(flags));
 
   // pcapng: interfaces are added per link type as packets show them (one, normally).
   let pcapng: PcapngWriter | null = null;
@@ -284,6 +282,7 @@ async function runLive(flags: LiveFlags): Promise<void> {
           await cap.stop();
           pipeline!.end();
           out.flush();
+          loss.end();
           await exporter?.finish(pipeline!.analyzer);
         } catch (err) {
           error = err;

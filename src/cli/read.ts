@@ -10,11 +10,12 @@ import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import { DEFAULT_PORT } from '../net/types.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
+import { addDecodeOptions, addDecodePort, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
 import { reportDamage, reportNotes } from './report.js';
 import { linkTypeNotes } from '../capture/notes.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
 import { tuneHeapGrowth } from './heap.js';
+import { LossReport } from './lossReport.js';
 import { fieldsLayout, parseDecodeAs, parseOutputType, parseStat, parseTimeFormat, type OutputType } from './tshark/options.js';
 import { runTshark } from './tshark/run.js';
 import { fieldListing } from './tshark/glossary.js';
@@ -125,8 +126,10 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
     if (input === STDIN_NAME) throw new UsageError('-w needs a capture file it can read twice; standard input cannot be (save it to a file first)');
     checkOutputPath(flags.write);
   }
-  const decodeAs = flags.decodeAs ?? [];
-  const pipeOpts = pipelineOptions(decodeAs.length ? { ...flags, port: [...(flags.port ?? [DEFAULT_PORT]), ...decodeAs] } : flags);
+  // tshark's -d adds a port, as --port does.
+  for (const p of flags.decodeAs ?? []) addDecodePort(flags, p);
+  const pipeOpts = pipelineOptions(flags);
+  const loss = new LossReport(input);
   const keep = new Set<number>();
   if (tsharkMode(flags)) {
     const result = await runTshark({
@@ -134,15 +137,19 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
       verbose: flags.verbose === true, hex: flags.hex === true, quiet: flags.quiet === true,
       time: flags.timeFormat ?? 'r', fields, stats,
       onShown: flags.write ? (r) => { for (const f of r.frames) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i); } : undefined,
+      segment: loss.segment,
     });
-    reportDamage(input, result);
-    reportNotes(input, result.notes ?? []);
+    loss.end();
+    reportDamage(input, result.capture);
+    reportNotes(input, result.capture.notes ?? []);
+    reportNoVvmp(input, result.packets, result.vvmpFrames, flags);
   } else {
     const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
     const out = new BufferedOut((s) => process.stdout.write(s));
     let pipeline: Pipeline | null = null;
     const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
     pipeline = new Pipeline({
+      segment: loss.segment,
       render: (f) => {
         if (filter && !filter.test(f)) return '';
         if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
@@ -155,8 +162,10 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
     const result = await readCaptureInput(input, pipeline.packet, { maxPackets: flags.count });
     pipeline.end();
     out.flush();
+    loss.end();
     reportDamage(input, result);
     reportNotes(input, [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)]);
+    reportNoVvmp(input, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags);
   }
   if (flags.write) await writeSelected(input, flags.write, keep, flags.count);
 }

@@ -9,23 +9,34 @@ import { Summary } from '../analysis/summary.js';
 import { writeStatsJson } from '../output/statsJson.js';
 import { BufferedOut } from '../output/frameWriter.js';
 import { statsText } from '../output/statsText.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, type DecodeFlags } from './common.js';
-import { reportDamage, reportNotes } from './report.js';
+import { addDecodeOptions, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
+import { reportDamage, reportNotes, warn } from './report.js';
+import { CaptureError } from '../capture/errors.js';
 import { availableParallelism } from 'node:os';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { analyseFile, mergeStats, type FileStats, type StatsJobOptions } from '../analysis/merge.js';
 import type { StatsJob, StatsReply } from '../analysis/statsWorker.js';
 import { writeStatsSourceJson } from '../output/statsJson.js';
 import { statsSourceText } from '../output/statsText.js';
-import { InputError, parseIntStrict } from './errors.js';
+import { InputError, UsageError, parseIntStrict } from './errors.js';
+import type { AnalyzedFrame } from '../analysis/frame.js';
 import { groupDigits } from '../output/format.js';
 import { tuneHeapGrowth } from './heap.js';
 
 interface StatsFlags extends DecodeFlags {
   json?: boolean;
   jobs?: number;
+  /** --interval in ms. */
+  interval?: number;
+}
+
+/** `--interval SECONDS`: a positive number of seconds, to the millisecond. */
+export function parseInterval(text: string): number {
+  const ms = /^\d+(\.\d{1,3})?$/.test(text) ? Math.round(Number(text) * 1000) : NaN;
+  if (!(ms >= 1 && ms <= 366 * 86_400_000)) throw new UsageError(`--interval: "${text}" is not a number of seconds from 0.001 to 31622400 (at most 3 decimals)`);
+  return ms;
 }
 
 export function registerStats(program: Command): void {
@@ -34,7 +45,8 @@ export function registerStats(program: Command): void {
     .argument('<files...>', 'capture files (pcap or pcapng), or directories of them; several are merged')
     .option('--json', 'one JSON object (see OUTPUT.md)')
     .option('-j, --jobs <n>', 'files analysed in parallel (worker threads; 1 = in-process)',
-      (v: string) => parseIntStrict(v, '--jobs', 1, 1024)))
+      (v: string) => parseIntStrict(v, '--jobs', 1, 1024))
+    .option('--interval <seconds>', 'I/O over time: interval length (default: 1 s, longer for long captures, at most 500 intervals)', parseInterval))
     .action(async (files: string[], flags: StatsFlags) => {
       if (files.length === 1 && !isDirectory(files[0]!)) statsCommand(files[0]!, flags);
       else await statsManyCommand(files, flags);
@@ -51,11 +63,16 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** The files named: a directory stands for its *.pcap, *.pcapng and *.cap files, sorted by name. */
+/**
+ * The files named: a directory stands for its *.pcap, *.pcapng and *.cap
+ * files, sorted by name. A named path that does not exist stops the command
+ * here, before any work (exit 1).
+ */
 export function expandCaptureArgs(args: readonly string[]): string[] {
   const out: string[] = [];
   for (const arg of args) {
     if (!isDirectory(arg)) {
+      if (!existsSync(arg)) throw new InputError(`${arg}: no such file`);
       out.push(arg);
       continue;
     }
@@ -76,23 +93,34 @@ export function expandCaptureArgs(args: readonly string[]): string[] {
 /**
  * `vvmp stats A B DIR …`: every file analysed on its own, `-j` at a time in
  * worker threads, then merged (semantics in analysis/merge.ts). The output
- * does not depend on `-j`. A file that cannot be read stops the command (exit 1).
+ * does not depend on `-j`. A named path that does not exist stops the
+ * command before any work (exit 1). A file that exists but cannot be read as
+ * a capture (empty, not a capture, no permission) is reported on stderr in
+ * one line and left out; the report covers the others and the command exits
+ * 0, or 1 when no file at all could be read.
  */
 export async function statsManyCommand(args: readonly string[], flags: StatsFlags): Promise<void> {
   tuneHeapGrowth();
   const filter = displayFilter(flags); // a bad -Y fails here, before any work
   const files = expandCaptureArgs(args);
-  const opts: StatsJobOptions = { pipeline: pipelineOptions(flags), filter: filter?.text ?? null };
+  const opts: StatsJobOptions = { pipeline: pipelineOptions(flags), filter: filter?.text ?? null, intervalMs: flags.interval ?? null };
   const jobs = Math.max(1, Math.min(flags.jobs ?? availableParallelism(), files.length));
   const progress = new Progress(files.length);
-  let results: FileStats[];
+  let outcome: (FileStats | CaptureError)[];
   try {
-    results = jobs === 1 ? serial(files, opts, progress) : await parallel(files, opts, jobs, progress);
+    outcome = jobs === 1 ? serial(files, opts, progress) : await parallel(files, opts, jobs, progress);
   } finally {
     progress.close();
   }
-  const merged = mergeStats(results);
-  const label = files.length === 1 ? files[0]! : `${files.length} files (${files.join(', ')})`;
+  const results = outcome.filter((r): r is FileStats => !(r instanceof CaptureError));
+  const unreadable = outcome.filter((r): r is CaptureError => r instanceof CaptureError);
+  if (results.length === 0) {
+    for (const e of unreadable.slice(0, -1)) warn(e.message);
+    throw new InputError(unreadable[unreadable.length - 1]!.message);
+  }
+  const merged = mergeStats(results, flags.interval ?? null);
+  const read = results.map((r) => r.file);
+  const label = read.length === 1 ? read[0]! : `${read.length} files (${read.join(', ')})`;
   if (flags.json) {
     const out = new BufferedOut((s) => process.stdout.write(s));
     writeStatsSourceJson(merged, (s) => out.write(s));
@@ -100,24 +128,36 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
   } else {
     process.stdout.write(statsSourceText(label, merged, filter?.text ?? null));
   }
-  for (const r of results) {
-    reportDamage(r.file, { packets: r.readPackets, damage: r.damage });
-    reportNotes(r.file, r.notes);
+  // In file order: each unreadable file or damaged one, one line.
+  for (const r of outcome) {
+    if (r instanceof CaptureError) warn(`${r.message} (left out)`);
+    else {
+      reportDamage(r.file, { packets: r.readPackets, damage: r.damage });
+      reportNotes(r.file, r.notes);
+    }
   }
+  reportNoVvmp(label, merged.packets, results.reduce((n, r) => n + r.framesNumbered, 0), flags);
 }
 
-function serial(files: readonly string[], opts: StatsJobOptions, progress: Progress): FileStats[] {
-  const out: FileStats[] = [];
+function serial(files: readonly string[], opts: StatsJobOptions, progress: Progress): (FileStats | CaptureError)[] {
+  const out: (FileStats | CaptureError)[] = [];
   files.forEach((file, i) => {
-    out.push(analyseFile(file, opts, (frames) => progress.frames(i, frames)));
-    progress.done(i, out[i]!.framesNumbered);
+    try {
+      const r = analyseFile(file, opts, (frames) => progress.frames(i, frames));
+      out.push(r);
+      progress.done(i, r.framesNumbered);
+    } catch (e) {
+      if (!(e instanceof CaptureError)) throw e;
+      out.push(e);
+      progress.done(i, 0);
+    }
   });
   return out;
 }
 
-function parallel(files: readonly string[], opts: StatsJobOptions, jobs: number, progress: Progress): Promise<FileStats[]> {
+function parallel(files: readonly string[], opts: StatsJobOptions, jobs: number, progress: Progress): Promise<(FileStats | CaptureError)[]> {
   return new Promise((resolve, reject) => {
-    const results: FileStats[] = new Array(files.length);
+    const results: (FileStats | CaptureError)[] = new Array(files.length);
     const workers: Worker[] = [];
     let next = 0;
     let finished = 0;
@@ -146,11 +186,16 @@ function parallel(files: readonly string[], opts: StatsJobOptions, jobs: number,
       w.on('message', (m: StatsReply) => {
         if (failed) return;
         if (m.type === 'progress') progress.frames(m.index, m.frames);
-        else if (m.type === 'error') {
-          stop(m.capture ? new InputError(m.message) : new Error(m.message));
+        else if (m.type === 'error' && !m.capture) {
+          stop(new Error(m.message));
         } else {
-          results[m.index] = m.result;
-          progress.done(m.index, m.result.framesNumbered);
+          if (m.type === 'error') {
+            results[m.index] = new CaptureError(files[m.index]!, m.reason);
+            progress.done(m.index, 0);
+          } else {
+            results[m.index] = m.result;
+            progress.done(m.index, m.result.framesNumbered);
+          }
           if (++finished === files.length) {
             for (const x of workers) void x.terminate();
             resolve(results);
@@ -215,14 +260,17 @@ class Progress {
 export function statsCommand(file: string, flags: StatsFlags): void {
   tuneHeapGrowth();
   const filter = displayFilter(flags);
-  const summary = new Summary();
+  const summary = new Summary({ intervalMs: flags.interval ?? null });
   // Without a filter, count frames at once and late findings as they come; a
   // filter must see each frame final (a request with its timeout or session),
-  // in any order. Either way no frame is held back.
+  // in any order, and the Analyzer counts transactions and marks sessions by
+  // the same test. Either way no frame is held back.
   const hooks: AnalyzerHooks = filter
-    ? { final: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
-  const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
+  const pipeline = new Pipeline(hooks, {
+    ...pipelineOptions(flags), compactSessions: true, ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
+  });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
@@ -235,4 +283,5 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   }
   reportDamage(file, result);
   reportNotes(file, notes);
+  reportNoVvmp(file, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags);
 }

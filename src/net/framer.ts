@@ -31,8 +31,10 @@ export const PLAUSIBLE_NEED_MORE: number = 2;
  * the limit, good checksum), or NEED_MORE when the bytes so far fit but the
  * frame is not all there to check its checksum. `strict` (used to resync
  * inside a stream) also wants the payload size the opcode calls for.
+ * `anyChecksum`: a whole frame that fits passes with a bad checksum too (a
+ * candidate right after a discontinuity, which needs confirming instead).
  */
-export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload: number, strict = false): number {
+export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload: number, strict = false, anyChecksum = false): number {
   if (avail < 2) return PLAUSIBLE_NEED_MORE;
   const opcode = (b[at]! << 8) | b[at + 1]!;
   const def = opcodeDef(opcode);
@@ -41,7 +43,7 @@ export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload
   if (!headerFits(b, at, opcode, maxPayload)) return PLAUSIBLE_NO;
   const size = HEADER_SIZE + 4 * ((b[at + 29]! << 8) | b[at + 30]!);
   if (size > avail) return PLAUSIBLE_NEED_MORE;
-  if (!looksLikeVvmp(b, at, avail, maxPayload)) return PLAUSIBLE_NO;
+  if (!anyChecksum && !looksLikeVvmp(b, at, avail, maxPayload)) return PLAUSIBLE_NO;
   if (strict) {
     const f = decodeFrame(Buffer.from(b.buffer, b.byteOffset + at, size));
     if (f.findings.some((x) => x.code === 'payload_size')) return PLAUSIBLE_NO;
@@ -63,7 +65,22 @@ export interface FramerHost {
   frame(data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void;
   /** PROBE ended: the direction is VVMP or not. */
   decide(vvmp: boolean, packet: Packet): void;
+  /**
+   * `n` captured bytes were given up without a frame: no frame boundary was
+   * found in them (resync), or they follow a tcp_desync frame. `why` says
+   * what made the boundary unknown. Reported once per run of such bytes.
+   */
+  skipped(n: number, packet: Packet, why: string): void;
+  /** Lost bytes cut the current frame: its `have` bytes (of `size`, -1 unknown) are dropped, not emitted. */
+  dropped(have: number, size: number): void;
 }
+
+/** Why the frame boundary is unknown (the text of a `skipped` report). */
+export const WHY_START = 'the capture starts mid-connection';
+export const WHY_GAP = 'bytes before them were not captured';
+export const WHY_CUT = 'the snaplen cut a frame header';
+export const WHY_PROBE = 'the connection was found to be VVMP mid-stream';
+export const WHY_DESYNC = 'they follow a tcp_desync frame';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -86,6 +103,9 @@ export class Framer {
   private slen = 0;
   /** Packet number holding the current partial frame's first byte (for export of whole frames). */
   private first = 0;
+  /** Captured bytes given up without a frame since the last report, and why the boundary was unknown. */
+  private skippedBytes = 0;
+  private why = WHY_START;
 
   constructor(
     private readonly host: FramerHost,
@@ -121,7 +141,11 @@ export class Framer {
         case F_PROBE:
           s = this.probeData(buf, s, e, pkt);
           break;
-        default: // DESYNC, REJECTED
+        case F_DESYNC:
+          // Nothing more is framed here: the bytes are counted, and reported at the stream's end.
+          this.skippedBytes += e - s;
+          return;
+        default: // REJECTED: not VVMP
           return;
       }
     }
@@ -136,19 +160,22 @@ export class Framer {
    */
   missing(n: number, gap: boolean, pkt: Packet): void {
     if (n <= 0) return;
+    const why = gap ? WHY_GAP : WHY_CUT;
     switch (this.mode) {
       case F_FRAMING: {
         if (this.have === 0) {
-          this.resync();
+          this.resync(why);
           return;
         }
         if (this.size < 0) {
           if (!gap) this.host.frame(Buffer.from(this.hdr!.subarray(0, this.have)), pkt, false, this.first);
+          else this.host.dropped(this.have, -1);
           this.resetFrame();
-          this.resync();
+          this.resync(why);
           return;
         }
         if (!gap) this.host.frame(this.cur.subarray(0, this.have), pkt, false, this.first);
+        else this.host.dropped(this.have, this.size);
         const rest = this.size - this.have;
         this.resetFrame();
         if (rest > n) {
@@ -157,7 +184,7 @@ export class Framer {
         } else if (rest === n) {
           this.mode = F_FRAMING;
         } else {
-          this.resync();
+          this.resync(why);
         }
         return;
       }
@@ -166,7 +193,7 @@ export class Framer {
           this.skip -= n;
         } else {
           if (this.skip === n) this.mode = F_FRAMING;
-          else this.resync();
+          else this.resync(why);
           this.skip = 0;
         }
         return;
@@ -179,7 +206,8 @@ export class Framer {
             return;
           }
         }
-        this.resync();
+        this.reportSkipped(pkt);
+        this.resync(why);
         return;
       case F_PROBE: {
         // The first frame cannot be checked whole: judge its header alone.
@@ -211,6 +239,15 @@ export class Framer {
       this.resetFrame();
       this.host.frame(data, pkt, false, this.first);
     }
+    this.reportSkipped(pkt);
+  }
+
+  /** Reports the bytes given up since the last report (one `skipped` per run). */
+  private reportSkipped(pkt: Packet): void {
+    const n = this.skippedBytes;
+    if (n === 0) return;
+    this.skippedBytes = 0;
+    this.host.skipped(n, pkt, this.mode === F_DESYNC ? WHY_DESYNC : this.why);
   }
 
   /**
@@ -225,7 +262,7 @@ export class Framer {
     this.sbuf = null;
     this.slen = 0;
     if (trusted) this.mode = F_FRAMING;
-    else this.resync();
+    else this.resync(WHY_PROBE);
     if (b && l > 0) this.data(b, 0, l, pkt);
   }
 
@@ -244,6 +281,7 @@ export class Framer {
           const size = frameSizeAt(buf, s)!;
           if (size > this.maxFrame) {
             this.mode = F_DESYNC;
+            this.skippedBytes += e - s - HEADER_SIZE;
             host.frame(buf.subarray(s, s + HEADER_SIZE), pkt, true, pkt.index);
             return;
           }
@@ -278,6 +316,7 @@ export class Framer {
         if (size > this.maxFrame) {
           this.resetFrame();
           this.mode = F_DESYNC;
+          this.skippedBytes += e - s;
           host.frame(Buffer.from(hdr), pkt, true, this.first);
           return;
         }
@@ -313,14 +352,21 @@ export class Framer {
     const maxPayload = this.maxPayload;
     let keep = -1;
     for (let p = from; p < to; p++) {
-      const v = plausibleAt(b, p, to - p, maxPayload, true);
+      let v = plausibleAt(b, p, to - p, maxPayload, true);
+      // Right after the discontinuity a frame with a bad checksum is still a
+      // frame (the decoder reports checksum_bad): taken once confirmed.
+      let badSum = false;
+      if (v === PLAUSIBLE_NO && p === from && this.atStart) {
+        v = plausibleAt(b, p, to - p, maxPayload, true, true);
+        badSum = v === PLAUSIBLE_YES;
+      }
       if (v === PLAUSIBLE_NO) continue;
       if (v === PLAUSIBLE_NEED_MORE) {
         if (keep < 0) keep = p;
         continue;
       }
       const next = p + frameSizeAt(b, p)!;
-      if (next === to || (p === from && this.atStart)) return p;
+      if (next === to || (p === from && this.atStart && !badSum)) return p;
       const w = plausibleAt(b, next, to - next, maxPayload, true);
       if (w === PLAUSIBLE_YES) return p;
       if (w === PLAUSIBLE_NEED_MORE) {
@@ -341,8 +387,10 @@ export class Framer {
    */
   private atStart = false;
 
-  /** Frame boundary unknown from here on: scan for the next plausible header. */
-  resync(): void {
+  /** Frame boundary unknown from here on (`why`): scan for the next plausible header. */
+  resync(why: string = WHY_START): void {
+    this.skippedBytes += this.slen;
+    this.why = why;
     this.mode = F_RESYNC;
     this.atStart = true;
     this.sbuf = null;
@@ -358,9 +406,12 @@ export class Framer {
     if (this.slen === 0) {
       const p = this.scan(buf, s, e, false);
       if (p >= 0) {
+        this.skippedBytes += p - s;
+        this.reportSkipped(pkt);
         this.mode = F_FRAMING;
         return p;
       }
+      this.skippedBytes += (this.keep >= 0 ? this.keep : e) - s;
       if (this.keep >= 0) this.append(buf, this.keep, e);
       if (this.keep !== s) this.atStart = false;
       return e;
@@ -378,15 +429,19 @@ export class Framer {
     if (p >= 0) {
       this.sbuf = null;
       this.slen = 0;
+      this.skippedBytes += p;
+      this.reportSkipped(pkt);
       this.mode = F_FRAMING;
       this.data(b, p, l, pkt);
       return;
     }
     if (this.keep < 0 || final) {
+      this.skippedBytes += l;
       this.sbuf = null;
       this.slen = 0;
       this.atStart = false;
     } else if (this.keep > 0) {
+      this.skippedBytes += this.keep;
       b.copy(b, 0, this.keep, l);
       this.slen = l - this.keep;
       this.atStart = false;

@@ -12,7 +12,8 @@
 //   in sequence space and the Framer is told they are missing.
 
 import type { Packet } from '../capture/packet.js';
-import { F_FRAMING, F_PROBE, F_REJECTED, Framer, type FramerHost } from './framer.js';
+import { F_FRAMING, F_PROBE, F_REJECTED, Framer, WHY_PROBE, type FramerHost } from './framer.js';
+import type { SegmentLoss } from './types.js';
 
 const NO_BYTES = Buffer.alloc(0);
 
@@ -24,7 +25,7 @@ export interface StreamOwner {
   /** Whether segment findings are reported (the flow is VVMP). */
   readonly vvmp: boolean;
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void;
-  segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string): void;
+  segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string, loss?: SegmentLoss): void;
   decide(dir: number, vvmp: boolean, packet: Packet): void;
 }
 
@@ -65,6 +66,9 @@ export class TcpStream implements FramerHost {
   private ackPast = false;
   /** Bytes given up as lost that no delivered segment followed yet. */
   private gapBytes = 0;
+  /** Frames those lost bytes cut (dropped, not emitted), and their bytes that were captured. */
+  private gapFrames = 0;
+  private gapFrameBytes = 0;
   /** The last packet whose bytes this stream holds (attribution at end of capture). */
   private tail: Packet | null = null;
   /**
@@ -91,6 +95,17 @@ export class TcpStream implements FramerHost {
     this.owner.decide(this.dir, vvmp, packet);
   }
 
+  skipped(n: number, packet: Packet, why: string): void {
+    if (!this.owner.vvmp) return;
+    this.owner.segment(this.dir, packet, 'tcp_gap', `${n} captured bytes skipped: no VVMP frame starts in them (${why})`,
+      { notCaptured: 0, skipped: n, droppedFrames: 0 });
+  }
+
+  dropped(have: number, _size: number): void {
+    this.gapFrames++;
+    this.gapFrameBytes += have;
+  }
+
   /** Bytes held: partial frame, unjudged bytes, queued segments. */
   get held(): number {
     return this.framer.pending + this.queuedBytes;
@@ -113,9 +128,11 @@ export class TcpStream implements FramerHost {
     this.queuedBytes = 0;
     this.ackPast = false;
     this.gapBytes = 0;
+    this.gapFrames = 0;
+    this.gapFrameBytes = 0;
     this.tail = null;
     this.own = null;
-    this.framer.resync();
+    this.framer.resync(WHY_PROBE);
   }
 
   /**
@@ -195,10 +212,31 @@ export class TcpStream implements FramerHost {
    * frame is emitted short or truncated. `pkt` null: attribute to the packets
    * the bytes came in (end of capture).
    */
-  close(pkt: Packet | null): void {
+  close(pkt: Packet | null, finSeq: number | null = null): void {
     while (this.queue.length > 0) this.giveUpHole(pkt);
-    this.gapBytes = 0;
     const at = pkt ?? this.tail;
+    // Bytes the peer acknowledged, or the FIN's sequence number shows were
+    // sent, but no captured segment held: lost at the stream's end, with no
+    // segment after them to carry the gap.
+    if (this.started) {
+      let end = this.next;
+      if (this.ackPast && diff(this.ackMark, end) > 0) end = this.ackMark;
+      if (finSeq !== null && diff(finSeq, end) > 0 && diff(finSeq, end) <= 0x40000000) end = finSeq;
+      const lost = diff(end, this.next);
+      if (lost > 0) {
+        this.gapBytes += lost;
+        this.next = end;
+      }
+      // The FIN takes a sequence number: the peer's ACK of it is no loss.
+      if (finSeq !== null) {
+        this.next = (this.next + 1) >>> 0;
+        this.ackPast = false;
+      }
+    }
+    if (this.gapBytes > 0 && at) this.reportGap(at, ' at the end of the stream');
+    this.gapBytes = 0;
+    this.gapFrames = 0;
+    this.gapFrameBytes = 0;
     if (at) this.framer.flush(at);
     this.tail = null;
     this.own = null;
@@ -210,11 +248,19 @@ export class TcpStream implements FramerHost {
       seen === len ? `retransmission: all ${len} bytes already seen` : `overlap: ${seen} of ${len} bytes already seen`);
   }
 
-  private reportGap(pkt: Packet): void {
+  private reportGap(pkt: Packet, where = ' before this segment'): void {
     const n = this.gapBytes;
+    const frames = this.gapFrames;
+    const kept = this.gapFrameBytes;
     this.gapBytes = 0;
+    this.gapFrames = 0;
+    this.gapFrameBytes = 0;
     if (!this.owner.vvmp) return;
-    this.owner.segment(this.dir, pkt, 'tcp_gap', `${n} bytes before this segment were not captured`);
+    const cut = frames === 0 ? ''
+      : frames === 1 ? `; the frame they cut is dropped (${kept} of its bytes were captured)`
+        : `; the ${frames} frames they cut are dropped (${kept} of their bytes were captured)`;
+    this.owner.segment(this.dir, pkt, 'tcp_gap', `${n} bytes${where} were not captured${cut}`,
+      { notCaptured: n, skipped: 0, droppedFrames: frames });
   }
 
   private deliver(buf: Buffer, s: number, e: number, missing: number, pkt: Packet): void {

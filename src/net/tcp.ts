@@ -6,7 +6,7 @@ import { flowKeyOf } from './endpoint.js';
 import { F_PROBE, F_REJECTED } from './framer.js';
 import type { IpOut } from './ip.js';
 import { TcpStream, type StreamOwner } from './stream.js';
-import type { Endpoint, FrameEvent, NetOptions, NetSink } from './types.js';
+import type { Endpoint, FrameEvent, NetOptions, NetSink, SegmentEvent, SegmentLoss } from './types.js';
 
 const FIN = 0x01;
 const SYN = 0x02;
@@ -48,8 +48,10 @@ export class TcpConn implements StreamOwner {
     this.sink.frame(e);
   }
 
-  segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string): void {
-    this.sink.segment({ packet, flowKey: this.flowKey, src: this.ep[dir]!, dst: this.ep[1 - dir]!, code, message });
+  segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string, loss?: SegmentLoss): void {
+    const e: SegmentEvent = { packet, flowKey: this.flowKey, src: this.ep[dir]!, dst: this.ep[1 - dir]!, code, message };
+    if (loss) e.loss = loss;
+    this.sink.segment(e);
   }
 
   decide(dir: number, vvmp: boolean, packet: Packet): void {
@@ -189,7 +191,7 @@ export class TcpTable {
     if (flags & RST) {
       this.close(conn, p);
     } else if (flags & FIN && !st.finished) {
-      st.close(p);
+      st.close(p, (seq + (syn ? 1 : 0) + dataLen) >>> 0);
       st.finished = true;
       if (conn.dirs[1 - dir]!.finished) this.close(conn, p);
     }

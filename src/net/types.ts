@@ -34,6 +34,16 @@ export interface FrameEvent {
   desync?: boolean;
 }
 
+/** What a `tcp_gap` event says was lost (counted by `stats`). */
+export interface SegmentLoss {
+  /** Stream bytes no captured segment held. */
+  notCaptured: number;
+  /** Captured bytes given up without a frame (no frame boundary found in them, or after tcp_desync). */
+  skipped: number;
+  /** Frames the lost bytes cut, dropped instead of emitted. */
+  droppedFrames: number;
+}
+
 /** A finding that belongs to a TCP segment, not to a frame (OUTPUT.md convention 8). */
 export interface SegmentEvent {
   packet: Packet;
@@ -42,6 +52,8 @@ export interface SegmentEvent {
   dst: Endpoint;
   code: 'tcp_retransmission' | 'tcp_gap';
   message: string;
+  /** tcp_gap: what was lost. */
+  loss?: SegmentLoss;
 }
 
 export interface NetSink {

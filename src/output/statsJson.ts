@@ -1,4 +1,4 @@
-// `vvmp stats --json`: exactly the object of OUTPUT.md.
+// `vvmp stats --json`: the object of OUTPUT.md, then the sections it does not name (response times, errors, I/O, loss).
 
 import type { Analyzer } from '../analysis/analyzer.js';
 import { flowFirst, flowLast, type FlowRecord, type Summary } from '../analysis/summary.js';
@@ -7,43 +7,55 @@ import { hexId } from '../protocol/codec.js';
 import { formatTime } from './frameJson.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 import type { Stamp } from '../analysis/time.js';
-import type { Percentiles } from '../analysis/latency.js';
-import type { ExpertCode } from '../protocol/expert.js';
+import type { StatsSource } from '../analysis/statsSource.js';
 import { noteKey, type CaptureNote } from '../capture/notes.js';
+import type { RtSummary } from '../analysis/rtHistogram.js';
+import { opcodeDef } from '../protocol/fields.js';
 
-/**
- * What the stats outputs (JSON and text) read: one live Analyzer + Summary
- * (see `liveSource`), or several files' results merged (analysis/merge.ts).
- */
-export interface StatsSource {
-  packets: number;
-  /** VVMP frames counted (after the display filter). */
-  vvmpFrames: number;
-  byOpcode: ReadonlyMap<number, number>;
-  expertCounts: ReadonlyMap<ExpertCode, number>;
-  expertFirstFrames: ReadonlyMap<ExpertCode, readonly number[]>;
-  flows: { records(): Iterable<FlowRecord>; readonly size: number };
-  sessions: { rows(): Iterable<SessionRow>; readonly count: number };
-  requests: number;
-  answered: number;
-  timedOut: number;
-  openAtEnd: number;
-  latency: { overall(): Percentiles | null; perOpcode(): Map<number, { count: number; pct: Percentiles }> };
-  first: Stamp | null;
-  last: Stamp | null;
-  /** What the capture held that could not be decoded (capture/notes.ts); absent or empty: nothing. */
-  undecoded?: readonly CaptureNote[];
-}
+export type { StatsSource } from '../analysis/statsSource.js';
 
-/** One capture's Analyzer and Summary as a StatsSource. */
+/** One capture's Analyzer and Summary as a StatsSource (a filtered Analyzer lists only the sessions it selected). */
 export function liveSource(a: Analyzer, sum: Summary, undecoded?: readonly CaptureNote[]): StatsSource {
+  const sessions = a.selecting ? { rows: () => a.sessions.rows(true), count: a.sessions.selectedCount } : a.sessions;
   return {
     undecoded,
     packets: a.packets, vvmpFrames: sum.vvmpFrames, byOpcode: sum.byOpcode, expertCounts: sum.expertCounts,
-    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows, sessions: a.sessions,
+    expertFirstFrames: sum.expertFirstFrames, flows: sum.flows, sessions,
     requests: a.requests, answered: a.answered, timedOut: a.timedOut, openAtEnd: a.openAtEnd,
-    latency: a.latency, first: a.first, last: a.last,
+    latency: a.latency, transactions: a.tx, io: sum.io, loss: sum.loss, first: a.first, last: a.last,
   };
+}
+
+function rtJson(s: RtSummary | null): JsonValue {
+  return s === null ? null : { count: s.count, min: s.min, avg: s.avg, p50: s.p50, p90: s.p90, p99: s.p99, max: s.max };
+}
+
+/** The sections OUTPUT.md does not name, after its keys: response times, errors, I/O over time, loss. */
+export function extraSections(sum: StatsSource): string {
+  const tx = sum.transactions;
+  const byOpcode = [...tx.latency.summaries()].map(([op, s]) => ({ opcode: opcodeKey(op), name: opcodeDef(op)?.name ?? 'Unknown', ...(rtJson(s) as object) }));
+  const byClient = tx.byClient.sorted().map(([id, h]) => ({ client_id: hexId(id), ...(rtJson(h.summary()) as object) }));
+  const byServer = tx.byServer.sorted().map(([id, h]) => ({ server_id: hexId(id), ...(rtJson(h.summary()) as object) }));
+  const byStatus: Record<string, number> = {};
+  for (const [s, n] of [...tx.errorsByStatus.rows].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) byStatus[s] = n;
+  const byServerErr: Record<string, number> = {};
+  for (const [s, n] of [...tx.errorsByServer.rows].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) byServerErr[hexId(s)] = n;
+  const intervals = [...sum.io.rows()].map((r) => ({ start: new RawNumber(msText(r.startMs)), frames: r.frames, errors: r.errors }));
+  const loss: Record<string, number> = {};
+  for (const [k, n] of sum.loss) loss[k] = n;
+  return ',"response_time_ms":' + toJson({
+    by_opcode: byOpcode, by_client: byClient, other_clients: rtJson(tx.byClient.other.summary()),
+    by_server: byServer, other_servers: rtJson(tx.byServer.other.summary()),
+  }) + ',"errors":' + toJson({ by_status: byStatus, by_server: byServerErr, other_servers: tx.errorsByServer.other })
+    + ',"io":' + toJson({ interval_s: new RawNumber(msText(sum.io.intervalMs)), intervals })
+    + ',"loss":' + toJson(loss);
+}
+
+/** Milliseconds as seconds, exactly (no binary fraction noise). */
+export function msText(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  const frac = ms - sec * 1000;
+  return frac === 0 ? String(sec) : `${sec}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
 }
 
 function time(s: Stamp | null): JsonValue {
@@ -111,7 +123,7 @@ export function writeStatsSourceJson(sum: StatsSource, write: (s: string) => voi
     timed_out: a.timedOut,
     open_at_end: a.openAtEnd,
     latency_ms: pct ? { p50: pct.p50, p90: pct.p90, p99: pct.p99, max: pct.max } : null,
-  }) + undecodedJson(sum.undecoded) + '}\n');
+  }) + extraSections(sum) + undecodedJson(sum.undecoded) + '}\n');
 }
 
 /** `,"undecoded":{"link type 147":12,…}` (packets, or blocks, per kind); nothing when all was decoded. */

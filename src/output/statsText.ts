@@ -9,7 +9,8 @@ import { EXPERT_CODES, severityRank, type ExpertCode } from '../protocol/expert.
 import { opcodeDef, STORAGE_TYPES } from '../protocol/fields.js';
 import { formatTime } from './frameJson.js';
 import { groupDigits, humanKb } from './format.js';
-import { liveSource, opcodeKey, type StatsSource } from './statsJson.js';
+import { liveSource, msText, opcodeKey, type StatsSource } from './statsJson.js';
+import { MAX_TABLE_ROWS, type RtSummary } from '../analysis/rtHistogram.js';
 
 function table(rows: string[][], right: Set<number> = new Set()): string[] {
   const widths: number[] = [];
@@ -57,6 +58,7 @@ export function statsText(file: string, a: Analyzer, sum: Summary, filter: strin
 export function statsSourceText(file: string, sum: StatsSource, filter: string | null): string {
   const a = sum;
   const out: string[] = [RULE, `VVMP statistics: ${file}${filter ? `  (filter: ${filter})` : ''}`, RULE];
+  if (filter) out.push('Every section describes the frames the filter selects; packets, duration and capture loss describe the whole capture.');
   const origin = a.first;
   const span = a.first && a.last ? secondsBetween(a.first, a.last) : 0;
   out.push(`Packets: ${groupDigits(a.packets)}   VVMP frames: ${groupDigits(sum.vvmpFrames)}   Duration: ${span.toFixed(6)} s`);
@@ -101,13 +103,7 @@ export function statsSourceText(file: string, sum: StatsSource, filter: string |
 
   out.push('', 'Transactions:');
   out.push(`  requests ${a.requests}   answered ${a.answered}   timed out ${a.timedOut}   open at end ${a.openAtEnd}`);
-  const per = a.latency.perOpcode();
-  if (per.size) {
-    out.push('', 'Latency (ms, request → first reply):');
-    out.push(...table([['Opcode', 'Replies', 'p50', 'p90', 'p99', 'max'],
-      ...[...per].map(([op, { count, pct }]) => [opcodeDef(op)?.name ?? opcodeKey(op), String(count), String(pct.p50), String(pct.p90), String(pct.p99), String(pct.max)])],
-    new Set([1, 2, 3, 4, 5])));
-  }
+  appendTriage(out, sum);
   if (sum.undecoded?.length) {
     out.push('', 'Not decoded:');
     out.push(...table(sum.undecoded.map((n) => [noteKey(n), groupDigits(n.count)]), new Set([1])));
@@ -115,6 +111,70 @@ export function statsSourceText(file: string, sum: StatsSource, filter: string |
   out.push(RULE, '');
   return out.join('\n');
 }
+
+const RT_HEAD = ['Replies', 'min', 'avg', 'p50', 'p90', 'p99', 'max'];
+const RT_RIGHT = new Set([1, 2, 3, 4, 5, 6, 7]);
+
+function rtCells(s: RtSummary): string[] {
+  return [groupDigits(s.count), String(s.min), String(s.avg), String(s.p50), String(s.p90), String(s.p99), String(s.max)];
+}
+
+/** Response times, errors, I/O over time, capture loss (what a triager looks at). */
+function appendTriage(out: string[], sum: StatsSource): void {
+  const tx = sum.transactions;
+  const perOp = tx.latency.summaries();
+  if (perOp.size) {
+    out.push('', 'Response time (ms, request → first reply), by opcode:');
+    out.push(...table([['Opcode', ...RT_HEAD], ...[...perOp].map(([op, s]) => [opcodeDef(op)?.name ?? opcodeKey(op), ...rtCells(s)])], RT_RIGHT));
+    for (const [what, t] of [['client', tx.byClient], ['server', tx.byServer]] as const) {
+      out.push('', `Response time by ${what} (ms; percentiles within 0.8 %):`);
+      const rows = limited(t.sorted(), `${what}s`);
+      out.push(...table([[what === 'client' ? 'Client' : 'Server', ...RT_HEAD], ...rows.rows.map(([id, h]) => [hexId(id), ...rtCells(h.summary()!)])], RT_RIGHT));
+      append(out, rows.more);
+      const other = t.other.summary();
+      if (other) out.push(`  … other ${what}s (past the first ${groupDigits(MAX_TABLE_ROWS)}), together: ${rtCells(other).join(' ')}`);
+    }
+  }
+  const byStatus = [...tx.errorsByStatus.rows].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+  out.push('', 'Error replies (status neither OK nor PENDING):');
+  if (byStatus.length === 0) out.push('  (none)');
+  else {
+    out.push(...table([['Status', 'Replies'], ...byStatus.map(([s, n]) => [s, groupDigits(n)])], new Set([1])));
+    const byServer = limited([...tx.errorsByServer.rows].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)), 'servers');
+    out.push(...table([['Server', 'Error replies'], ...byServer.rows.map(([s, n]) => [hexId(s), groupDigits(n)])], new Set([1])));
+    append(out, byServer.more);
+    if (tx.errorsByServer.other) out.push(`  … other servers together: ${groupDigits(tx.errorsByServer.other)}`);
+  }
+  const io = sum.io;
+  if (io.count > 0) {
+    // Intervals are aligned to the clock (so files merge exactly), not to the first packet.
+    out.push('', `I/O over time (interval ${msText(io.intervalMs)} s, aligned to the clock, UTC):`);
+    const rows = [...firstRows(io.rows(), MAX_IO_ROWS)];
+    out.push(...table([['Start', 'Frames', 'Errors'], ...rows.map((r) => [utcText(r.startMs), groupDigits(r.frames), groupDigits(r.errors)])],
+      new Set([1, 2])));
+    if (io.count > MAX_IO_ROWS) out.push(`  … and ${groupDigits(io.count - MAX_IO_ROWS)} more intervals (--json lists all)`);
+  }
+  const loss = [...sum.loss].filter(([, n]) => n > 0);
+  if (loss.length) {
+    out.push('', 'Capture loss (whole capture):');
+    out.push(...table(loss.map(([k, n]) => [LOSS_TEXT[k] ?? k, groupDigits(n)]), new Set([1])));
+  }
+}
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` in UTC. */
+function utcText(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Intervals shown in the text report (the JSON lists all). */
+const MAX_IO_ROWS = 100;
+
+const LOSS_TEXT: Record<string, string> = {
+  tcp_gaps: 'TCP gaps (bytes no captured segment held)',
+  tcp_bytes_not_captured: 'TCP bytes not captured',
+  tcp_bytes_skipped: 'TCP bytes captured but in no frame (no frame boundary found, or after tcp_desync)',
+  tcp_frames_dropped: 'frames cut by a gap, dropped',
+};
 
 function lifecycle(kinds: string[], dropped: number): string {
   // Collapse repeats: stats ×5 reads better than five entries.

@@ -177,6 +177,19 @@ describe('sessions', () => {
     expect(analyzer.sessions.all[0]).toMatchObject({ session_id: 0, state: 'REJECTED', storage_type: 5, capacity_kb: 1000 });
   });
 
+  it('keys REJECTED and WAITING entries by the reply (convention 7), not the request\'s server_id 0', () => {
+    const keys = (steps: Parameters<typeof feed>[0]) => feed(steps).analyzer.sessions.all.map((s) => [s.state, s.server_id, s.session_id]);
+    // The Allocate request carries server_id 0; the reply names the server.
+    expect(keys([{ at: 0, frame: alloc(1) }])).toEqual([['REQUESTED', 0n, 0]]);
+    expect(keys([{ at: 0, frame: alloc(1) }, { at: 1, frame: reply(OP_ALLOCATE, 1, 0x21) }])).toEqual([['REJECTED', S, 0]]);
+    // PENDING carries the Allocate block with the session id it reserves.
+    expect(keys([{ at: 0, frame: alloc(1) }, { at: 1, frame: grant(1, 9, {}, 1) }])).toEqual([['WAITING', S, 9]]);
+    expect(keys([{ at: 0, frame: alloc(1) }, { at: 1, frame: grant(1, 9, {}, 1) }, { at: 2, frame: grant(1, 9) }])).toEqual([['ALLOCATED', S, 9]]);
+    // Rejected after waiting: session_id back to 0, still the reply's server.
+    expect(keys([{ at: 0, frame: alloc(1) }, { at: 1, frame: grant(1, 9, {}, 1) }, { at: 2, frame: reply(OP_ALLOCATE, 1, 0x21, null, { server_id: 0xbbn }) }]))
+      .toEqual([['REJECTED', 0xbbn, 0]]);
+  });
+
   it('a boot Announce tears down live sessions of its server, once', () => {
     const boot: FrameSpec = { opcode: OP_ANNOUNCE, sub_opcode: 2, server_id: S, payload: { devices: [] } };
     const { frames, analyzer } = feed([

@@ -23,7 +23,7 @@ describe('SessionTable (compact)', () => {
         const server = 0xa0n + BigInt(i % 4);
         const s = t.begin(0x10000000000n + BigInt(i), server, 5, 1000 + i, at(1_700_000_000 + i, i), 2 * i + 1);
         if (i % 10 === 3) {
-          t.rejected(s, 'DENIED', 2 * i + 2);
+          t.rejected(s, server, 'DENIED', 2 * i + 2);
           continue;
         }
         t.allocated(s, server, (i % 60_000) + 1, i % 8, 2 ** 40 + i, at(1_700_000_000 + i, i + 1), 2 * i + 2, 0.5);

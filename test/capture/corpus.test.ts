@@ -1,4 +1,4 @@
-// The 830 real captures of tcpdump's own test suite (/work/shared/wild): every file reads,
+// The 830 real captures of tcpdump's own test suite (../shared/wild beside the project): every file reads,
 // with exactly the packet count of counts.tsv (which agrees with capinfos), and, for classic
 // microsecond pcap, packet for packet the same as the pcap-parser package.
 
@@ -10,10 +10,10 @@ import pcapParser from 'pcap-parser';
 import { readCaptureFile } from '../../src/capture/file.js';
 import { CaptureError } from '../../src/capture/errors.js';
 import { CaptureParser } from '../../src/capture/parser.js';
+import { WILD, WILD_TCPDUMP, wildOrSkip } from '../helpers/shared.js';
 
-const WILD = '/work/shared/wild';
-const DIR = path.join(WILD, 'tcpdump');
-const haveCorpus = fs.existsSync(path.join(WILD, 'counts.tsv'));
+const DIR = WILD_TCPDUMP;
+const haveCorpus = wildOrSkip('test/capture/corpus.test.ts');
 
 function counts(): Map<string, number> {
   const m = new Map<string, number>();

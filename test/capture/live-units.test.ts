@@ -12,8 +12,11 @@ describe('capture filter', () => {
   it('default: port 7369 plus IP fragments (a BPF port test misses later fragments)', () => {
     expect(captureFilter({})).toEqual({ bpf: `port 7369 or ${FRAGMENTS}`, label: 'port 7369' });
   });
-  it('--port: the decode ports, as read does (--port replaces 7369)', () => {
+  it('--port: the decode ports, as read does (--port adds to 7369; --no-default-port drops it)', () => {
     expect(captureFilter({ port: [5555, 6000, 5555] })).toEqual({
+      bpf: `port 7369 or port 5555 or port 6000 or ${FRAGMENTS}`, label: 'port 7369 or port 5555 or port 6000',
+    });
+    expect(captureFilter({ port: [5555, 6000], defaultPort: false })).toEqual({
       bpf: `port 5555 or port 6000 or ${FRAGMENTS}`, label: 'port 5555 or port 6000',
     });
   });

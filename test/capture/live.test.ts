@@ -253,7 +253,7 @@ describe.each(backends)('vvmp live, backend $backend', ({ backend, skip }) => {
       const udpTx = [1, 2, 3];
       const tcpTx = [101, 102, 103];
       const n = 2 * (udpTx.length + tcpTx.length);
-      const run = runLive(['-i', 'lo', '--port', String(peer.port), '--json', '-c', String(n), '-w', file, '--backend', backend]);
+      const run = runLive(['-i', 'lo', '--no-default-port', '--port', String(peer.port), '--json', '-c', String(n), '-w', file, '--backend', backend]);
       await run.ready;
       expect(run.stderr()).toContain(`vvmp: capturing on lo (port ${peer.port}), backend ${backend}\n`);
       await sendUdp(peer.port, udpTx);
@@ -312,7 +312,7 @@ describe.each(backends)('vvmp live, backend $backend', ({ backend, skip }) => {
     const peer = await startPeer();
     const file = path.join(TMP, `sigint-${backend}.pcapng`);
     try {
-      const run = runLive(['-i', 'lo', '--port', String(peer.port), '--json', '-w', file, '--backend', backend]);
+      const run = runLive(['-i', 'lo', '--no-default-port', '--port', String(peer.port), '--json', '-w', file, '--backend', backend]);
       await run.ready;
       await sendUdp(peer.port, [1, 2, 3, 4, 5]);
       // Frames are printed as they settle, while the capture runs.
@@ -336,7 +336,7 @@ describe.each(backends)('vvmp live, backend $backend', ({ backend, skip }) => {
   maybe('a request with no reply is shown with its timeout during a quiet period', async () => {
     const peer = await startPeer();
     await peer.close(); // nobody answers on this port now
-    const run = runLive(['-i', 'lo', '--port', String(peer.port), '--json', '-c', '1', '--backend', backend]);
+    const run = runLive(['-i', 'lo', '--no-default-port', '--port', String(peer.port), '--json', '-c', '1', '--backend', backend]);
     await run.ready;
     const sent = Date.now();
     const c = dgram.createSocket('udp4');
@@ -356,7 +356,7 @@ describe.each(backends)('vvmp live, backend $backend', ({ backend, skip }) => {
   });
 
   maybe('--duration stops by itself', async () => {
-    const r = await runToEnd(['-i', 'lo', '--port', '1', '--duration', '0.5', '--backend', backend]);
+    const r = await runToEnd(['-i', 'lo', '--no-default-port', '--port', '1', '--duration', '0.5', '--backend', backend]);
     expect(r.code, r.stderr).toBe(0);
     expect(summary(r.stderr).frames).toBe(0);
   });

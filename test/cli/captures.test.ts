@@ -40,7 +40,7 @@ describe('captures/', () => {
       expect(framing, f).toEqual([]);
       expect(frames.every((x) => x.name !== null && x.length !== null)).toBe(true);
     }
-  });
+  }, 300_000); // ten real command runs: slow on a loaded machine
 
   it('lifecycle.pcap: two sessions, each allocated, initialized, modified, shrunk and closed; everything answered', () => {
     const s = stats('lifecycle.pcap');
@@ -124,5 +124,5 @@ describe('stats -Y counts exactly the frames read -Y shows', () => {
       expect(s.expert, `${f} ${filter}`).toEqual(codes);
       expect(s.flows.reduce((n, fl) => n + fl.frames, 0)).toBe(shown.length);
     }
-  });
+  }, 300_000);
 });

@@ -1,7 +1,7 @@
 // `vvmp stats A B DIR …`: several captures analysed in worker threads and
 // merged; the output must not depend on -j, and must equal one serial pass.
 
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tempDir, vvmp } from '../helpers/cli.js';
@@ -70,5 +70,34 @@ describe('vvmp stats over several files', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe('vvmp: captures/missing.pcap: no such file\n');
     }
+  });
+
+  it('a directory with an empty and a garbage file: one line each, the others merged, exit 0 (-j 1 and -j 2)', () => {
+    const dir = tempDir();
+    copyFileSync(join(ROOT, FILES[0]!), join(dir, 'a.pcap'));
+    writeFileSync(join(dir, 'b-empty.pcap'), '');
+    copyFileSync(join(ROOT, FILES[1]!), join(dir, 'c.pcapng'));
+    writeFileSync(join(dir, 'd-junk.pcap'), 'garbage, not a capture\n');
+    const want = ok(['stats', join(ROOT, FILES[0]!), join(ROOT, FILES[1]!), '--json', '-j', '1']);
+    for (const j of ['1', '2']) {
+      const r = vvmp(['stats', dir, '-j', j, '--json']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(want);
+      expect(r.stderr).toBe(`vvmp: ${join(dir, 'b-empty.pcap')}: empty file, not a capture (left out)\n`
+        + `vvmp: ${join(dir, 'd-junk.pcap')}: not a capture file (unknown magic 0x67617262) (left out)\n`);
+    }
+    const text = vvmp(['stats', dir]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`2 files (${join(dir, 'a.pcap')}, ${join(dir, 'c.pcapng')})`);
+  });
+
+  it('a directory with nothing readable: every file reported, exit 1', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.pcap'), '');
+    writeFileSync(join(dir, 'b.pcap'), '');
+    const r = vvmp(['stats', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`vvmp: ${join(dir, 'a.pcap')}: empty file, not a capture\nvvmp: ${join(dir, 'b.pcap')}: empty file, not a capture\n`);
   });
 });

@@ -204,7 +204,10 @@ describe('TCP framing', () => {
     feed(p1, p2);
     expect(txs()).toEqual([2, 3]);
     expect(r.frames[0]!.packet).toBe(p1);
-    expect(codes()).toEqual([]);
+    // The 22 bytes before the first header are not silently gone.
+    expect(codes()).toEqual([`tcp_gap@${p1.index}`]);
+    expect(r.segments[0]!.loss).toEqual({ notCaptured: 0, skipped: allocate(1).length - 30, droppedFrames: 0 });
+    expect(r.segments[0]!.message).toBe(`${allocate(1).length - 30} captured bytes skipped: no VVMP frame starts in them (the capture starts mid-connection)`);
   });
 
   it('starts mid-connection at a frame boundary with a partial first frame', () => {
@@ -367,7 +370,11 @@ describe('TCP framing', () => {
     const fin = c.c(query(4), { flags: TCP_FIN | TCP_ACK });
     feed(p3, fin);
     expect(txs()).toEqual([1, 3, 4]);
-    expect(codes()).toEqual([`tcp_gap@${p3.index}`]);
+    // The gap on the segment after it; then the rest of the Allocate whose header was lost, skipped.
+    expect(codes()).toEqual([`tcp_gap@${p3.index}`, `tcp_gap@${fin.index}`]);
+    expect(r.segments.map((s) => s.loss)).toEqual([
+      { notCaptured: 40, skipped: 0, droppedFrames: 0 },
+      { notCaptured: 0, skipped: allocate(2).length - 40, droppedFrames: 0 }]);
     expect(r.frames[2]!.packet).toBe(fin);
   });
 

@@ -4,13 +4,12 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { NetDecoder } from '../../src/net/decoder.js';
 import { captureReader } from './pcap.js';
+import { WILD_TCPDUMP, wildOrSkip } from '../helpers/shared.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const WILD = [path.resolve(here, '../../../shared/wild/tcpdump'), '/work/shared/wild/tcpdump'].find((d) => fs.existsSync(d));
+const WILD = wildOrSkip('test/net/wild.test.ts') ? WILD_TCPDUMP : undefined;
 
 describe('wild captures', () => {
   it.skipIf(!WILD)('decodes every packet of the tcpdump test captures without an internal error', async () => {

@@ -7,7 +7,7 @@ import { headerJson } from '../../src/output/frameJson.js';
 import { toJson } from '../../src/output/jsonText.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const vectorsPath = join(here, '../../../shared/spec/vectors.json');
+const vectorsPath = join(here, '../../spec/vectors.json');
 
 interface Vector {
   name: string;
@@ -21,7 +21,7 @@ interface Vector {
 
 const vectors = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: Vector[] }).vectors;
 
-describe('shared/spec/vectors.json', () => {
+describe('spec/vectors.json', () => {
   it('has vectors', () => expect(vectors.length).toBeGreaterThan(40));
   for (const v of vectors) {
     it(v.name, () => {

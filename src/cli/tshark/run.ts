@@ -5,6 +5,7 @@
 
 import { readCaptureInput, type CaptureResult } from '../../capture/file.js';
 import { linkTypeNotes } from '../../capture/notes.js';
+import type { SegmentEvent } from '../../net/types.js';
 import type { Packet } from '../../capture/packet.js';
 import type { CompiledFilter } from '../../analysis/filter/index.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
@@ -32,6 +33,15 @@ export interface TsharkRun {
   stats: StatSpec[];
   /** Called with every shown packet (for -w). */
   onShown?: (r: PacketRecord) => void;
+  /** TCP gaps and skipped bytes, as they happen (read reports them on stderr). */
+  segment?: (e: SegmentEvent) => void;
+}
+
+export interface TsharkResult {
+  capture: CaptureResult;
+  /** Packets read and VVMP frames decoded (for the "no VVMP on these ports" hint). */
+  packets: number;
+  vvmpFrames: number;
 }
 
 type StatRunner = { frame(f: AnalyzedFrame, start: Stamp): void; text(ctx: { start: Stamp | null; end: Stamp | null }): string };
@@ -64,7 +74,7 @@ function statRunner(s: StatSpec, pipeline: () => Pipeline): StatRunner {
   }
 }
 
-export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
+export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   const out = new BufferedOut((s) => process.stdout.write(s));
   const packets = new PacketQueue();
   let first: Stamp | null = null;
@@ -133,6 +143,7 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
 
   // Frames wait in `group` until their packet is complete: they keep their bytes (lengths, -x).
   pipeline = new Pipeline({
+    segment: o.segment,
     frame: remember,
     settled: (f) => {
       if (group.length && group[0]!.packet !== f.packet) flush();
@@ -155,7 +166,8 @@ export async function runTshark(o: TsharkRun): Promise<CaptureResult> {
   for (const st of stats) out.write(st.text({ start: first, end: last }));
   out.flush();
   const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
-  return notes.length ? { ...result, notes } : result;
+  const capture = notes.length ? { ...result, notes } : result;
+  return { capture, packets: pipeline.analyzer.packets, vvmpFrames: pipeline.analyzer.vvmpFrames };
 }
 
 /**
