@@ -54,8 +54,9 @@ export function decodePortsText(flags: DecodeFlags): string {
  * A capture with packets but no VVMP frame on the decoded ports: one line on
  * stderr that says so and what to try (the exit code does not change).
  */
-export function reportNoVvmp(file: string, packets: number, frames: number, flags: DecodeFlags): void {
-  if (frames > 0 || packets === 0) return;
+export function reportNoVvmp(file: string, packets: number, frames: number, flags: DecodeFlags, explained = false): void {
+  // `explained`: a note already said why (packets not decoded, reading stopped at -c): no port hint on top.
+  if (frames > 0 || packets === 0 || explained) return;
   const hint = flags.heuristic ? 'try --port N for the ports it uses' : 'try --port N (adds a port to 7369) or --heuristic';
   warn(`${file}: no VVMP frames on ${decodePortsText(flags)} in ${packets} packet${packets === 1 ? '' : 's'}; ${hint}`);
 }

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { STDIN_NAME, describeFsError, readCaptureInput } from '../capture/file.js';
+import { STDIN_NAME, describeFsError, readCaptureInput, type CaptureResult } from '../capture/file.js';
 import { PcapngWriter, fileSink } from '../capture/writer.js';
 import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
@@ -102,6 +102,11 @@ function checkOutputPath(out: string): void {
   }
 }
 
+/** -c N cut the reading short: what was not read may hold VVMP. */
+function stoppedAtCount(flags: ReadFlags, result: CaptureResult): boolean {
+  return flags.count !== undefined && result.packets >= flags.count;
+}
+
 function inputOf(file: string | undefined, flags: ReadFlags): string {
   if (file !== undefined && flags.readFile !== undefined) throw new UsageError(`two captures named (${file} and -r ${flags.readFile}); read one at a time`);
   const input = file ?? flags.readFile;
@@ -142,7 +147,7 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
     loss.end();
     reportDamage(input, result.capture);
     reportNotes(input, result.capture.notes ?? []);
-    reportNoVvmp(input, result.packets, result.vvmpFrames, flags);
+    reportNoVvmp(input, result.packets, result.vvmpFrames, flags, (result.capture.notes?.length ?? 0) > 0 || stoppedAtCount(flags, result.capture));
   } else {
     const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
     const out = new BufferedOut((s) => process.stdout.write(s));
@@ -165,7 +170,8 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
     loss.end();
     reportDamage(input, result);
     reportNotes(input, [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)]);
-    reportNoVvmp(input, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags);
+    reportNoVvmp(input, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags,
+      (result.notes?.length ?? 0) > 0 || pipeline.net.counters.undecoded.size > 0 || stoppedAtCount(flags, result));
   }
   if (flags.write) await writeSelected(input, flags.write, keep, flags.count);
 }

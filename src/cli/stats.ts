@@ -136,7 +136,7 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
       reportNotes(r.file, r.notes);
     }
   }
-  reportNoVvmp(label, merged.packets, results.reduce((n, r) => n + r.framesNumbered, 0), flags);
+  reportNoVvmp(label, merged.packets, results.reduce((n, r) => n + r.framesNumbered, 0), flags, (merged.undecoded?.length ?? 0) > 0);
 }
 
 function serial(files: readonly string[], opts: StatsJobOptions, progress: Progress): (FileStats | CaptureError)[] {
@@ -283,5 +283,5 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   }
   reportDamage(file, result);
   reportNotes(file, notes);
-  reportNoVvmp(file, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags);
+  reportNoVvmp(file, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags, notes.length > 0);
 }
