@@ -70,6 +70,12 @@ export interface AnalyzerOptions {
   compactSessions?: boolean;
   /** Keep each frame's bytes (copied) for hex dumps; otherwise they are dropped once decoded. */
   keepBytes?: boolean;
+  /**
+   * With `render`: call it in frame order (frames behind an open request are
+   * kept whole, not as text). For display filters that read what they
+   * selected before (frame.time_delta_displayed).
+   */
+  renderInOrder?: boolean;
 }
 
 export class Analyzer {
@@ -85,6 +91,11 @@ export class Analyzer {
   private lastSec = 0;
   private lastNsec = 0;
   private lastDigits = 0;
+  /** The packet before the current one, and the first packet (frame.time_delta, frame.time_relative). */
+  private prevSec = 0;
+  private prevNsec = 0;
+  private firstSec = 0;
+  private firstNsec = 0;
 
   private readonly clock = new Clock();
   private now = -Infinity;
@@ -117,10 +128,16 @@ export class Analyzer {
   packet(p: Packet): void {
     this.packets++;
     const t = this.clock.ns(p.tsSec, p.tsNsec);
+    if (this.first === null) {
+      this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
+      this.firstSec = this.lastSec = p.tsSec;
+      this.firstNsec = this.lastNsec = p.tsNsec;
+    }
+    this.prevSec = this.lastSec;
+    this.prevNsec = this.lastNsec;
     this.lastSec = p.tsSec;
     this.lastNsec = p.tsNsec;
     this.lastDigits = p.tsDigits;
-    if (this.first === null) this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
     if (t > this.now) this.now = t;
     this.expire(this.now, false);
   }
@@ -161,19 +178,32 @@ export class Analyzer {
       expert: d.findings,
       latencyMs: null,
       peer: null,
+      firstSec: this.firstSec,
+      firstNsec: this.firstNsec,
+      prevSec: this.prevSec,
+      prevNsec: this.prevNsec,
+      packetData: p.data,
+      stream: e.stream,
     };
     if (e.desync) f.expert.push(finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
 
     // Bytes are views into the reader's chunk: copy them only for frames that are kept.
-    const willHold = this.unsettled.has(f) || (this.ordered && !this.hooks.render && this.heldHead < this.held.length);
-    if (this.opts.keepBytes || willHold) d.bytes = ownCopy(d.bytes);
+    const holdsObjects = !this.hooks.render || this.opts.renderInOrder === true;
+    const willHold = this.unsettled.has(f) || (this.ordered && holdsObjects && this.heldHead < this.held.length);
+    if (this.opts.keepBytes || willHold) {
+      d.bytes = ownCopy(d.bytes, d.trailing);
+      f.packetData = ownCopy(p.data, 0);
+    }
     this.hooks.frame?.(f);
     if (this.hooks.final && !this.unsettled.has(f)) this.hooks.final(f);
     this.deliver(f);
     // An open request outlives this packet: do not let it pin the reader's chunk.
-    if (!this.opts.keepBytes && !willHold && d.reply === false) d.bytes = EMPTY;
+    if (!this.opts.keepBytes && !willHold && d.reply === false) {
+      d.bytes = EMPTY;
+      f.packetData = EMPTY;
+    }
     return f;
   }
 
@@ -385,7 +415,7 @@ export class Analyzer {
   private deliver(f: AnalyzedFrame): void {
     if (!this.ordered) return;
     const render = this.hooks.render;
-    if (render && !this.unsettled.has(f)) {
+    if (render && !this.unsettled.has(f) && (!this.opts.renderInOrder || this.heldHead === this.held.length)) {
       // Final already: output now, or keep only its rendered text while an older request waits.
       if (this.heldHead === this.held.length) {
         this.hooks.emit!(render(f));
@@ -399,7 +429,7 @@ export class Analyzer {
       return;
     }
     this.flushTail();
-    if (render) this.heldAt.set(f, this.heldBase + this.held.length);
+    if (render && !this.opts.renderInOrder) this.heldAt.set(f, this.heldBase + this.held.length);
     this.held.push(f);
     this.drain();
   }
@@ -414,7 +444,7 @@ export class Analyzer {
   private settle(f: AnalyzedFrame): void {
     if (!this.unsettled.delete(f)) return;
     this.hooks.final?.(f);
-    const at = this.heldAt.get(f);
+    const at = this.opts.renderInOrder ? undefined : this.heldAt.get(f);
     if (at !== undefined) {
       this.heldAt.delete(f);
       // Final now: if it still waits behind an older request, keep only its text.
@@ -453,10 +483,11 @@ export class Analyzer {
  * A copy outside Node's shared 8 KiB buffer pool: a small pooled copy kept
  * for long would keep its whole slab (and the other frames' bytes) alive.
  */
-function ownCopy(b: Buffer): Buffer {
-  const c = Buffer.allocUnsafeSlow(b.length);
-  b.copy(c);
-  return c;
+function ownCopy(b: Buffer, trailing: number): Buffer {
+  // A UDP frame's trailing bytes follow its view in the datagram: keep them too (`vvmp` covers them).
+  const c = Buffer.allocUnsafeSlow(b.length + trailing);
+  (trailing ? Buffer.from(b.buffer, b.byteOffset, b.length + trailing) : b).copy(c);
+  return trailing ? c.subarray(0, b.length) : c;
 }
 
 /**

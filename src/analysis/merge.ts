@@ -77,7 +77,9 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
   const filter = opts.filter === null || isEmptyFilter(opts.filter) ? null : compileFilter(opts.filter);
   const summary = new Summary();
   const hooks: AnalyzerHooks = filter
-    ? { final: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? filter.ordered // frame.time_delta_displayed needs frames in order
+      ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
+      : { final: (f) => { if (filter.test(f)) summary.frame(f); } }
     : {
       frame: (f) => summary.frame(f),
       lateFinding: (f, x) => summary.lateFinding(f, x),

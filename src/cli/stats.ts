@@ -215,8 +215,11 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   // Without a filter, count frames at once and late findings as they come; a
   // filter must see each frame final (a request with its timeout or session),
   // in any order. Either way no frame is held back.
+  // A filter that reads what it selected before (frame.time_delta_displayed) needs frames in order.
   const hooks: AnalyzerHooks = filter
-    ? { final: (f) => { if (filter.test(f)) summary.frame(f); } }
+    ? filter.ordered
+      ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
+      : { final: (f) => { if (filter.test(f)) summary.frame(f); } }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
   const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
   const result = readCaptureFile(file, pipeline.packet);
