@@ -22,8 +22,8 @@ import { endpointText } from '../net/endpoint.js';
 
 /** Default request timeout (VVMP.md section 7). */
 export const DEFAULT_TIMEOUT_MS = 5000;
-/** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched. */
-const LATE_REPLY_GRACE_NS = 60e9;
+/** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
+export const LATE_REPLY_GRACE_NS = 60e9;
 const EMPTY = Buffer.alloc(0);
 
 interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {

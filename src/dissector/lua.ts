@@ -12,6 +12,7 @@ import {
   type BlockLayout, type FieldDef, type FieldUnit,
 } from '../protocol/fields.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT } from '../net/types.js';
+import { exchangeFieldDecls, exchangeLua } from './luaExchanges.js';
 
 /**
  * The expert codes of VVMP.md section 8 that one frame shows by itself (the
@@ -208,6 +209,7 @@ export function generateLuaDissector(opts: LuaOptions = {}): string {
     declare(f.filter, protoFieldDecl(f, tables, f.name === 'opcode' ? vsOpcode : undefined));
   }
   for (const d of DERIVED_FIELDS) declare(`${p}.${d.filter}`, d.decl(`${p}.${d.filter}`).replace('VS_status', vsStatus));
+  const exchangeDecls = exchangeFieldDecls(p);
   for (const b of PAYLOAD_BLOCKS) {
     declare(b.prefix, `ProtoField.none(${luaStr(b.prefix)}, ${luaStr(b.label)})`);
     for (const f of b.fields) {
@@ -283,6 +285,7 @@ local function field(name, pf)
   field_list[#field_list + 1] = pf
 end
 ${decls.join('\n')}
+${exchangeDecls.join('\n')}
 vvmp.fields = field_list
 
 -- ---- expert infos (VVMP.md section 8, the codes one frame shows) ----------------------------
@@ -351,8 +354,10 @@ local function set_info(pinfo, text)
   end
 end
 
+${exchangeLua(p)}
 function vvmp.init()
   info_packet = -1
+  reset_exchanges()
 end
 
 -- Adds one payload record at \`at\`; reports the first reserved field or bit that is
@@ -393,6 +398,7 @@ local function dissect_frame(tvb, pinfo, tree, udp)
   for _, h in ipairs(HEADER_FIELDS) do
     if n >= h.off + h.w then h.item = root:add(h.f, tvb(h.off, h.w)) else h.item = nil end
   end
+  track_exchange(tvb, pinfo, root, n)
 
   local declared = nil
   if n >= OFF_LENGTH + 2 then declared = HEADER_SIZE + 4 * tvb(OFF_LENGTH, 2):uint() end

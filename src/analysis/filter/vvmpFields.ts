@@ -7,6 +7,7 @@
 import type { AnalyzedFrame } from '../frame.js';
 import { hexId, type BlockRecord } from '../../protocol/codec.js';
 import type { DevicesPayload } from '../../protocol/decode.js';
+import { EXPERT_CODES } from '../../protocol/expert.js';
 import {
   HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUSES,
   type BlockLayout, type FieldDef,
@@ -220,6 +221,13 @@ function derivedFields(): FilterField[] {
     responseTime,
     payload,
     trailing,
+    // One presence field per expert code, as the Lua dissector's expert infos are named.
+    ...Object.keys(EXPERT_CODES).map((code) => proto(`${P}.expert.${code}`, `Expert finding ${code} (as expert.code == ${code})`,
+      (f) => {
+        const xs = f.expert;
+        for (let i = 0; i < xs.length; i++) if (xs[i]!.code === code) return true;
+        return false;
+      })),
   ];
 }
 
