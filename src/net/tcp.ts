@@ -44,10 +44,11 @@ export class TcpConn implements StreamOwner {
   }
 
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
-    const e: FrameEvent = { packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data };
+    const e: FrameEvent = {
+      packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data, stream: this.stream,
+    };
     if (firstPacket !== packet.index) e.firstPacket = firstPacket;
     if (desync) e.desync = true;
-    e.stream = this.stream;
     this.sink.frame(e);
   }
 
