@@ -209,7 +209,6 @@ export function generateLuaDissector(opts: LuaOptions = {}): string {
     declare(f.filter, protoFieldDecl(f, tables, f.name === 'opcode' ? vsOpcode : undefined));
   }
   for (const d of DERIVED_FIELDS) declare(`${p}.${d.filter}`, d.decl(`${p}.${d.filter}`).replace('VS_status', vsStatus));
-  const exchangeDecls = exchangeFieldDecls(p);
   for (const b of PAYLOAD_BLOCKS) {
     declare(b.prefix, `ProtoField.none(${luaStr(b.prefix)}, ${luaStr(b.label)})`);
     for (const f of b.fields) {
@@ -285,7 +284,7 @@ local function field(name, pf)
   field_list[#field_list + 1] = pf
 end
 ${decls.join('\n')}
-${exchangeDecls.join('\n')}
+${exchangeFieldDecls(p).join('\n')}
 vvmp.fields = field_list
 
 -- ---- expert infos (VVMP.md section 8, the codes one frame shows) ----------------------------
@@ -355,10 +354,7 @@ local function set_info(pinfo, text)
 end
 
 ${exchangeLua(p)}
-function vvmp.init()
-  info_packet = -1
-  reset_exchanges()
-end
+function vvmp.init() info_packet = -1; reset_exchanges() end
 
 -- Adds one payload record at \`at\`; reports the first reserved field or bit that is
 -- not zero (decode.ts reports one per frame). Returns true when it reported one.

@@ -14,7 +14,7 @@ import { readCaptureFile } from '../../src/capture/file.js';
 import { FIELDS_BY_FILTER, HEADER, PAYLOAD_BLOCKS } from '../../src/protocol/fields.js';
 import { CaptureBuilder, ep } from '../dissector/capture.js';
 import { encodeFrame } from '../../src/protocol/encode.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { ROOT, ndjson, tempDir, vvmp } from '../helpers/cli.js';
 
 function analyse(file: string): AnalyzedFrame[] {
   const frames: AnalyzedFrame[] = [];
@@ -145,6 +145,16 @@ describe('times', () => {
     expect(got.length).toBeGreaterThan(1);
     expect(got.length).toBeLessThan(demo.length);
     expect(compileFilter('frame.time_delta < 1').ordered).toBe(false);
+    // vvmp read renders in frame order for such a filter (requests wait for their replies).
+    const r = vvmp(['read', 'captures/demo.pcapng', '--json', '-Y', 'frame.time_delta_displayed < 0.001']);
+    expect(r.code).toBe(0);
+    expect(ndjson(r.stdout).map((x) => x.frame)).toEqual(want);
+  });
+  it('vvmp read warns on stderr that a bare boolean tests presence', () => {
+    const r = vvmp(['read', 'captures/demo.pcapng', '-Y', 'vvmp.reply']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^vvmp: warning: display filter: "vvmp.reply" alone tests that the field is present/);
+    expect(r.stdout.trim().split('\n')).toHaveLength(demo.filter((f) => f.decoded.reply !== null).length);
   });
 });
 
