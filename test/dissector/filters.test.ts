@@ -132,7 +132,7 @@ describe('tshark with the generated dissector and vvmp read select the same fram
       expect(differ).toEqual([]);
       // The filters are not vacuous: over captures/ most select something (checked per file loosely).
       expect(results.filter((r) => r.vvmp.length > 0).length).toBeGreaterThan(FILTERS.length / 3);
-    }, 300_000);
+    }, 900_000);
   }
   it('cleans up', () => rmSync(dirname(lua), { recursive: true, force: true }));
 });
