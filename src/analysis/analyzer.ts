@@ -76,6 +76,8 @@ export interface AnalyzerOptions {
    * selected before (frame.time_delta_displayed).
    */
   renderInOrder?: boolean;
+  /** Keep the packet bytes of frames held for later (a copy): display filters on `frame[…]`, `frame contains`. */
+  keepPackets?: boolean;
 }
 
 export class Analyzer {
@@ -194,7 +196,8 @@ export class Analyzer {
     const willHold = this.unsettled.has(f) || (this.ordered && holdsObjects && this.heldHead < this.held.length);
     if (this.opts.keepBytes || willHold) {
       d.bytes = ownCopy(d.bytes, d.trailing);
-      f.packetData = ownCopy(p.data, 0);
+      // The reader reuses its chunk: a kept frame keeps its packet only when asked (costs a copy per request).
+      f.packetData = this.opts.keepPackets ? ownCopy(p.data, 0) : undefined;
     }
     this.hooks.frame?.(f);
     if (this.hooks.final && !this.unsettled.has(f)) this.hooks.final(f);

@@ -152,7 +152,7 @@ export async function liveCommand(flags: LiveFlags): Promise<void> {
       shown++;
       if (flags.count !== undefined && shown >= flags.count) stopRequested?.('count');
     },
-  }, pipelineOptions({ ...flags, port: decodePorts(flags) }));
+  }, { ...pipelineOptions({ ...flags, port: decodePorts(flags) }), keepPackets: filter?.packets });
 
   // pcapng: interfaces are added per link type as packets show them (one, normally).
   let pcapng: PcapngWriter | null = null;

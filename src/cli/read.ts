@@ -45,7 +45,7 @@ export function readCommand(file: string, flags: ReadFlags): void {
     emit: (text) => {
       if (text) out.write(text);
     },
-  }, { ...pipelineOptions(flags), compactSessions: true, renderInOrder: filter?.ordered }); // ordered: frame.time_delta_displayed
+  }, { ...pipelineOptions(flags), compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   out.flush();

@@ -221,7 +221,7 @@ export function statsCommand(file: string, flags: StatsFlags): void {
       ? { settled: (f) => { if (filter.test(f)) summary.frame(f); } }
       : { final: (f) => { if (filter.test(f)) summary.frame(f); } }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
-  const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true });
+  const pipeline = new Pipeline(hooks, { ...pipelineOptions(flags), compactSessions: true, keepPackets: filter?.packets });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   if (flags.json) {

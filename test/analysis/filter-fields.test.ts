@@ -18,7 +18,7 @@ import { ROOT, ndjson, tempDir, vvmp } from '../helpers/cli.js';
 
 function analyse(file: string): AnalyzedFrame[] {
   const frames: AnalyzedFrame[] = [];
-  const p = new Pipeline({ frame: (f) => frames.push(f) }, { keepBytes: true });
+  const p = new Pipeline({ frame: (f) => frames.push(f) }, { keepBytes: true, keepPackets: true });
   readCaptureFile(file, p.packet);
   p.end();
   return frames;
@@ -209,6 +209,12 @@ describe('slices, contains and matches on bytes', () => {
     expect(match('frame[0:4] == frame[0:4]'.slice(0, 10))).toEqual(where(() => true));
     expect(match('vvmp matches "^\\x80\\x02"')).toEqual(match('vvmp[0:2] == 80:02'));
     expect(match('frame contains "no such text"')).toEqual([]);
+    // read keeps the packets of requests held for their replies when the filter reads packet bytes.
+    expect(compileFilter('frame contains 00').packets).toBe(true);
+    expect(compileFilter('frame && vvmp contains 00').packets).toBe(false);
+    const r = vvmp(['read', 'captures/demo.pcapng', '--json', '-Y', 'frame contains 7f:00:00:03']);
+    expect(ndjson(r.stdout).map((x) => x.frame)).toEqual(match('frame contains 7f:00:00:03'));
+    expect(ndjson(r.stdout).some((x) => x.reply === false)).toBe(true);
   });
   it('errors name the slice or the field', () => {
     expect(() => compileFilter('vvmp[a:b] == 00')).toThrow(FilterError);

@@ -35,6 +35,8 @@ export interface CompileContext {
   stateful: boolean;
   /** Things the filter does that may not be what was meant (a bare boolean is a presence test). */
   warnings: string[];
+  /** The filter reads the packet's bytes (`frame[…]`, `frame contains`). */
+  packets: boolean;
 }
 
 type TestNode = Exclude<Node, { kind: 'and' | 'or' | 'not' }>;
@@ -474,6 +476,7 @@ const yes = (): boolean => true;
 function compileTest(node: TestNode, ctx: CompileContext): Predicate {
   const field = resolve(node.field);
   ctx.used.add(node.field.name);
+  if (field.name === 'frame' && (node.field.slice !== undefined || node.kind !== 'present')) ctx.packets = true;
   if (node.kind === 'present') {
     if (field.type === 'bool') {
       ctx.warnings.push(`"${field.name}" alone tests that the field is present, as in Wireshark, not that it is true; ` +

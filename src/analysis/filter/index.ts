@@ -34,6 +34,8 @@ export interface CompiledFilter {
   readonly ordered: boolean;
   /** Parts that may not mean what was meant (a bare boolean tests presence), one line each. */
   readonly warnings: string[];
+  /** Reads packet bytes (`frame[…]`, `frame contains`): run the analysis with `keepPackets`. */
+  readonly packets: boolean;
 }
 
 /** Empty or whitespace only: the filter matches every frame (how the TUI clears it). */
@@ -43,9 +45,9 @@ export function isEmptyFilter(text: string): boolean {
 
 /** Parses and compiles `text`; throws FilterError. An empty filter matches everything. */
 export function compileFilter(text: string): CompiledFilter {
-  if (isEmptyFilter(text)) return { text, test: () => true, fields: [], ordered: false, warnings: [] };
+  if (isEmptyFilter(text)) return { text, test: () => true, fields: [], ordered: false, warnings: [], packets: false };
   const state: FilterState = { shown: false, lastSec: 0, lastNsec: 0 };
-  const ctx: CompileContext = { used: new Set(), state, stateful: false, warnings: [] };
+  const ctx: CompileContext = { used: new Set(), state, stateful: false, warnings: [], packets: false };
   const pred = compileNode(parse(text), ctx);
   const test = ctx.stateful
     ? (f: AnalyzedFrame): boolean => {
@@ -58,7 +60,7 @@ export function compileFilter(text: string): CompiledFilter {
       return r;
     }
     : pred;
-  return { text, test, fields: [...ctx.used], ordered: ctx.stateful, warnings: ctx.warnings };
+  return { text, test, fields: [...ctx.used], ordered: ctx.stateful, warnings: ctx.warnings, packets: ctx.packets };
 }
 
 /** Every field name a filter may use, for help and completion. */
