@@ -23,8 +23,8 @@ import { endpointText } from '../net/endpoint.js';
 
 /** Default request timeout (VVMP.md section 7). */
 export const DEFAULT_TIMEOUT_MS = 5000;
-/** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched. */
-const LATE_REPLY_GRACE_NS = 60e9;
+/** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
+export const LATE_REPLY_GRACE_NS = 60e9;
 const EMPTY = Buffer.alloc(0);
 
 interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {
@@ -84,6 +84,14 @@ export interface AnalyzerOptions {
    * them (`SessionTable.rows(true)`).
    */
   include?: (f: AnalyzedFrame) => boolean;
+  /**
+   * With `render`: call it in frame order (frames behind an open request are
+   * kept whole, not as text). For display filters that read what they
+   * selected before (frame.time_delta_displayed).
+   */
+  renderInOrder?: boolean;
+  /** Keep the packet bytes of frames held for later (a copy): display filters on `frame[…]`, `frame contains`. */
+  keepPackets?: boolean;
 }
 
 export class Analyzer {
@@ -97,6 +105,11 @@ export class Analyzer {
   private lastSec = 0;
   private lastNsec = 0;
   private lastDigits = 0;
+  /** The packet before the current one, and the first packet (frame.time_delta, frame.time_relative). */
+  private prevSec = 0;
+  private prevNsec = 0;
+  private firstSec = 0;
+  private firstNsec = 0;
 
   private readonly clock = new Clock();
   private now = -Infinity;
@@ -155,10 +168,16 @@ export class Analyzer {
   packet(p: Packet): void {
     this.packets++;
     const t = this.clock.ns(p.tsSec, p.tsNsec);
+    if (this.first === null) {
+      this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
+      this.firstSec = this.lastSec = p.tsSec;
+      this.firstNsec = this.lastNsec = p.tsNsec;
+    }
+    this.prevSec = this.lastSec;
+    this.prevNsec = this.lastNsec;
     this.lastSec = p.tsSec;
     this.lastNsec = p.tsNsec;
     this.lastDigits = p.tsDigits;
-    if (this.first === null) this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
     if (t > this.now) this.now = t;
     this.expire(this.now, false);
   }
@@ -199,6 +218,12 @@ export class Analyzer {
       expert: d.findings,
       latencyMs: null,
       peer: null,
+      firstSec: this.firstSec,
+      firstNsec: this.firstNsec,
+      prevSec: this.prevSec,
+      prevNsec: this.prevNsec,
+      packetData: p.data,
+      stream: e.stream,
     };
     if (e.desync) f.expert.push(finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);
@@ -206,13 +231,21 @@ export class Analyzer {
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
 
     // Bytes are views into the reader's chunk: copy them only for frames that are kept.
-    const willHold = this.unsettled.has(f) || (this.ordered && !this.hooks.render && this.heldHead < this.held.length);
-    if (this.opts.keepBytes || willHold) d.bytes = ownCopy(d.bytes);
+    const holdsObjects = !this.hooks.render || this.opts.renderInOrder === true;
+    const willHold = this.unsettled.has(f) || (this.ordered && holdsObjects && this.heldHead < this.held.length);
+    if (this.opts.keepBytes || willHold) {
+      d.bytes = ownCopy(d.bytes, d.trailing);
+      // The reader reuses its chunk: a kept frame keeps its packet only when asked (costs a copy per request).
+      f.packetData = this.opts.keepPackets ? ownCopy(p.data, 0) : undefined;
+    }
     this.hooks.frame?.(f);
     if (!this.unsettled.has(f)) this.finalFrame(f, this.frameSession);
     this.deliver(f);
     // An open request outlives this packet: do not let it pin the reader's chunk.
-    if (!this.opts.keepBytes && !willHold && d.reply === false) d.bytes = EMPTY;
+    if (!this.opts.keepBytes && !willHold && d.reply === false) {
+      d.bytes = EMPTY;
+      f.packetData = EMPTY;
+    }
     return f;
   }
 
@@ -467,7 +500,7 @@ export class Analyzer {
   private deliver(f: AnalyzedFrame): void {
     if (!this.ordered) return;
     const render = this.hooks.render;
-    if (render && !this.unsettled.has(f)) {
+    if (render && !this.unsettled.has(f) && (!this.opts.renderInOrder || this.heldHead === this.held.length)) {
       // Final already: output now, or keep only its rendered text while an older request waits.
       if (this.heldHead === this.held.length) {
         this.hooks.emit!(render(f));
@@ -481,7 +514,7 @@ export class Analyzer {
       return;
     }
     this.flushTail();
-    if (render) this.heldAt.set(f, this.heldBase + this.held.length);
+    if (render && !this.opts.renderInOrder) this.heldAt.set(f, this.heldBase + this.held.length);
     this.held.push(f);
     this.drain();
   }
@@ -498,7 +531,7 @@ export class Analyzer {
     if (r === undefined) return;
     this.unsettled.delete(f);
     this.finalRequest(f, r);
-    const at = this.heldAt.get(f);
+    const at = this.opts.renderInOrder ? undefined : this.heldAt.get(f);
     if (at !== undefined) {
       this.heldAt.delete(f);
       // Final now: if it still waits behind an older request, keep only its text.
@@ -537,10 +570,11 @@ export class Analyzer {
  * A copy outside Node's shared 8 KiB buffer pool: a small pooled copy kept
  * for long would keep its whole slab (and the other frames' bytes) alive.
  */
-function ownCopy(b: Buffer): Buffer {
-  const c = Buffer.allocUnsafeSlow(b.length);
-  b.copy(c);
-  return c;
+function ownCopy(b: Buffer, trailing: number): Buffer {
+  // A UDP frame's trailing bytes follow its view in the datagram: keep them too (`vvmp` covers them).
+  const c = Buffer.allocUnsafeSlow(b.length + trailing);
+  (trailing ? Buffer.from(b.buffer, b.byteOffset, b.length + trailing) : b).copy(c);
+  return trailing ? c.subarray(0, b.length) : c;
 }
 
 /**

@@ -32,4 +32,17 @@ export interface AnalyzedFrame {
   latencyMs: number | null;
   /** Frame number of the request this reply answers, or of the reply that answered this request. */
   peer: number | null;
+  // What display filters read besides the above (frame.time_relative,
+  // frame.time_delta, frame[…], tcp.stream); absent where a front end
+  // rebuilds frames without them.
+  /** Capture time of the capture's first packet. */
+  firstSec?: number;
+  firstNsec?: number;
+  /** Capture time of the packet before this frame's packet (this packet's own time for the first). */
+  prevSec?: number;
+  prevNsec?: number;
+  /** The captured packet holding the frame's last byte, all layers (a copy once the frame is kept). */
+  packetData?: Buffer;
+  /** tcp.stream / udp.stream: the conversation's index among all of the capture's, from 0. */
+  stream?: number;
 }

@@ -99,7 +99,10 @@ export function analyseFile(file: string, opts: StatsJobOptions, progress?: (fra
       lateFinding: (f, x) => summary.lateFinding(f, x),
       segment: (e) => summary.segment(e),
     };
-  const pipeline = new Pipeline(hooks, { ...opts.pipeline, compactSessions: true, ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}) });
+  const pipeline = new Pipeline(hooks, {
+    ...opts.pipeline, compactSessions: true, keepPackets: filter?.packets,
+    ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
+  });
   let n = 0;
   const onPacket = progress
     ? (p: Parameters<typeof pipeline.packet>[0]): void => {

@@ -79,5 +79,7 @@ export function pipelineOptions(flags: DecodeFlags): PipelineOptions {
 export function displayFilter(flags: DecodeFlags): CompiledFilter | null {
   const text = flags.displayFilter;
   if (text === undefined || isEmptyFilter(text)) return null;
-  return compileFilter(text);
+  const filter = compileFilter(text);
+  for (const w of filter.warnings) process.stderr.write(`vvmp: warning: display filter: ${w}\n`);
+  return filter;
 }

@@ -178,7 +178,7 @@ async function runLive(flags: LiveFlags): Promise<void> {
       if (flags.count !== undefined && shown >= flags.count) stopRequested?.('count');
     },
     ...exporter?.hooks,
-  }, pipelineOptions(flags));
+  }, { ...pipelineOptions(flags), keepPackets: filter?.packets });
 
   // pcapng: interfaces are added per link type as packets show them (one, normally).
   let pcapng: PcapngWriter | null = null;

@@ -138,7 +138,7 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
   const keep = new Set<number>();
   if (tsharkMode(flags)) {
     const result = await runTshark({
-      input, maxPackets: flags.count, pipeline: { ...pipeOpts, compactSessions: true }, filter, type,
+      input, maxPackets: flags.count, pipeline: { ...pipeOpts, compactSessions: true, keepPackets: filter?.packets }, filter, type,
       verbose: flags.verbose === true, hex: flags.hex === true, quiet: flags.quiet === true,
       time: flags.timeFormat ?? 'r', fields, stats,
       onShown: flags.write ? (r) => { for (const f of r.frames) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i); } : undefined,
@@ -163,7 +163,7 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
       emit: (text) => {
         if (text) out.write(text);
       },
-    }, { ...pipeOpts, compactSessions: true });
+    }, { ...pipeOpts, compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets });
     const result = await readCaptureInput(input, pipeline.packet, { maxPackets: flags.count });
     pipeline.end();
     out.flush();

@@ -21,6 +21,7 @@ import type { StatsJob, StatsReply } from '../analysis/statsWorker.js';
 import { writeStatsSourceJson } from '../output/statsJson.js';
 import { statsSourceText } from '../output/statsText.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
+import type { CompiledFilter } from '../analysis/filter/index.js';
 import type { AnalyzedFrame } from '../analysis/frame.js';
 import { groupDigits } from '../output/format.js';
 import { tuneHeapGrowth } from './heap.js';
@@ -101,7 +102,7 @@ export function expandCaptureArgs(args: readonly string[]): string[] {
  */
 export async function statsManyCommand(args: readonly string[], flags: StatsFlags): Promise<void> {
   tuneHeapGrowth();
-  const filter = displayFilter(flags); // a bad -Y fails here, before any work
+  const filter = statsFilter(flags); // a bad -Y fails here, before any work
   const files = expandCaptureArgs(args);
   const opts: StatsJobOptions = { pipeline: pipelineOptions(flags), filter: filter?.text ?? null, intervalMs: flags.interval ?? null };
   const jobs = Math.max(1, Math.min(flags.jobs ?? availableParallelism(), files.length));
@@ -259,7 +260,7 @@ class Progress {
 
 export function statsCommand(file: string, flags: StatsFlags): void {
   tuneHeapGrowth();
-  const filter = displayFilter(flags);
+  const filter = statsFilter(flags);
   const summary = new Summary({ intervalMs: flags.interval ?? null });
   // Without a filter, count frames at once and late findings as they come; a
   // filter must see each frame final (a request with its timeout or session),
@@ -269,7 +270,8 @@ export function statsCommand(file: string, flags: StatsFlags): void {
     ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
   const pipeline = new Pipeline(hooks, {
-    ...pipelineOptions(flags), compactSessions: true, ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
+    ...pipelineOptions(flags), compactSessions: true, keepPackets: filter?.packets,
+    ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
   });
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
@@ -284,4 +286,17 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   reportDamage(file, result);
   reportNotes(file, notes);
   reportNoVvmp(file, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags, notes.length > 0);
+}
+
+/**
+ * The statistics test each frame once it is final, in any order (nothing is
+ * held back); a filter that depends on the order frames are shown in cannot
+ * be answered that way.
+ */
+function statsFilter(flags: StatsFlags): CompiledFilter | null {
+  const filter = displayFilter(flags);
+  if (filter?.ordered) {
+    throw new UsageError(`-Y: "${filter.text}" reads frame.time_delta_displayed, which depends on the order frames are shown; stats cannot use it (vvmp read -Y can)`);
+  }
+  return filter;
 }

@@ -12,6 +12,7 @@ import {
   type BlockLayout, type FieldDef, type FieldUnit,
 } from '../protocol/fields.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT } from '../net/types.js';
+import { exchangeFieldDecls, exchangeLua } from './luaExchanges.js';
 
 /**
  * The expert codes of VVMP.md section 8 that one frame shows by itself (the
@@ -283,6 +284,7 @@ local function field(name, pf)
   field_list[#field_list + 1] = pf
 end
 ${decls.join('\n')}
+${exchangeFieldDecls(p).join('\n')}
 vvmp.fields = field_list
 
 -- ---- expert infos (VVMP.md section 8, the codes one frame shows) ----------------------------
@@ -351,9 +353,8 @@ local function set_info(pinfo, text)
   end
 end
 
-function vvmp.init()
-  info_packet = -1
-end
+${exchangeLua(p)}
+function vvmp.init() info_packet = -1; reset_exchanges() end
 
 -- Adds one payload record at \`at\`; reports the first reserved field or bit that is
 -- not zero (decode.ts reports one per frame). Returns true when it reported one.
@@ -393,6 +394,7 @@ local function dissect_frame(tvb, pinfo, tree, udp)
   for _, h in ipairs(HEADER_FIELDS) do
     if n >= h.off + h.w then h.item = root:add(h.f, tvb(h.off, h.w)) else h.item = nil end
   end
+  track_exchange(tvb, pinfo, root, n)
 
   local declared = nil
   if n >= OFF_LENGTH + 2 then declared = HEADER_SIZE + 4 * tvb(OFF_LENGTH, 2):uint() end

@@ -27,6 +27,8 @@ export class TcpConn implements StreamOwner {
   vvmp: boolean;
   readonly dirs: [TcpStream, TcpStream];
   closed = false;
+  /** tcp.stream: set by the table when the connection is made. */
+  stream = 0;
 
   constructor(
     private readonly sink: NetSink,
@@ -42,7 +44,9 @@ export class TcpConn implements StreamOwner {
   }
 
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
-    const e: FrameEvent = { packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data };
+    const e: FrameEvent = {
+      packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data, stream: this.stream,
+    };
     if (firstPacket !== packet.index) e.firstPacket = firstPacket;
     if (desync) e.desync = true;
     this.sink.frame(e);
@@ -108,6 +112,8 @@ class ClosedConn {
 export class TcpTable {
   private readonly conns = new Map<string, TcpConn>();
   private readonly closed = new Map<string, ClosedConn>();
+  /** tcp.stream of every TCP conversation seen, on any port (Wireshark numbers them all). */
+  private readonly streams = new Map<string, number>();
 
   constructor(
     private readonly opts: NetOptions,
@@ -139,7 +145,10 @@ export class TcpTable {
     const dport = (d[o + 2]! << 8) | d[o + 3]!;
     const ports = this.opts.ports;
     const match = ports.has(sport) || ports.has(dport);
-    if (!match && !this.opts.heuristic) return;
+    if (!match && !this.opts.heuristic) {
+      this.otherStream(d, ip.addrAt, ip.addrLen, sport, dport);
+      return;
+    }
 
     const seq = ((d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!) >>> 0;
     const ack = ((d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!) >>> 0;
@@ -157,12 +166,15 @@ export class TcpTable {
     const key = dir === 0 ? ka + kb : kb + ka;
 
     let conn = this.conns.get(key);
+    /** A SYN starting a new connection on ports used before: Wireshark starts a new tcp.stream. */
+    let reused = false;
     if (conn && syn) {
       const st = conn.dirs[dir]!;
       if (st.started && !(st.hasIsn && st.isn === seq)) {
         // A new connection on the same ports whose close was not captured.
         this.close(conn, p);
         conn = undefined;
+        reused = true;
       }
     }
     if (!conn) {
@@ -174,9 +186,18 @@ export class TcpTable {
           return;
         }
       }
-      if (!syn && dataLen <= 0) return;
+      if (!syn && dataLen <= 0) {
+        if (!this.streams.has(key)) this.streams.set(key, this.nextStream++);
+        return;
+      }
       if (old) this.closed.delete(key);
       conn = this.create(d, aa, al, sport, dport, dir, key, match);
+      let stream = this.streams.get(key);
+      if (stream === undefined || ((reused || old !== undefined) && syn)) {
+        stream = this.nextStream++;
+        this.streams.set(key, stream);
+      }
+      conn.stream = stream;
     }
 
     const st = conn.dirs[dir]!;
@@ -195,6 +216,16 @@ export class TcpTable {
       st.finished = true;
       if (conn.dirs[1 - dir]!.finished) this.close(conn, p);
     }
+  }
+
+  private nextStream = 0;
+
+  /** A segment on ports not decoded as VVMP still gets its conversation a tcp.stream number. */
+  private otherStream(d: Buffer, aa: number, al: number, sport: number, dport: number): void {
+    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
+    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
+    const key = ka <= kb ? ka + kb : kb + ka;
+    if (!this.streams.has(key)) this.streams.set(key, this.nextStream++);
   }
 
   /** End of capture: every open stream is flushed as at FIN. */

@@ -32,6 +32,12 @@ export interface FrameEvent {
   firstPacket?: number;
   /** TCP: this header's length exceeds the receiver limit; the rest of this direction cannot be framed. */
   desync?: boolean;
+  /**
+   * Index of the frame's TCP connection or UDP conversation, from 0 in order
+   * of first appearance among all TCP (UDP) traffic of the capture, on any
+   * port: Wireshark's tcp.stream / udp.stream.
+   */
+  stream?: number;
 }
 
 /** What a `tcp_gap` event says was lost (counted by `stats`). */

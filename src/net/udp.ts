@@ -11,6 +11,8 @@ interface UdpFlow {
   src: Endpoint;
   dst: Endpoint;
   flowKey: string;
+  /** udp.stream of the conversation. */
+  stream: number;
 }
 
 /**
@@ -23,6 +25,8 @@ const FLOWS_PER_GENERATION = 8192;
 export class UdpDecoder {
   private flows = new Map<string, UdpFlow>();
   private olderFlows = new Map<string, UdpFlow>();
+  /** udp.stream of every UDP conversation seen, on any port (Wireshark numbers them all), by unordered address pair. */
+  private readonly streams = new Map<string, number>();
 
   constructor(
     private readonly opts: NetOptions,
@@ -47,11 +51,15 @@ export class UdpDecoder {
     const ps = o + 8;
     const ports = this.opts.ports;
     if (!ports.has(sport) && !ports.has(dport)) {
-      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) return;
+      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) {
+        this.streamOf(d, ip.addrAt, ip.addrLen, sport, dport);
+        return;
+      }
     }
     const flow = this.flow(d, ip.addrAt, ip.addrLen, sport, dport);
     this.sink.frame({
       packet: p, transport: 'udp', src: flow.src, dst: flow.dst, flowKey: flow.flowKey, data: d.subarray(ps, end),
+      stream: flow.stream,
     });
   }
 
@@ -63,7 +71,7 @@ export class UdpDecoder {
     if (!f) {
       const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
       const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
-      f = { src, dst, flowKey: flowKeyOf('udp', src, dst) };
+      f = { src, dst, flowKey: flowKeyOf('udp', src, dst), stream: this.streamOf(d, aa, al, sport, dport) };
     }
     if (this.flows.size >= FLOWS_PER_GENERATION) {
       this.olderFlows = this.flows;
@@ -71,5 +79,14 @@ export class UdpDecoder {
     }
     this.flows.set(key, f);
     return f;
+  }
+
+  private streamOf(d: Buffer, aa: number, al: number, sport: number, dport: number): number {
+    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
+    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
+    const key = ka <= kb ? ka + kb : kb + ka;
+    let n = this.streams.get(key);
+    if (n === undefined) this.streams.set(key, (n = this.streams.size));
+    return n;
   }
 }

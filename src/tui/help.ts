@@ -8,7 +8,7 @@ import { esc, fit } from './text.js';
 import { pane, place, type AppContext } from './view.js';
 
 const EXAMPLES = [
-  'vvmp.reply', 'vvmp.status != OK', '!vvmp.checksum_ok', 'expert.severity == error', 'expert.code == timeout',
+  'vvmp.reply == 1', 'vvmp.status != OK', 'vvmp.checksum_ok == 0', 'expert.severity == error', 'expert.code == timeout',
   'vvmp.name == Allocate && vvmp.alloc.storage_type == RAID5', 'vvmp.session == "0xaa/17"', 'ip.addr == 10.0.0.0/8', 'vvmp.latency > 1.5',
 ];
 

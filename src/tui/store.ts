@@ -402,6 +402,8 @@ export class FrameStore {
       expert: d.findings,
       latencyMs: Number.isNaN(lat) ? null : lat,
       peer: peer === 0 ? null : peer,
+      firstSec: this.pipeline.analyzer.first?.sec, // frame.time_relative
+      firstNsec: this.pipeline.analyzer.first?.nsec,
     };
   }
 

@@ -87,7 +87,7 @@ describe('filter errors: one line, 1-based column', () => {
     ['vvmp.client_id == "0x11"', 19, 'type mismatch: vvmp.client_id is an unsigned integer, "0x11" is a string'],
     ['vvmp.latency > "1"', 16, 'type mismatch: vvmp.latency is a number, "1" is a string'],
     ['vvmp.latency > fast', 16, 'type mismatch: vvmp.latency is a number, "fast" is not a number'],
-    ['frame.time > yesterday', 14, 'type mismatch: frame.time is a time in epoch seconds, "yesterday" is not a number of seconds'],
+    ['frame.time > yesterday', 14, '"yesterday" is not a valid time for frame.time (a date "Dec  2, 2026 13:00:00.5" or "2026-12-02 13:00:00.5" (UTC), or epoch seconds)'],
     ['ip.addr == 10.0.0.300', 12,
       '"10.0.0.300" is not an IP address or network (a.b.c.d, a.b.c.d/n, an IPv6 address or IPv6/n)'],
     ['ip.addr == 10.0.0.0/33', 12,
@@ -101,8 +101,9 @@ describe('filter errors: one line, 1-based column', () => {
     ['vvmp.name & 1', 11, 'operator "&" does not apply to vvmp.name (a string)'],
     ['frame.len matches "1"', 11, 'operator "matches" does not apply to frame.len (an unsigned integer)'],
     ['vvmp.latency contains 1', 14, 'operator "contains" does not apply to vvmp.latency (a number)'],
-    ['vvmp.alloc == 1', 1, 'vvmp.alloc is a protocol block: test it alone ("vvmp.alloc") or compare one of its fields'],
-    ['vvmp contains "x"', 1, 'vvmp is a protocol block: test it alone ("vvmp") or compare one of its fields'],
+    ['vvmp.alloc > xyz', 14, 'type mismatch: vvmp.alloc is a byte string, "xyz" is not bytes (01:02:03, 0x0102 or "text")'],
+    ['ip contains "x"', 1, 'ip is a protocol block: test it alone ("ip") or compare one of its fields'],
+    ['vvmp & 1', 1, 'vvmp is a protocol block: test it alone ("vvmp") or compare one of its fields, or its bytes with contains, matches, == or a slice (vvmp[0:2])'],
     ['vvmp.name matches "("', 19, 'invalid regular expression "(": Unterminated group'],
   ])('%s', (expr, column, reason) => {
     const e = error(expr);

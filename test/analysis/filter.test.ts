@@ -257,21 +257,21 @@ describe('contains, matches and &', () => {
 describe('logical operators and precedence', () => {
   it.each([
     // a || b && c  is  a || (b && c)
-    ['frame.number == 1 || frame.number == 3 && vvmp.reply', [1]],
-    ['frame.number == 2 || frame.number == 3 && vvmp.reply', [2]],
-    ['(frame.number == 1 || frame.number == 2) && vvmp.reply', [2]],
-    ['frame.number == 1 or frame.number == 2 and vvmp.reply', [1, 2]],
-    ['frame.number == 1 || frame.number == 2 and vvmp.reply', [1, 2]],
+    ['frame.number == 1 || frame.number == 3 && vvmp.reply == 1', [1]],
+    ['frame.number == 2 || frame.number == 3 && vvmp.reply == 1', [2]],
+    ['(frame.number == 1 || frame.number == 2) && vvmp.reply == 1', [2]],
+    ['frame.number == 1 or frame.number == 2 and vvmp.reply == 1', [1, 2]],
+    ['frame.number == 1 || frame.number == 2 and vvmp.reply == 1', [1, 2]],
     // !a && b  is  (!a) && b
-    ['!vvmp.reply && frame.number <= 3', [1, 3]],
-    ['!(vvmp.reply && frame.number <= 3)', except(2)],
-    ['not vvmp.reply and frame.number <= 3', [1, 3]],
+    ['!vvmp.reply == 1 && frame.number <= 3', [1, 3]],
+    ['!(vvmp.reply == 1 && frame.number <= 3)', except(2)],
+    ['not vvmp.reply == 1 and frame.number <= 3', [1, 3]],
     // ! binds looser than a comparison: !frame.number == 1 is !(frame.number == 1)
     ['!frame.number == 1', except(1)],
-    ['not (frame.number == 1 or vvmp.reply)', [3, 4, 8, 10, 11]],
-    ['!!vvmp.reply', [2, 5, 6, 7, 9, 12]],
-    ['NOT vvmp.reply AND frame.number < 4', [1, 3]],
-    ['vvmp.reply && vvmp.checksum_ok && frame.number < 6 || frame.number == 12', [2, 5, 12]],
+    ['not (frame.number == 1 or vvmp.reply == 1)', [3, 4, 8, 10, 11]],
+    ['!!vvmp.reply == 1', [2, 5, 6, 7, 9, 12]],
+    ['NOT vvmp.reply == 1 AND frame.number < 4', [1, 3]],
+    ['vvmp.reply == 1 && vvmp.checksum_ok == 1 && frame.number < 6 || frame.number == 12', [2, 5, 12]],
     ['((((vvmp.init))))', [3]],
   ])('%s', (expr, want) => expect(match(expr)).toEqual(want));
 });
@@ -286,9 +286,10 @@ describe('bare fields', () => {
     ['vvmp.free', []],
     ['vvmp.stats', [7]],
     ['vvmp.sessref', [11]],
-    ['vvmp.reply', [2, 5, 6, 7, 9, 12]],
-    ['!vvmp.reply', [1, 3, 4, 8, 10, 11]],
-    ['vvmp.checksum_ok', except(3)],
+    // Wireshark: a bare field tests presence, for booleans too (false counts).
+    ['vvmp.reply', except()],
+    ['!vvmp.reply', []],
+    ['vvmp.checksum_ok', except()],
     ['vvmp.status', [2, 5, 6, 7, 9, 12]],
     ['vvmp.latency', [2, 5, 7]],
     ['vvmp.session', [2, 3, 7, 11]],
@@ -334,7 +335,8 @@ describe('header fields, opcodes and statuses', () => {
     ['vvmp.reply == false', [1, 3, 4, 8, 10, 11]],
     ['vvmp.reply != TRUE', [1, 3, 4, 8, 10, 11]],
     ['vvmp.checksum_ok == false', [3]],
-    ['!vvmp.checksum_ok', [3]],
+    ['vvmp.checksum_ok == 0', [3]],
+    ['!vvmp.checksum_ok', []],
     ['vvmp.length == 5', [1, 2, 10, 12]],
     ['vvmp.length == 6', [3]],
   ])('%s', (expr, want) => expect(match(expr)).toEqual(want));

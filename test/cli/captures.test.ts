@@ -102,8 +102,8 @@ describe('captures/', () => {
 describe('stats -Y counts exactly the frames read -Y shows', () => {
   // Filters on what is known only late: a request's session (after its reply),
   // its timeout (after its deadline), and frames around PENDING waits.
-  const filters = ['vvmp.session', 'expert.code == timeout', '!vvmp.reply', 'vvmp.status == PENDING || vvmp.opcode == Allocate',
-    'expert.severity == error', 'vvmp.session && !vvmp.reply'];
+  const filters = ['vvmp.session', 'expert.code == timeout', 'vvmp.reply == 0', 'vvmp.status == PENDING || vvmp.opcode == Allocate',
+    'expert.severity == error', 'vvmp.session && vvmp.reply == 0'];
   const files = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f));
 
   it.each(filters)('-Y %s', (filter) => {

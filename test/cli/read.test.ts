@@ -118,7 +118,7 @@ describe('vvmp read text', () => {
   });
 
   it('-Y narrows the frames; a bad filter is one line and exit 2', () => {
-    expect(ndjson(vvmp(['read', capture, '--json', '-Y', 'vvmp.reply && vvmp.status == OK']).stdout).map((x) => x.frame)).toEqual([2, 5, 6]);
+    expect(ndjson(vvmp(['read', capture, '--json', '-Y', 'vvmp.reply == 1 && vvmp.status == OK']).stdout).map((x) => x.frame)).toEqual([2, 5, 6]);
     expect(ndjson(vvmp(['read', capture, '--json', '-Y', 'expert.code == timeout']).stdout).map((x) => x.frame)).toEqual([7]);
     const bad = vvmp(['read', capture, '-Y', 'vvmp.opcod == 1']);
     expect(bad.code).toBe(2);

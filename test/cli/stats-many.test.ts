@@ -55,11 +55,11 @@ describe('vvmp stats over several files', () => {
     const dir = tempDir();
     copyFileSync(join(ROOT, FILES[0]!), join(dir, 'only.pcap'));
     expect(ok(['stats', dir, '--json'])).toBe(ok(['stats', FILES[0]!, '--json']));
-    expect(ok(['stats', dir, '--json', '-Y', 'vvmp.reply'])).toBe(ok(['stats', FILES[0]!, '--json', '-Y', 'vvmp.reply']));
+    expect(ok(['stats', dir, '--json', '-Y', 'vvmp.reply == 1'])).toBe(ok(['stats', FILES[0]!, '--json', '-Y', 'vvmp.reply == 1']));
   });
 
   it('-Y applies in the workers as in one pass', () => {
-    const args = ['stats', ...FILES, '--json', '-Y', 'vvmp.reply'];
+    const args = ['stats', ...FILES, '--json', '-Y', 'vvmp.reply == 1'];
     expect(ok([...args, '-j', '2'])).toBe(ok([...args, '-j', '1']));
   });
 

@@ -315,12 +315,15 @@ export function expectedFields(d: DecodedFrame): FieldValues {
   return m;
 }
 
+/** Exchange fields (need the analysis, not the frame alone): checked by filters.test.ts. */
+const EXCHANGE_FIELDS = new Set([`${P}.response_in`, `${P}.response_to`, `${P}.time`]);
+
 /** Bytes fields (payload, trailing) are compared for presence only. */
 const BYTES_FIELDS = new Set([`${P}.payload`, `${P}.trailing`]);
 
 function normalise(m: FieldValues): FieldValues {
   const out: FieldValues = new Map();
-  for (const [k, vs] of m) out.set(k, BYTES_FIELDS.has(k) ? vs.map(() => 'bytes') : vs);
+  for (const [k, vs] of m) if (!EXCHANGE_FIELDS.has(k)) out.set(k, BYTES_FIELDS.has(k) ? vs.map(() => 'bytes') : vs);
   return out;
 }
 

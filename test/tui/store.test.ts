@@ -248,7 +248,7 @@ describe('FrameView', () => {
     const store = loaded();
     const v = new FrameView(store);
     expect(v.length).toBe(18);
-    v.setFilter(compileFilter('vvmp.reply'));
+    v.setFilter(compileFilter('vvmp.reply == 1'));
     expect(v.pending).toBe(true);
     while (v.step(5));
     expect(v.length).toBe(8);

@@ -128,18 +128,18 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(t.capture()).toContain('18 frames');
     t.send('C-u');
-    t.type('vvmp.reply');
+    t.type('vvmp.reply == 1');
     await t.waitFor('✓ valid');
     t.send('Enter');
     s = await t.waitFor('8 of 18 frames');
     expect(rows(s)).toEqual([2, 4, 6, 8, 10, 12, 14, 18]);
-    expect(s.split('\n')[1]).toContain('filter: vvmp.reply');
+    expect(s.split('\n')[1]).toContain('filter: vvmp.reply == 1');
     // Esc cancels an edit.
     t.send('/');
     t.type('x');
-    await t.waitFor('filter: vvmp.replyx');
+    await t.waitFor('filter: vvmp.reply == 1x');
     t.send('Escape');
-    await t.waitFor((x) => x.split('\n')[1]!.trim() === 'filter: vvmp.reply');
+    await t.waitFor((x) => x.split('\n')[1]!.trim() === 'filter: vvmp.reply == 1');
     // Empty clears.
     t.send('/', 'C-u', 'Enter');
     s = await t.waitFor('filter: none');
@@ -202,7 +202,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
   });
 
   it('Expert view groups findings, errors first; Enter on checksum_bad jumps to its frame', async () => {
-    const t = open(`${cap} -Y vvmp.reply`);
+    const t = open(`${cap} -Y 'vvmp.reply == 1'`);
     await t.waitFor('8 of 18 frames');
     t.send('E');
     let s = await t.waitFor('Severity');
@@ -313,7 +313,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     let s = await t.waitFor('200,000 frames', 60000);
     await t.waitFor((x) => !x.includes('loading'), 60000);
     t.send('/');
-    t.type('vvmp.name == Allocate && vvmp.reply');
+    t.type('vvmp.name == Allocate && vvmp.reply == 1');
     t.send('Enter');
     s = await t.waitFor('25,000 of 200,000 frames', 60000);
     expect(rows(s)[0]).toBe(8);

@@ -4,6 +4,8 @@
 export interface FieldName {
   name: string;
   col: number;
+  /** `field[…]`: the text between the brackets and the column of `[`. */
+  slice?: { text: string; col: number };
 }
 
 /** A value as typed: a bare word (`RAID5`, `0x7E`, `10.0.0.0/8`) or a quoted string. */
@@ -25,7 +27,7 @@ export type Node =
   | { kind: 'and'; items: Node[] }
   | { kind: 'or'; items: Node[] }
   | { kind: 'not'; expr: Node }
-  /** Bare field: present (booleans: true). */
+  /** Bare field: present (as in Wireshark, for booleans too). */
   | { kind: 'present'; field: FieldName }
   | { kind: 'compare'; field: FieldName; op: CompareOp; opText: string; opCol: number; value: ValueLit }
   /** Strings: substring; flags: bit(s) set. */

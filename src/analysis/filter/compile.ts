@@ -14,14 +14,30 @@
 import type { AnalyzedFrame } from '../frame.js';
 import type { FieldName, Node, SetItem, ValueLit } from './ast.js';
 import { FilterError, closest } from './errors.js';
+import { closestField } from './suggest.js';
 import {
   FILTER_FIELDS,
-  type BoolField, type FilterField, type FloatField, type IntConst, type IpField,
-  type NarrowUintField, type StringField, type TimeField, type Visit, type WideUintField,
+  type BoolField, type BytesField, type FilterField, type FilterState, type FloatField, type IntConst, type IpField,
+  type NarrowUintField, type StringField, type TimeField, type TimeValue, type Visit, type WideUintField,
 } from './fields.js';
 import { ipNetTest, ipRangeTest, parseIp, parseIpNet } from './ip.js';
+import { applySlice, compareTime, parseAbsolute, parseBytes, parseSeconds, parseSlice, type TimeConst } from './values.js';
 
 export type Predicate = (f: AnalyzedFrame) => boolean;
+
+/** What compiling one filter collects besides its predicate. */
+export interface CompileContext {
+  /** Field names read, in order of first use. */
+  used: Set<string>;
+  /** The filter's own state (frame.time_delta_displayed reads it; compileFilter updates it). */
+  state: FilterState;
+  /** The filter reads `state`: it must see frames in order. */
+  stateful: boolean;
+  /** Things the filter does that may not be what was meant (a bare boolean is a presence test). */
+  warnings: string[];
+  /** The filter reads the packet's bytes (`frame[…]`, `frame contains`). */
+  packets: boolean;
+}
 
 type TestNode = Exclude<Node, { kind: 'and' | 'or' | 'not' }>;
 type OpNode = Exclude<TestNode, { kind: 'present' }>;
@@ -34,8 +50,8 @@ interface ValueTest<T> {
 }
 
 const TYPE_TEXT: Readonly<Record<FilterField['type'], string>> = {
-  uint: 'an unsigned integer', float: 'a number', time: 'a time in epoch seconds', string: 'a string',
-  bool: 'a boolean', ip: 'an IP address', proto: 'a protocol block',
+  uint: 'an unsigned integer', float: 'a number', time: 'a time', string: 'a string',
+  bool: 'a boolean', ip: 'an IP address', bytes: 'a byte string', proto: 'a protocol block',
 };
 
 const MAX_LISTED = 12;
@@ -67,7 +83,8 @@ function opText(node: OpNode): string {
 function notApplicable(field: FilterField, node: OpNode): FilterError {
   if (field.type === 'proto') {
     return new FilterError(node.field.col,
-      `${field.name} is a protocol block: test it alone ("${field.name}") or compare one of its fields`);
+      `${field.name} is a protocol block: test it alone ("${field.name}") or compare one of its fields`
+      + (field.raw ? `, or its bytes with contains, matches, == or a slice (${field.name}[0:2])` : ''));
   }
   return new FilterError(node.opCol,
     `operator ${JSON.stringify(opText(node))} does not apply to ${field.name} (${TYPE_TEXT[field.type]})`);
@@ -243,52 +260,87 @@ function floatTest(field: FloatField, node: OpNode): ValueTest<number> {
   throw notApplicable(field, node);
 }
 
-/** Epoch seconds as typed, exactly: whole seconds, nanoseconds, and whether digits beyond 1 ns are non-zero. */
-interface TimeConst {
-  sec: number;
-  nsec: number;
-  finer: boolean;
-}
+const TIME_FORMS = 'a date "Dec  2, 2026 13:00:00.5" or "2026-12-02 13:00:00.5" (UTC), or epoch seconds';
 
 function timeConst(field: TimeField, v: ValueLit): TimeConst {
-  if (v.quoted) throw mismatch(field, v, 'is a string');
-  const m = /^(\d+)(?:\.(\d*))?$/.exec(v.text);
-  if (!m) throw mismatch(field, v, 'is not a number of seconds');
-  const frac = m[2] ?? '';
-  return {
-    sec: Number(m[1]),
-    nsec: Number(frac.slice(0, 9).padEnd(9, '0')),
-    finer: /[1-9]/.test(frac.slice(9)),
-  };
+  const c = field.relative ? parseSeconds(v.text) : parseAbsolute(v.text);
+  if (c) return c;
+  throw new FilterError(v.col, field.relative
+    ? `type mismatch: ${field.name} is a time in seconds, ${JSON.stringify(v.text)} is not a number of seconds`
+    : `${JSON.stringify(v.text)} is not a valid time for ${field.name} (${TIME_FORMS})`);
 }
 
-/** Three-way comparison of a frame's timestamp with a time constant. */
-function timeCmp(c: TimeConst): (f: AnalyzedFrame) => number {
-  const { sec, nsec, finer } = c;
-  return (f) => f.tsSec !== sec ? f.tsSec - sec : f.tsNsec !== nsec ? f.tsNsec - nsec : finer ? -1 : 0;
-}
-
-function compileTime(field: TimeField, node: OpNode): Predicate {
+function compileTime(field: TimeField, node: OpNode, ctx: CompileContext): Predicate {
+  if (field.stateful) ctx.stateful = true;
+  const get = field.get;
+  const st = ctx.state;
+  const t: TimeValue = { sec: 0, nsec: 0 };
   if (node.kind === 'compare') {
-    const cmp = timeCmp(timeConst(field, node.value));
-    if (node.op === '==') return (f) => cmp(f) === 0;
-    if (node.op === '!=') return (f) => cmp(f) !== 0;
+    const c = timeConst(field, node.value);
+    if (node.op === '==') return (f) => get(f, t, st) && compareTime(t, c) === 0;
+    if (node.op === '!=') return (f) => get(f, t, st) && compareTime(t, c) !== 0;
     const test = ordered(node.op);
-    return (f) => test(cmp(f));
+    return (f) => get(f, t, st) && test(compareTime(t, c));
   }
   if (node.kind === 'in') {
     const ranges = node.items.map((it) => {
-      const lo = timeCmp(timeConst(field, it.lo));
-      const hi = it.hi ? timeCmp(timeConst(field, it.hi)) : lo;
+      const lo = timeConst(field, it.lo);
+      const hi = it.hi ? timeConst(field, it.hi) : lo;
       return [lo, hi] as const;
     });
-    const inSet = (f: AnalyzedFrame): boolean => {
-      for (let i = 0; i < ranges.length; i++) if (ranges[i]![0](f) >= 0 && ranges[i]![1](f) <= 0) return true;
+    const inSet = (): boolean => {
+      for (let i = 0; i < ranges.length; i++) if (compareTime(t, ranges[i]![0]) >= 0 && compareTime(t, ranges[i]![1]) <= 0) return true;
       return false;
     };
-    return node.negated ? (f) => !inSet(f) : inSet;
+    return node.negated ? (f) => get(f, t, st) && !inSet() : (f) => get(f, t, st) && inSet();
   }
   throw notApplicable(field, node);
+}
+
+// ---- byte strings ---------------------------------------------------------------
+
+function bytesConst(field: FilterField, v: ValueLit): Buffer {
+  if (v.quoted) return Buffer.from(v.text, 'latin1');
+  const b = parseBytes(v.text);
+  if (b) return b;
+  throw new FilterError(v.col,
+    `type mismatch: ${field.name} is a byte string, ${JSON.stringify(v.text)} is not bytes (01:02:03, 0x0102 or "text")`);
+}
+
+function bytesTest(field: FilterField, node: OpNode): ValueTest<Buffer> {
+  switch (node.kind) {
+    case 'compare': {
+      const k = bytesConst(field, node.value);
+      if (node.op === '==' || node.op === '!=') return { pred: (v) => v.equals(k), negate: node.op === '!=' };
+      const test = ordered(node.op);
+      return { pred: (v) => test(Buffer.compare(v, k)), negate: false };
+    }
+    case 'in': {
+      noRanges(field, node.items);
+      const ks = node.items.map((it) => bytesConst(field, it.lo));
+      return { pred: (v) => ks.some((k) => v.equals(k)), negate: node.negated };
+    }
+    case 'contains': {
+      const k = bytesConst(field, node.value);
+      return { pred: (v) => v.indexOf(k) >= 0, negate: false };
+    }
+    case 'matches': {
+      const re = regex(node);
+      return { pred: (v) => re.test(v.toString('latin1')), negate: false };
+    }
+    case 'bitand':
+      break;
+  }
+  throw notApplicable(field, node);
+}
+
+function regex(node: Extract<OpNode, { kind: 'matches' }>): RegExp {
+  try {
+    return new RegExp(node.value.text, 'i');
+  } catch (e) {
+    const why = (e as Error).message.replace(/^.*: /, '');
+    throw new FilterError(node.value.col, `invalid regular expression ${JSON.stringify(node.value.text)}: ${why}`);
+  }
 }
 
 // ---- strings, booleans, addresses -----------------------------------------------
@@ -326,13 +378,7 @@ function stringTest(field: StringField, node: OpNode): ValueTest<string> {
       return { pred: (v) => v.includes(k), negate: false };
     }
     case 'matches': {
-      let re: RegExp;
-      try {
-        re = new RegExp(node.value.text, 'i');
-      } catch (e) {
-        const why = (e as Error).message.replace(/^.*: /, '');
-        throw new FilterError(node.value.col, `invalid regular expression ${JSON.stringify(node.value.text)}: ${why}`);
-      }
+      const re = regex(node);
       return { pred: (v) => re.test(v), negate: false };
     }
     case 'bitand':
@@ -405,20 +451,42 @@ function apply<T>(some: Visit<T>, present: Predicate, t: ValueTest<T>): Predicat
 
 function resolve(ref: FieldName): FilterField {
   const field = FILTER_FIELDS.get(ref.name);
-  if (field) return field;
-  const near = closest(ref.name, FILTER_FIELDS.keys());
-  throw new FilterError(ref.col, `unknown field ${JSON.stringify(ref.name)}${near ? `; did you mean ${near}?` : ''}`);
+  if (!field) {
+    const near = closestField(ref.name, FILTER_FIELDS.keys());
+    throw new FilterError(ref.col, `unknown field ${JSON.stringify(ref.name)}${near ? `; did you mean ${near}?` : ''}`);
+  }
+  if (!ref.slice) return field;
+  const sl = ref.slice;
+  const slice = parseSlice(sl.text);
+  if (!slice) {
+    throw new FilterError(sl.col, `"[${sl.text}]" is not a slice (i:j start and length, i-j, i, :j, i:; lists with ",")`);
+  }
+  const raw = field.raw;
+  if (!raw) throw new FilterError(sl.col, `${field.name} has no bytes to slice (${TYPE_TEXT[field.type]} the analysis derives)`);
+  const some: Visit<Buffer> = (f, p) => raw(f, (b) => {
+    const s = applySlice(b, slice);
+    return s !== null && p(s);
+  });
+  const sliced: BytesField = { name: `${field.name}[${sl.text}]`, type: 'bytes', help: field.help, some, present: (f) => some(f, yes) };
+  return sliced;
 }
 
-const isTrue = (v: boolean): boolean => v;
+const yes = (): boolean => true;
 
-function compileTest(node: TestNode, used: Set<string>): Predicate {
+function compileTest(node: TestNode, ctx: CompileContext): Predicate {
   const field = resolve(node.field);
-  used.add(field.name);
+  ctx.used.add(node.field.name);
+  if (field.name === 'frame' && (node.field.slice !== undefined || node.kind !== 'present')) ctx.packets = true;
   if (node.kind === 'present') {
     if (field.type === 'bool') {
-      const some = field.some;
-      return (f) => some(f, isTrue);
+      ctx.warnings.push(`"${field.name}" alone tests that the field is present, as in Wireshark, not that it is true; ` +
+        `write "${field.name} == 1" for true`);
+    }
+    if (field.type === 'time') {
+      const get = field.get;
+      const t: TimeValue = { sec: 0, nsec: 0 };
+      if (field.stateful) ctx.stateful = true;
+      return (f) => get(f, t, ctx.state);
     }
     return field.present;
   }
@@ -428,19 +496,22 @@ function compileTest(node: TestNode, used: Set<string>): Predicate {
       return apply(some, field.present, uintTest(field, node));
     }
     case 'float': return apply(field.some, field.present, floatTest(field, node));
-    case 'time': return compileTime(field, node);
+    case 'time': return compileTime(field, node, ctx);
     case 'string': return apply(field.some, field.present, stringTest(field, node));
     case 'bool': return apply(field.some, field.present, boolTest(field, node));
     case 'ip': return apply(field.some, field.present, ipTest(field, node));
-    case 'proto': throw notApplicable(field, node);
+    case 'bytes': return apply(field.some, field.present, bytesTest(field, node));
+    case 'proto':
+      if (field.raw) return apply(field.raw, field.present, bytesTest(field, node));
+      throw notApplicable(field, node);
   }
 }
 
-/** Compiles a parsed filter; `used` collects the field names it reads. */
-export function compileNode(node: Node, used: Set<string>): Predicate {
+/** Compiles a parsed filter; `ctx` collects the field names it reads, its state and warnings. */
+export function compileNode(node: Node, ctx: CompileContext): Predicate {
   switch (node.kind) {
     case 'and': {
-      const ps = node.items.map((n) => compileNode(n, used));
+      const ps = node.items.map((n) => compileNode(n, ctx));
       if (ps.length === 2) {
         const [a, b] = ps as [Predicate, Predicate];
         return (f) => a(f) && b(f);
@@ -451,7 +522,7 @@ export function compileNode(node: Node, used: Set<string>): Predicate {
       };
     }
     case 'or': {
-      const ps = node.items.map((n) => compileNode(n, used));
+      const ps = node.items.map((n) => compileNode(n, ctx));
       if (ps.length === 2) {
         const [a, b] = ps as [Predicate, Predicate];
         return (f) => a(f) || b(f);
@@ -462,10 +533,10 @@ export function compileNode(node: Node, used: Set<string>): Predicate {
       };
     }
     case 'not': {
-      const p = compileNode(node.expr, used);
+      const p = compileNode(node.expr, ctx);
       return (f) => !p(f);
     }
     default:
-      return compileTest(node, used);
+      return compileTest(node, ctx);
   }
 }

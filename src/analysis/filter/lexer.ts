@@ -3,7 +3,7 @@
 // Unquoted words cover field names, keywords and bare values alike
 // (`vvmp.alloc.qos`, `and`, `RAID5`, `0x7E`, `10.0.0.0/8`, `fe80::1`,
 // `1700000000.5`); the parser decides which is which by position. A word
-// stops before `..`, so `1..5` is three tokens.
+// stops before `..`, so `1..5` is three tokens. `[…]` is one token, a slice.
 
 import { FilterError } from './errors.js';
 
@@ -12,6 +12,7 @@ export type TokenKind =
   | 'string' // "quoted", escapes resolved
   | 'op' // == != < <= > >= & ~
   | '!' | '&&' | '||' | '(' | ')' | '{' | '}' | ',' | '..'
+  | 'slice' // [ … ] after a field: the text between the brackets
   | 'eof';
 
 export interface Token {
@@ -45,6 +46,13 @@ export function tokenize(text: string): Token[] {
       const [value, end] = readString(text, i);
       out.push({ kind: 'string', text: value, col });
       i = end;
+      continue;
+    }
+    if (ch === '[') {
+      const close = text.indexOf(']', i);
+      if (close < 0) throw new FilterError(col, 'missing "]" to close "["');
+      out.push({ kind: 'slice', text: text.slice(i + 1, close), col });
+      i = close + 1;
       continue;
     }
     if (WORD_CHAR.test(ch) && !(ch === '.' && text[i + 1] === '.')) {

@@ -10,6 +10,7 @@
 //            | FIELD ('matches' | '~') value
 //            | FIELD '&' value
 //            | FIELD ['not'] 'in' '{' item ((',')? item)* '}'
+//   FIELD   := WORD ('[' slice ']')?       vvmp[0:2], frame[-4:] (values.ts)
 //   item    := value ('..' value)?
 //   value   := WORD | STRING
 //
@@ -27,6 +28,7 @@ const LOGICAL = new Set(['and', 'or', 'not']);
 function describe(t: Token): string {
   if (t.kind === 'eof') return 'end of filter';
   if (t.kind === 'string') return `string ${JSON.stringify(t.text)}`;
+  if (t.kind === 'slice') return `"[${t.text}]"`;
   return JSON.stringify(t.text);
 }
 
@@ -109,6 +111,10 @@ class Parser {
   private parseTest(): Node {
     const ft = this.next();
     const field: FieldName = { name: ft.text, col: ft.col };
+    if (this.peek().kind === 'slice') {
+      const st = this.next();
+      field.slice = { text: st.text, col: st.col };
+    }
     const t = this.peek();
     if (t.kind === 'op') {
       this.next();
