@@ -9,8 +9,8 @@
 //
 // Confirmed triggers are retired: the scheduler skips cases that change a
 // field to a value (in an opcode) that already triggered a bug, so a bug that
-// fires often does not drown the others. A value that triggers the same bug
-// in a second opcode is retired in every opcode.
+// fires often does not drown the others. A value that makes the same crash or
+// hang in a second opcode is retired in every opcode.
 
 import type { FuzzCase } from './cases.js';
 import type { OracleName } from './oracle.js';
@@ -129,8 +129,9 @@ export class BugRegistry {
       const owner = this.keyBug.get(fv);
       if (this.retiredKeys.has(key)) continue;
       this.retiredKeys.add(key);
-      // the same value triggering the same bug in a second opcode: retired everywhere
-      if (owner === b) this.retiredEverywhere.add(fv);
+      // the same value making the same crash or hang in a second opcode: retired
+      // everywhere (cheaper failures stay per opcode, so they hide nothing)
+      if (owner === b && (b.cause.oracle === 'crash' || b.cause.oracle === 'hang')) this.retiredEverywhere.add(fv);
       else this.keyBug.set(fv, b);
     }
   }
