@@ -57,9 +57,8 @@ export interface Runner {
 /** The cause of a verdict: oracle plus exit, hang scope or wrong reply field. */
 export function causeOf(v: Verdict, stderr: readonly string[] = []): Cause {
   if (v.oracle === 'crash') {
-    const exit = v.detail.replace(/^target (exited with )?/, '');
     const said = lastWords(stderr);
-    return { oracle: v.oracle, qualifier: said ? `${exit}: ${said}` : exit };
+    return { oracle: v.oracle, qualifier: v.detail.replace(/^target (exited with )?/, ''), ...(said ? { words: said } : {}) };
   }
   if (v.oracle === 'hang') return { oracle: v.oracle, qualifier: v.scope ?? 'per-connection' };
   if (v.oracle === 'wrong_reply') return { oracle: v.oracle, qualifier: `wrong ${v.replyField ?? 'reply'}` };
@@ -235,7 +234,7 @@ export class Investigator {
       best = min.c;
     }
     const sig = signatureOf(cause, caseTriggers(best), c.strategy);
-    const same = this.registry.bySignature(sig);
+    const same = oracle === 'crash' ? this.registry.match(cause, best) : this.registry.bySignature(sig);
     if (same) {
       this.registry.count(same, c);
       this.registry.retire(same, best);

@@ -18,8 +18,10 @@ import { caseTriggers, isSubsequence, type Triggers } from './triggers.js';
 
 export interface Cause {
   oracle: OracleName;
-  /** `exit code 70`, `signal SIGSEGV` (crash); `per-connection` / `whole server` (hang); reply field (wrong_reply). */
+  /** `code 70`, `signal SIGSEGV` (crash); `per-connection` / `whole server` (hang); reply field (wrong_reply). */
   qualifier: string;
+  /** Crash: the last thing the target said on stderr, numbers blanked (may be lost when stderr races the exit). */
+  words?: string;
 }
 
 export interface Bug {
@@ -45,12 +47,13 @@ export interface Bug {
 export function describeCause(b: Pick<Bug, 'cause' | 'fields' | 'sequence' | 'kind'>): string {
   const what = b.cause.oracle === 'memory' ? `${b.kind} cases`
     : b.fields.length ? b.fields.join(' + ') : b.sequence.length ? b.sequence.join(' > ') : 'the case as a whole';
-  return `${b.cause.oracle}${b.cause.qualifier ? ` (${b.cause.qualifier})` : ''} on ${what}`;
+  const q = [b.cause.qualifier, b.cause.words].filter(Boolean).join(': ');
+  return `${b.cause.oracle}${q ? ` (${q})` : ''} on ${what}`;
 }
 
 export function signatureOf(cause: Cause, t: Triggers, kind: string): string {
   if (cause.oracle === 'memory') return `memory|${kind}`;
-  if (cause.oracle === 'crash') return `crash|${cause.qualifier}`;
+  if (cause.oracle === 'crash') return `crash|${cause.qualifier}|${cause.words ?? ''}`;
   const trig = t.fields.length ? `fields:${t.fields.join(',')}` : `seq:${t.sequence.join('>')}`;
   return `${cause.oracle}|${cause.qualifier}|${trig}`;
 }
@@ -81,7 +84,10 @@ export class BugRegistry {
       }
       if (b.cause.qualifier !== cause.qualifier) continue;
       // a crash is known by its exit and last words, whatever triggered it
-      if (b.cause.oracle === 'crash') return b;
+      if (b.cause.oracle === 'crash') {
+        if (!b.cause.words || !cause.words || b.cause.words === cause.words) return b;
+        continue;
+      }
       if (b.fields.length) {
         if (b.fields.every((f) => t.fields.includes(f))) return b;
       } else if (b.sequence.length && t.fields.length === 0 && isSubsequence(b.sequence, t.sequence)) return b;

@@ -86,7 +86,6 @@ export class Target {
   private partialLine = '';
   private tree: number[] = [];
   private readyLines = 0;
-  private readyAt = 0;
   private treeAt = 0;
   private exitWaiters: Array<() => void> = [];
   restarts = 0;
@@ -137,7 +136,6 @@ export class Target {
     this.exitInfo = null;
     this.stderrLines = [];
     this.readyLines = 0;
-    this.readyAt = 0;
     this.partialLine = '';
     this.tree = [];
     this.treeAt = 0;
@@ -151,8 +149,6 @@ export class Target {
       const parts = (this.partialLine + s).split('\n');
       this.partialLine = parts.pop() ?? '';
       this.stderrLines.push(...parts);
-      // lines that came within 200 ms of readiness are its startup banner, not what a crash said
-      if (this.readyAt && Date.now() - this.readyAt < 200) this.readyLines = this.stderrLines.length;
       if (this.stderrLines.length > 200) {
         const cut = this.stderrLines.length - 200;
         this.stderrLines.splice(0, cut);
@@ -188,7 +184,6 @@ export class Target {
         // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 5 s)
         for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) break;
         this.readyLines = this.stderrLines.length;
-        this.readyAt = Date.now();
         return;
       }
       if (Date.now() > deadline) {
