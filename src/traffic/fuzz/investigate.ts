@@ -283,10 +283,17 @@ export class Investigator {
     if (this.run.target.spawned && (!this.run.pristine || !this.run.target.alive)) await this.run.restart('confirming a failure on a fresh target');
     const heavy = cause.oracle === 'crash' || cause.oracle === 'health';
     const r = await this.run.verify(c, { record: true, settleMs: 100, probe: heavy });
-    if (!r.v) return null;
+    if (!r.v) {
+      this.run.event(`confirmation of ${cause.oracle} showed nothing`, 'debug');
+      return null;
+    }
     const v = cause.oracle === 'hang' ? await this.scope(r.v) : r.v;
     const got = this.cause(v);
-    return got.oracle === cause.oracle && got.qualifier === cause.qualifier ? { ...r, v } : null;
+    if (got.oracle !== cause.oracle || got.qualifier !== cause.qualifier) {
+      this.run.event(`confirmation showed ${got.oracle} (${got.qualifier}) instead of ${cause.oracle} (${cause.qualifier}): ${v.detail}`, 'debug');
+      return null;
+    }
+    return { ...r, v };
   }
 
   /** Writes the failure directory of a new bug and registers it. */
