@@ -196,7 +196,7 @@ export class Fuzzer implements Runner {
     const broke = obs.conns.some((s) => s.refused || (s.closed && !s.ownClose));
     let v = judge(c, obs, this.deadlineMs);
     // a missing reply or a dropped connection may be the target dying
-    v = (await crash(broke || v ? 300 : 0)) ?? v;
+    v = (await crash(broke || v ? 1000 : 0)) ?? v;
     // an ICMP port unreachable on UDP while the port answers a Query right after: a transient, not this case's doing
     if (v?.oracle === 'reset' && obs.conns.some((s) => s.transport === 'udp' && s.closed?.kind === 'refused')
       && (await udpAnswers(this.opts.host, this.opts.port, this.deadlineMs))) v = null;
@@ -314,8 +314,14 @@ export class Fuzzer implements Runner {
       isolated.unshift(c);
     }
     if (suspects.length > 8 && !(await this.health())) return;
+    // one case that stalls a lane's connection leaves every case after it
+    // unanswered: the first is investigated, the others run once more
+    const hangs = suspects.filter((s) => s.hint === 'hang' && !s.c.retried).sort((a, b) => a.c.seq - b.c.seq);
+    const later = new Set(hangs.slice(1).map((s) => s.c));
+    this.requeue([...later]);
     for (const s of suspects) {
       if (this.stopped) break;
+      if (later.has(s.c)) continue;
       await this.found.investigate(s.c, s.hint, s.detail);
     }
   }
