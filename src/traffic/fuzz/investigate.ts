@@ -194,13 +194,27 @@ export class Investigator {
     let found: { c: FuzzCase; v: Verdict } | null = null;
     let tried = 0;
     const t0 = Date.now();
+    const breaks = (v: Verdict | null) => !!v && (v.oracle === 'crash' || v.oracle === 'health' || v.oracle === 'reset' || (v.oracle === 'hang' && v.scope === 'whole server'));
+    let prev: FuzzCase | null = null;
     for (const c of order) {
       tried++;
       const r = await this.run.verify(c, { probe: true });
-      if (r.v && (r.v.oracle === 'crash' || r.v.oracle === 'health' || r.v.oracle === 'reset' || (r.v.oracle === 'hang' && r.v.scope === 'whole server'))) {
-        found = { c, v: r.v };
+      if (breaks(r.v)) {
+        found = { c, v: r.v! };
+        // a target can die a little after the case that killed it (an error
+        // thrown later in its event loop): the case before may be the one
+        if (prev && this.run.target.spawned) {
+          await this.run.restart('checking the culprit alone');
+          const again = await this.run.verify(c, { probe: true, settleMs: 100 });
+          if (!breaks(again.v)) {
+            await this.run.restart('checking the case before it');
+            const before = await this.run.verify(prev, { probe: true, settleMs: 100 });
+            if (breaks(before.v)) found = { c: prev, v: before.v! };
+          }
+        }
         break;
       }
+      prev = c;
       if (!this.run.target.alive || (r.v && r.v.oracle === 'hang')) await this.run.restart('continuing the culprit search');
     }
     this.run.phase = 'fuzzing';
