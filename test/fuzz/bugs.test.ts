@@ -41,9 +41,9 @@ function bug(cause: Cause, c: FuzzCase): Bug {
 
 describe('triggers', () => {
   it('name the changed field and value in the base opcode; a bad checksum is one value', () => {
-    expect(caseTriggers(mutated('Query', 'dst_san', 0x800000n)).keys).toEqual(['Query|vvmp.dst_san=0x800000']);
+    expect(caseTriggers(mutated('Query', 'dst_san', 0x800000n)).keys).toEqual(['tcp:Query|vvmp.dst_san=0x800000']);
     const t = caseTriggers(badChecksum('Statistics'));
-    expect(t.keys).toEqual(['Statistics|vvmp.checksum=bad']);
+    expect(t.keys).toEqual(['tcp:Statistics|vvmp.checksum=bad']);
     expect(t.fields).toEqual(['vvmp.checksum']);
   });
 

@@ -263,7 +263,8 @@ describe('vvmp fuzz against a lying server (no --spawn)', () => {
     const srv = await liar();
     const out = mkdtempSync(join(tmpdir(), 'vvmp-fuzz-liar-'));
     try {
-      const r = await cli(['fuzz', '--target', `127.0.0.1:${srv.port}`, '--seed', '1', '--cases', '600', '--timeout', '300', '--out', out, '--json', '--quiet']);
+      // the first pass reaches the checksum boundaries of Free after ~900 cases
+      const r = await cli(['fuzz', '--target', `127.0.0.1:${srv.port}`, '--seed', '1', '--cases', '1500', '--timeout', '300', '--out', out, '--json', '--quiet']);
       expect(r.code, r.stderr).toBe(3);
       const j = JSON.parse(r.stdout) as { failures: FailureJson[] };
       const wrong = j.failures.find((f) => f.oracle === 'wrong_reply');

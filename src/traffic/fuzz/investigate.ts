@@ -240,9 +240,15 @@ export class Investigator {
     this.run.phase = `minimising ${oracle}`;
     let best = c;
     let min: MinimizeResult | null = null;
-    // a first-pass case makes one change already: nothing to take away
-    if (this.opts.minimize && !c.change) {
-      min = await minimizeCase(c, (cand) => this.stillFails(cand, cause), {
+    // a first-pass case makes one change already: the only thing to take away
+    // is that change (a bug of the opcode itself must not be pinned on a field)
+    if (c.change && this.opts.minimize) {
+      const plain = cloneCase(c);
+      for (const s of plain.steps) if (s.base) s.frame = Buffer.from(s.base);
+      if (await this.stillFails(plain, cause)) best = plain;
+    }
+    if (this.opts.minimize && (!c.change || c.steps.filter((s) => !s.cleanup).length > 1)) {
+      min = await minimizeCase(best, (cand) => this.stillFails(cand, cause), {
         tests: this.opts.minimizeRuns, deadline: Date.now() + this.opts.minimizeMs,
       });
       best = min.c;
