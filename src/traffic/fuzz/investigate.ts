@@ -171,7 +171,9 @@ export class Investigator {
     // recent case that carries its trigger fields has them retired
     const known = exitCause ? this.registry.match(exitCause, suspects[suspects.length - 1] ?? { seq: 0, strategy: '', desc: '', conns: [], steps: [] }) : null;
     if (known) {
-      const carrier = [...suspects].reverse().find((c) => known.fields.length > 0 && known.fields.every((f) => caseTriggers(c).fields.includes(f)));
+      // the recent case that carries its trigger fields, else one that changes the same opcode
+      const carrier = [...suspects].reverse().find((c) => known.fields.length > 0 && known.fields.every((f) => caseTriggers(c).fields.includes(f)))
+        ?? (known.opcode ? [...suspects].reverse().find((c) => caseTriggers(c).keys.some((k) => k.slice(k.indexOf(':') + 1).startsWith(`${known.opcode}|`))) : undefined);
       if (carrier) this.registry.count(known, carrier);
       else known.count++;
       const seqCarrier = known.sequence.length ? [...suspects].reverse().find((c) => isSubsequence(known.sequence, caseTriggers(c).sequence)) : undefined;
@@ -325,6 +327,7 @@ export class Investigator {
     if (how.repeat) saved.repeat = how.repeat;
     const bug: Bug = {
       id, signature: how.signature, cause: how.cause, fields: how.fields, sequence: how.sequence, kind: c.strategy,
+      opcode: caseTriggers(c).keys[0]?.replace(/^[^:]*:/, '').split('|')[0],
       count: 1, size: caseSize(c), detail: v.detail, strategy: c.strategy, dir,
     };
     const verdict: VerdictJson = {

@@ -33,6 +33,8 @@ export interface Bug {
   fields: string[];
   /** Opcode sequence of a sequence bug (minimised). */
   sequence: string[];
+  /** Opcode of the valid frame the trigger case was made from, when it has one. */
+  opcode?: string;
   /** Strategy of a memory bug (the case kind that grew the target). */
   kind: string;
   /** Failures of this bug seen in the run (the first included). */
@@ -126,12 +128,12 @@ export class BugRegistry {
     if ((b.cause.oracle === 'crash' || b.cause.oracle === 'hang') && b.fields.length === 1 && b.count >= 4) this.retiredFields.add(b.fields[0]!);
   }
 
-  /** Retires the trigger keys of `c` that touch the bug's fields. */
+  /** Retires the trigger keys of `c` that touch the bug's fields (a crash: all of them, it is known by its site). */
   retire(b: Bug, c: FuzzCase): void {
     for (const key of caseTriggers(c).keys) {
       const [, fv] = key.split('|') as [string, string];
       const field = fv.slice(0, fv.indexOf('='));
-      if (b.fields.length && !b.fields.includes(field)) continue;
+      if (b.fields.length && !b.fields.includes(field) && b.cause.oracle !== 'crash') continue;
       const owner = this.keyBug.get(fv);
       if (this.retiredKeys.has(key)) continue;
       this.retiredKeys.add(key);

@@ -69,8 +69,10 @@ export function caseTriggers(c: FuzzCase): Triggers {
       fields.add(field);
     };
     const n = Math.min(frame.length, base.length, HEADER_SIZE);
+    // a length that tells the truth about a changed size follows the size: the size is the change
+    const truthful = frame.length !== base.length && declaredSize(frame) === frame.length;
     for (const f of HEADER.fields) {
-      if (f.offset + f.width > n || f.name === 'checksum') continue;
+      if (f.offset + f.width > n || f.name === 'checksum' || (truthful && f.name === 'length')) continue;
       if (differs(frame, base, f.offset, f.width)) add(f.filter, valueText(frame, 0, f));
     }
     if (frame.length >= HEADER_SIZE) {
