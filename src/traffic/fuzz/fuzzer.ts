@@ -243,6 +243,8 @@ export class Fuzzer implements Runner {
     if (this.target.spawned && (this.target.exited || (await this.target.waitExit(300)))) {
       await this.found.findCulprit('crash', `target ${this.target.exited!.text}`, suspects);
     } else await this.found.findCulprit('health', h.detail, suspects);
+    // what the restart wiped out (a poisoned state, another bug's effect) gets its chance again
+    this.requeue(suspects);
     return false;
   }
 
@@ -251,6 +253,7 @@ export class Fuzzer implements Runner {
     const suspects = this.recent;
     this.recent = [];
     await this.found.findCulprit('crash', ex ? `target ${ex.text}` : 'target stopped accepting connections', suspects, first);
+    this.requeue(suspects);
   }
 
   private rss(): number | null {
@@ -393,7 +396,11 @@ export class Fuzzer implements Runner {
       while (this.budgetLeft()) {
         if (this.target.spawned && !this.target.alive) await this.targetDown();
         const batch = this.nextBatch();
-        if (batch.length === 0) break;
+        if (batch.length === 0) {
+          // every list used up: one last baseline check catches what the last cases did
+          if (!(await this.health()) && this.again.length > 0 && this.budgetLeft()) continue;
+          break;
+        }
         const lane: Record<Transport, LaneItem[]> = { tcp: [], udp: [] };
         const isolated: FuzzCase[] = [];
         for (const c of batch) {
