@@ -100,6 +100,36 @@ describe('bug registry', () => {
     expect(reg.isRetired(mutated('Modify', 'src_san', 0xb00000n))).toBe(false);
   });
 
+  it('the same value over the other transport is still one opcode; a payload size change never leaves its opcode', () => {
+    const sized = (template: string, delta: number, transport: 'tcp' | 'udp'): FuzzCase => {
+      const base = build(templateByName(template), { transaction_id: 5 });
+      const frame = Buffer.alloc(base.length + delta);
+      base.copy(frame, 0, 0, Math.min(base.length, frame.length));
+      frame.writeUInt16BE((frame.length - 32) / 4, OFF.length);
+      fixChecksumForView(frame);
+      return { seq: 1, strategy: 'test', desc: '', conns: [transport], steps: [{ conn: 0, frame, base }] };
+    };
+    const overUdp = (c: FuzzCase): FuzzCase => ({ ...c, conns: ['udp'] });
+    const reg = new BugRegistry();
+    const crash: Cause = { oracle: 'crash', qualifier: 'code 1', words: 'RangeError: #' };
+    const b = bug(crash, sized('Announce', -4, 'tcp'));
+    reg.add(b);
+    reg.retire(b, sized('Announce', -4, 'tcp'));
+    reg.count(b, sized('Announce', -4, 'udp'));
+    // Announce's payload 4 bytes short crashes; Initialize's 4 bytes short is another frame
+    expect(reg.isRetired(sized('Announce', -4, 'udp'))).toBe(true);
+    expect(reg.isRetired(sized('Initialize', -4, 'tcp'))).toBe(false);
+    // a header value over TCP and UDP in one opcode is not "seen in two opcodes"
+    const q = mutated('Query', 'dst_san', 0x800000n);
+    reg.count(b, q);
+    reg.count(b, overUdp(q));
+    expect(reg.isRetired(mutated('Free', 'dst_san', 0x800000n))).toBe(false);
+    // four times through the size field: retired in the opcodes it was seen in only
+    reg.count(b, sized('Announce', -8, 'tcp'));
+    expect(reg.isRetired(sized('Announce', -12, 'tcp'))).toBe(true);
+    expect(reg.isRetired(sized('Initialize', -4, 'udp'))).toBe(false);
+  });
+
   it('cause: crash exit and words, hang scope, the wrong reply field', () => {
     expect(causeOf({ oracle: 'crash', detail: 'target exited with signal SIGSEGV' })).toEqual({ oracle: 'crash', qualifier: 'signal SIGSEGV' });
     expect(causeOf({ oracle: 'hang', detail: '', scope: 'whole server' }).qualifier).toBe('whole server');

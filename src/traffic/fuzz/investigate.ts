@@ -162,8 +162,12 @@ export class Investigator {
     await this.failure(c, v);
   }
 
-  /** The target died or stopped answering: find the case that did it among `suspects` (oldest first). */
-  async findCulprit(kind: 'crash' | 'health', why: string, suspects: FuzzCase[], first: FuzzCase[] = []): Promise<void> {
+  /**
+   * The target died or stopped answering: find the case that did it among
+   * `suspects` (oldest first). True when a case was pinned (a known crash's
+   * carrier, or a replay that failed again).
+   */
+  async findCulprit(kind: 'crash' | 'health', why: string, suspects: FuzzCase[], first: FuzzCase[] = []): Promise<boolean> {
     const ex = this.run.target.exited;
     const exitCause: Cause | null = kind === 'crash' && ex
       ? causeOf({ oracle: 'crash', detail: `target ${ex.text}` }, ex.said ?? []) : null;
@@ -181,13 +185,13 @@ export class Investigator {
       this.duplicates++;
       this.run.event(`${known.id} again (${known.count}×)${carrier ? `: ${carrier.strategy} #${carrier.seq}` : ''}`, 'debug');
       await this.run.restart(why);
-      return;
+      return !!(carrier ?? seqCarrier);
     }
     if (!this.run.target.spawned) {
       const last = suspects[suspects.length - 1];
       this.run.fatal(`no VVMP reply from ${this.opts.host}:${this.opts.port} in ${Math.ceil(this.run.baseline.replyDeadlineMs() / 1000)} s${last ? ` after case ${last.seq} (${last.strategy})` : ''}; without --spawn it cannot be restarted to tell which case did it`);
       this.unconfirmed++;
-      return;
+      return false;
     }
     this.run.event(`${why}: replaying ${suspects.length} recent case(s) on a fresh target`, 'debug');
     this.run.phase = `finding the ${kind} culprit`;
@@ -225,9 +229,10 @@ export class Investigator {
       this.unconfirmed++;
       this.run.event(`unconfirmed ${kind}: no replay of the ${suspects.length} suspect(s) reproduced it`, 'debug');
       await this.run.ensureAlive();
-      return;
+      return false;
     }
     await this.failure(found.c, found.v);
+    return true;
   }
 
   /** A failure that showed alone: count it on a known bug, or minimise, confirm and save a new one. */

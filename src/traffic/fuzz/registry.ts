@@ -10,7 +10,8 @@
 // Confirmed triggers are retired: the scheduler skips cases that change a
 // field to a value (in an opcode) that already triggered a bug, so a bug that
 // fires often does not drown the others. A value that makes the same crash or
-// hang in a second opcode is retired in every opcode.
+// hang in a second opcode (not merely over the other transport) is retired in
+// every opcode; a payload size change never leaves its opcode.
 
 import type { FuzzCase } from './cases.js';
 import type { OracleName } from './oracle.js';
@@ -66,14 +67,31 @@ export function caseSize(c: FuzzCase): number {
   return c.steps.filter((s) => !s.cleanup).length * 100 + t.keys.length;
 }
 
+/** Trigger fields whose value means something different in each opcode (`size-4` of Announce is not `size-4` of Initialize). */
+const OPCODE_RELATIVE: ReadonlySet<string> = new Set(['size']);
+
+/** `tcp:Query|vvmp.dst_san=0x800000` → `Query`. */
+function opcodeOf(key: string): string {
+  return key.slice(key.indexOf(':') + 1, key.indexOf('|'));
+}
+
+/** `tcp:Query|vvmp.dst_san=0x800000` → `vvmp.dst_san`. */
+function fieldOf(key: string): string {
+  const fv = key.slice(key.indexOf('|') + 1);
+  return fv.slice(0, fv.indexOf('='));
+}
+
 export class BugRegistry {
   readonly bugs: Bug[] = [];
   private readonly retiredKeys = new Set<string>();
   /** `field=value` retired in every opcode. */
   private readonly retiredEverywhere = new Set<string>();
-  private readonly keyBug = new Map<string, Bug>();
+  /** Per `field=value`: the bug it triggered and the opcodes it did so in. */
+  private readonly keyBug = new Map<string, { bug: Bug; opcodes: Set<string> }>();
   /** Fields retired in every opcode and value (a costly bug on a range of values). */
   private readonly retiredFields = new Set<string>();
+  /** `opcode|field` retired for every value in that opcode only (a payload size is the opcode's own). */
+  private readonly retiredFieldIn = new Set<string>();
 
   /** The known bug this failure is another instance of, if any. */
   match(cause: Cause, c: FuzzCase): Bug | null {
@@ -125,22 +143,33 @@ export class BugRegistry {
     this.retire(b, c);
     // a crash or hang that keeps coming back through other values of its one
     // field costs a restart or a timeout each time: retire the whole field
-    if ((b.cause.oracle === 'crash' || b.cause.oracle === 'hang') && b.fields.length === 1 && b.count >= 4) this.retiredFields.add(b.fields[0]!);
+    if ((b.cause.oracle === 'crash' || b.cause.oracle === 'hang') && b.fields.length === 1 && b.count >= 4) {
+      const field = b.fields[0]!;
+      if (!OPCODE_RELATIVE.has(field)) this.retiredFields.add(field);
+      else for (const k of caseTriggers(c).keys) if (fieldOf(k) === field) this.retiredFieldIn.add(`${opcodeOf(k)}|${field}`);
+    }
   }
 
   /** Retires the trigger keys of `c` that touch the bug's fields (a crash: all of them, it is known by its site). */
   retire(b: Bug, c: FuzzCase): void {
     for (const key of caseTriggers(c).keys) {
-      const [, fv] = key.split('|') as [string, string];
-      const field = fv.slice(0, fv.indexOf('='));
+      const fv = key.slice(key.indexOf('|') + 1);
+      const field = fieldOf(key);
       if (b.fields.length && !b.fields.includes(field) && b.cause.oracle !== 'crash') continue;
-      const owner = this.keyBug.get(fv);
       if (this.retiredKeys.has(key)) continue;
       this.retiredKeys.add(key);
-      // the same value making the same crash or hang in a second opcode: retired
-      // everywhere (cheaper failures stay per opcode, so they hide nothing)
-      if (owner === b && (b.cause.oracle === 'crash' || b.cause.oracle === 'hang')) this.retiredEverywhere.add(fv);
-      else this.keyBug.set(fv, b);
+      const op = opcodeOf(key);
+      const owner = this.keyBug.get(fv);
+      if (!owner || owner.bug !== b) {
+        this.keyBug.set(fv, { bug: b, opcodes: new Set([op]) });
+        continue;
+      }
+      owner.opcodes.add(op);
+      // the same value making the same crash or hang in a second opcode (not
+      // the same opcode over the other transport): retired everywhere; cheaper
+      // failures stay per opcode, so they hide nothing. A size change is
+      // relative to each opcode's own payload: never retired beyond its opcode.
+      if (owner.opcodes.size >= 2 && (b.cause.oracle === 'crash' || b.cause.oracle === 'hang') && !OPCODE_RELATIVE.has(field)) this.retiredEverywhere.add(fv);
     }
   }
 
@@ -149,7 +178,8 @@ export class BugRegistry {
     if (this.retiredKeys.size === 0) return false;
     if (!c.steps.some((s) => s.base)) return false;
     const t = caseTriggers(c);
-    return this.keysRetired(t.keys) || t.fields.some((f) => this.retiredFields.has(f));
+    return this.keysRetired(t.keys) || t.fields.some((f) => this.retiredFields.has(f))
+      || t.keys.some((k) => this.retiredFieldIn.has(`${opcodeOf(k)}|${fieldOf(k)}`));
   }
 
   private keysRetired(keys: readonly string[]): boolean {
