@@ -99,13 +99,45 @@ async function fuzz(): Promise<TrafficRow> {
   const r = row('fuzz', 'vvmp fuzz --cases 20000 against vvmp serve');
   const srv = await startServe();
   try {
-    const out = run(['fuzz', '--target', srv.target, '--cases', '20000', '--seed', '1', '--json', '--out', path.join(os.tmpdir(), 'vvmp-bench-fuzz')]);
+    const out = run(['fuzz', '--target', srv.target, '--cases', '20000', '--seed', '1', '--json', '--no-case-log', '--out', path.join(os.tmpdir(), 'vvmp-bench-fuzz')]);
     const rep = JSON.parse(out.stdout) as { cases_per_s: number; failures: unknown[] };
     r.figures = { 'cases/s': Math.round(rep.cases_per_s), failures: rep.failures.length };
     r.checks.push({ target: '≥ 2,000 cases/s', ok: rep.cases_per_s >= 2000, value: Math.round(rep.cases_per_s).toLocaleString('en') });
   } finally {
     await srv.stop();
   }
+  return r;
+}
+
+/** The Python interpreter itself (a pyenv shim costs seconds per start, which a crash-prone target pays at every restart). */
+function python(): string | null {
+  for (const p of ['/usr/bin/python3', 'python3']) if (spawnSync(p, ['-c', '0']).status === 0) return p;
+  return null;
+}
+
+/**
+ * The same against a crash-prone Python server (bench/targets/crashy.py: it
+ * exits on about one fuzz case in fifty) spawned and restarted by the fuzzer:
+ * the overall rate includes every restart, culprit search and confirmation.
+ */
+async function fuzzCrashProne(): Promise<TrafficRow> {
+  const r = row('fuzz-crash-prone', 'vvmp fuzz --spawn (Python target crashing every ~50 cases) --duration 60');
+  const py = python();
+  if (!py) {
+    r.skipped = 'python3 not installed';
+    return r;
+  }
+  const port = await freePort();
+  const out = run(['fuzz', '--spawn', `${py} bench/targets/crashy.py ${port}`, '--target', `127.0.0.1:${port}`, '--duration', '60', '--seed', '1',
+    '--json', '--no-case-log', '--out', path.join(os.tmpdir(), 'vvmp-bench-fuzz-crashy')]);
+  const rep = JSON.parse(out.stdout) as { cases: number; cases_per_s: number; failures: unknown[] };
+  const restarts = /(\d+) restarts? \((\d+) ms each\)/.exec(out.stderr);
+  r.figures = {
+    'cases/s': Math.round(rep.cases_per_s), cases: rep.cases, bugs: rep.failures.length,
+    restarts: restarts ? Number(restarts[1]) : 0, 'restart ms': restarts ? Number(restarts[2]) : 0,
+  };
+  r.checks.push({ target: '≥ 500 cases/s overall', ok: rep.cases_per_s >= 500, value: Math.round(rep.cases_per_s).toLocaleString('en') });
+  r.checks.push({ target: 'its one bug reported once', ok: rep.failures.length === 1, value: String(rep.failures.length) });
   return r;
 }
 
@@ -161,6 +193,7 @@ export async function trafficRows(opts: { dir: string; capture1m: string | null;
     ['serve-state', serveState],
     ['replay-topspeed', () => replay(opts.dir)],
     ['fuzz', fuzz],
+    ['fuzz-crash-prone', fuzzCrashProne],
     ['tui-first-screen-1m', () => (opts.capture1m ? tuiFirstScreen(opts.capture1m, '1m') : Promise.resolve({ ...row('tui-first-screen-1m', 'vvmp tui FILE: first screen'), skipped: 'no 1M capture' }))],
     ['tui-views-1m', () => Promise.resolve(opts.capture1m ? tuiViews(opts.capture1m) : { ...row('tui-views-1m', 'vvmp tui: filter and views'), skipped: 'no 1M capture' })],
   ];

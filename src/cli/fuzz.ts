@@ -2,7 +2,7 @@
 // `vvmp fuzz --reproduce DIR` re-runs a saved failure against the target it
 // recorded (restarting the recorded --spawn command itself).
 
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -130,7 +130,7 @@ function options(flags: FuzzFlags, host: string, port: number): FuzzOptions {
   const strategies = (flags.strategies ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   return {
     host, port, spawn: flags.spawn ?? null,
-    seed: flags.seed ?? randomBytes(4).readUInt32BE(0),
+    seed: flags.seed ?? randomInt(0, 0x100000000),
     maxCases: flags.cases ?? (flags.duration === undefined ? 10_000 : null),
     durationS: flags.duration ?? null,
     timeoutMs: flags.timeout ?? 2000,

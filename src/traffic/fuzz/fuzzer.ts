@@ -49,6 +49,8 @@ export interface FuzzReport {
   skipped: number;
   restarts: number;
   meanRestartMs: number;
+  /** Mean restart split: stop (kill and reap), spawn until TCP accepts, until UDP answers. */
+  restartParts: { stop: number; tcp: number; udp: number };
   orphans: number;
   retired: string[];
   byStrategy: Map<string, StrategyStats>;
@@ -72,6 +74,13 @@ export interface Live {
 
 /** Isolated cases run side by side (each on its own connections). */
 const ISOLATED_PARALLEL = 8;
+
+/**
+ * Times a case whose verdict a crash beside it wiped out runs again when the
+ * crash could not be pinned on a case; a crash pinned on another case (then
+ * retired, so it leaves the queue) costs a quarter of one.
+ */
+const REQUEUE_MAX = 3;
 
 function emptyByOracle(): Record<OracleName, number> {
   return Object.fromEntries(ORACLES.map((o) => [o, 0])) as Record<OracleName, number>;
@@ -195,8 +204,10 @@ export class Fuzzer implements Runner {
     };
     const broke = obs.conns.some((s) => s.refused || (s.closed && !s.ownClose));
     let v = judge(c, obs, this.deadlineMs);
-    // a missing reply or a dropped connection may be the target dying
-    v = (await crash(broke || v ? 300 : 0)) ?? v;
+    // a dropped connection or a missing reply may be the target dying (its exit
+    // is seen within milliseconds; the wait ends then); a reply that came is not
+    const dying = broke ? 1000 : v && (v.oracle === 'hang' || v.oracle === 'reset') ? 150 : v ? 30 : 0;
+    v = (await crash(dying)) ?? v;
     // an ICMP port unreachable on UDP while the port answers a Query right after: a transient, not this case's doing
     if (v?.oracle === 'reset' && obs.conns.some((s) => s.transport === 'udp' && s.closed?.kind === 'refused')
       && (await udpAnswers(this.opts.host, this.opts.port, this.deadlineMs))) v = null;
@@ -240,17 +251,22 @@ export class Fuzzer implements Runner {
     }
     const suspects = this.recent;
     this.recent = [];
-    if (this.target.spawned && (this.target.exited || (await this.target.waitExit(300)))) {
-      await this.found.findCulprit('crash', `target ${this.target.exited!.text}`, suspects);
-    } else await this.found.findCulprit('health', h.detail, suspects);
+    const pinned = this.target.spawned && (this.target.exited || (await this.target.waitExit(300)))
+      ? await this.found.findCulprit('crash', `target ${this.target.exited!.text}`, suspects)
+      : await this.found.findCulprit('health', h.detail, suspects);
+    // what the restart wiped out (a poisoned state, another bug's effect) gets its chance again
+    this.requeue(suspects, pinned);
     return false;
   }
 
-  private async targetDown(first: FuzzCase[] = []): Promise<void> {
+  /** The target died: its culprit searched, the cases since the last good check run again. True when the culprit was pinned. */
+  private async targetDown(first: FuzzCase[] = []): Promise<boolean> {
     const ex = this.target.exited;
     const suspects = this.recent;
     this.recent = [];
-    await this.found.findCulprit('crash', ex ? `target ${ex.text}` : 'target stopped accepting connections', suspects, first);
+    const pinned = await this.found.findCulprit('crash', ex ? `target ${ex.text}` : 'target stopped accepting connections', suspects, first);
+    this.requeue(suspects, pinned);
+    return pinned;
   }
 
   private rss(): number | null {
@@ -259,20 +275,36 @@ export class Fuzzer implements Runner {
 
   /**
    * The cases that ran beside one that crashed the target lost their verdict:
-   * they run once more (the culprit's trigger is retired by now, or it
-   * crashes again and is found again).
+   * they run again (the culprit's trigger is retired by now, or it crashes
+   * again and is found again). A batch run again can be hit by another crash
+   * in it: up to REQUEUE_MAX times, so one rare value (a txid 0xFFFFFFFF
+   * beside two crash-prone cases) is not lost to its neighbours.
    */
-  private requeue(cases: FuzzCase[]): void {
+  private requeue(cases: FuzzCase[], pinned = false): void {
     for (const c of cases) {
-      if (c.retried || this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) continue;
+      if (this.again.includes(c) || this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) continue;
+      // a crash pinned on another case (now retired) does not count against this one
+      const n = (c.requeued ?? 0) + (pinned ? 0.25 : 1);
+      if (n > REQUEUE_MAX) continue;
+      c.requeued = n;
       c.retried = true;
       c.rerun = true;
       this.again.push(c);
     }
   }
 
+  /** True while the batch being run is cases run again (a health check follows it). */
+  private rerunBatch = false;
+
   private nextBatch(): FuzzCase[] {
-    const batch: FuzzCase[] = this.again.splice(0, this.opts.batch);
+    // cases run again skip what was retired since they were queued (another crasher beside them)
+    const batch: FuzzCase[] = [];
+    while (this.again.length && batch.length < this.opts.batch) {
+      const c = this.again.shift()!;
+      if (this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) this.sched.skipped++;
+      else batch.push(c);
+    }
+    this.rerunBatch = batch.length > 0;
     if (batch.length) return batch;
     const wasFirst = this.sched.inFirstPass;
     while (batch.length < this.opts.batch) {
@@ -305,8 +337,8 @@ export class Fuzzer implements Runner {
     if (this.target.spawned && (this.target.exited || ((rt.broken || ru.broken || suspects.length > 0) && (await this.target.waitExit(300))))) {
       // the first case of each lane left without its reply is the likely culprit
       const first = [rt, ru].map((r) => r.suspects.map((s) => s.c).sort((a, b) => a.seq - b.seq)[0]).filter((c): c is FuzzCase => !!c);
-      await this.targetDown(first);
-      this.requeue(all.map((x) => x.c));
+      const pinned = await this.targetDown(first);
+      this.requeue(all.map((x) => x.c), pinned);
       return;
     }
     for (const c of [...rt.rerun, ...ru.rerun]) {
@@ -314,8 +346,14 @@ export class Fuzzer implements Runner {
       isolated.unshift(c);
     }
     if (suspects.length > 8 && !(await this.health())) return;
+    // one case that stalls a lane's connection leaves every case after it
+    // unanswered: the first is investigated, the others run once more
+    const hangs = suspects.filter((s) => s.hint === 'hang' && !s.c.retried).sort((a, b) => a.c.seq - b.c.seq);
+    const later = new Set(hangs.slice(1).map((s) => s.c));
+    this.requeue([...later]);
     for (const s of suspects) {
       if (this.stopped) break;
+      if (later.has(s.c)) continue;
       await this.found.investigate(s.c, s.hint, s.detail);
     }
   }
@@ -354,8 +392,8 @@ export class Fuzzer implements Runner {
       const broke = runs.some((o) => o.conns.some((s) => s.refused || (s.closed && !s.ownClose)));
       if (this.target.spawned && broke && !this.target.exited) await this.target.waitExit(300);
       if (this.target.spawned && this.target.exited) {
-        await this.targetDown(group);
-        this.requeue(group);
+        const pinned = await this.targetDown(group);
+        this.requeue(group, pinned);
         continue;
       }
       for (let g = 0; g < group.length && !this.stopped; g++) {
@@ -387,7 +425,11 @@ export class Fuzzer implements Runner {
       while (this.budgetLeft()) {
         if (this.target.spawned && !this.target.alive) await this.targetDown();
         const batch = this.nextBatch();
-        if (batch.length === 0) break;
+        if (batch.length === 0) {
+          // every list used up: one last baseline check catches what the last cases did
+          if (!(await this.health()) && this.again.length > 0 && this.budgetLeft()) continue;
+          break;
+        }
         const lane: Record<Transport, LaneItem[]> = { tcp: [], udp: [] };
         const isolated: FuzzCase[] = [];
         for (const c of batch) {
@@ -402,7 +444,9 @@ export class Fuzzer implements Runner {
           this.event(`first pass done: ${this.sched.firstPassCases} cases in ${((this.firstPassEnd - this.started) / 1000).toFixed(1)} s`, 'debug');
         }
         if (this.stopped) break;
-        if (this.casesSinceHealth >= this.opts.healthEvery || nowMs() - this.lastHealthAt >= this.opts.healthMs) await this.health();
+        // a batch run again after a crash is checked at once: a state it poisoned
+        // (a later Query answered wrong) is seen before anything else can crash the target
+        if (this.rerunBatch || this.casesSinceHealth >= this.opts.healthEvery || nowMs() - this.lastHealthAt >= this.opts.healthMs) await this.health();
         if (this.mem && !this.stopped) await this.mem.check();
       }
     } catch (e) {
@@ -447,6 +491,7 @@ export class Fuzzer implements Runner {
       skipped: this.sched.skipped,
       restarts: this.target.restarts,
       meanRestartMs: this.target.meanRestartMs,
+      restartParts: this.target.meanRestartParts,
       orphans: this.orphans,
       retired: this.sched.strategies.map((s) => s.name).filter((n) => this.sched.isRetired(n)),
       byStrategy: this.byStrategy,

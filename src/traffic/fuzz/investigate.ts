@@ -57,9 +57,8 @@ export interface Runner {
 /** The cause of a verdict: oracle plus exit, hang scope or wrong reply field. */
 export function causeOf(v: Verdict, stderr: readonly string[] = []): Cause {
   if (v.oracle === 'crash') {
-    const exit = v.detail.replace(/^target (exited with )?/, '');
     const said = lastWords(stderr);
-    return { oracle: v.oracle, qualifier: said ? `${exit}: ${said}` : exit };
+    return { oracle: v.oracle, qualifier: v.detail.replace(/^target (exited with )?/, ''), ...(said ? { words: said } : {}) };
   }
   if (v.oracle === 'hang') return { oracle: v.oracle, qualifier: v.scope ?? 'per-connection' };
   if (v.oracle === 'wrong_reply') return { oracle: v.oracle, qualifier: `wrong ${v.replyField ?? 'reply'}` };
@@ -163,8 +162,12 @@ export class Investigator {
     await this.failure(c, v);
   }
 
-  /** The target died or stopped answering: find the case that did it among `suspects` (oldest first). */
-  async findCulprit(kind: 'crash' | 'health', why: string, suspects: FuzzCase[], first: FuzzCase[] = []): Promise<void> {
+  /**
+   * The target died or stopped answering: find the case that did it among
+   * `suspects` (oldest first). True when a case was pinned (a known crash's
+   * carrier, or a replay that failed again).
+   */
+  async findCulprit(kind: 'crash' | 'health', why: string, suspects: FuzzCase[], first: FuzzCase[] = []): Promise<boolean> {
     const ex = this.run.target.exited;
     const exitCause: Cause | null = kind === 'crash' && ex
       ? causeOf({ oracle: 'crash', detail: `target ${ex.text}` }, ex.said ?? []) : null;
@@ -172,7 +175,9 @@ export class Investigator {
     // recent case that carries its trigger fields has them retired
     const known = exitCause ? this.registry.match(exitCause, suspects[suspects.length - 1] ?? { seq: 0, strategy: '', desc: '', conns: [], steps: [] }) : null;
     if (known) {
-      const carrier = [...suspects].reverse().find((c) => known.fields.length > 0 && known.fields.every((f) => caseTriggers(c).fields.includes(f)));
+      // the recent case that carries its trigger fields, else one that changes the same opcode
+      const carrier = [...suspects].reverse().find((c) => known.fields.length > 0 && known.fields.every((f) => caseTriggers(c).fields.includes(f)))
+        ?? (known.opcode ? [...suspects].reverse().find((c) => caseTriggers(c).keys.some((k) => k.slice(k.indexOf(':') + 1).startsWith(`${known.opcode}|`))) : undefined);
       if (carrier) this.registry.count(known, carrier);
       else known.count++;
       const seqCarrier = known.sequence.length ? [...suspects].reverse().find((c) => isSubsequence(known.sequence, caseTriggers(c).sequence)) : undefined;
@@ -180,13 +185,13 @@ export class Investigator {
       this.duplicates++;
       this.run.event(`${known.id} again (${known.count}×)${carrier ? `: ${carrier.strategy} #${carrier.seq}` : ''}`, 'debug');
       await this.run.restart(why);
-      return;
+      return !!(carrier ?? seqCarrier);
     }
     if (!this.run.target.spawned) {
       const last = suspects[suspects.length - 1];
       this.run.fatal(`no VVMP reply from ${this.opts.host}:${this.opts.port} in ${Math.ceil(this.run.baseline.replyDeadlineMs() / 1000)} s${last ? ` after case ${last.seq} (${last.strategy})` : ''}; without --spawn it cannot be restarted to tell which case did it`);
       this.unconfirmed++;
-      return;
+      return false;
     }
     this.run.event(`${why}: replaying ${suspects.length} recent case(s) on a fresh target`, 'debug');
     this.run.phase = `finding the ${kind} culprit`;
@@ -195,13 +200,27 @@ export class Investigator {
     let found: { c: FuzzCase; v: Verdict } | null = null;
     let tried = 0;
     const t0 = Date.now();
+    const breaks = (v: Verdict | null) => !!v && (v.oracle === 'crash' || v.oracle === 'health' || v.oracle === 'reset' || (v.oracle === 'hang' && v.scope === 'whole server'));
+    let prev: FuzzCase | null = null;
     for (const c of order) {
       tried++;
       const r = await this.run.verify(c, { probe: true });
-      if (r.v && (r.v.oracle === 'crash' || r.v.oracle === 'health' || r.v.oracle === 'reset' || (r.v.oracle === 'hang' && r.v.scope === 'whole server'))) {
-        found = { c, v: r.v };
+      if (breaks(r.v)) {
+        found = { c, v: r.v! };
+        // a target can die a little after the case that killed it (an error
+        // thrown later in its event loop): the case before may be the one
+        if (prev && this.run.target.spawned) {
+          await this.run.restart('checking the culprit alone');
+          const again = await this.run.verify(c, { probe: true, settleMs: 100 });
+          if (!breaks(again.v)) {
+            await this.run.restart('checking the case before it');
+            const before = await this.run.verify(prev, { probe: true, settleMs: 100 });
+            if (breaks(before.v)) found = { c: prev, v: before.v! };
+          }
+        }
         break;
       }
+      prev = c;
       if (!this.run.target.alive || (r.v && r.v.oracle === 'hang')) await this.run.restart('continuing the culprit search');
     }
     this.run.phase = 'fuzzing';
@@ -210,9 +229,10 @@ export class Investigator {
       this.unconfirmed++;
       this.run.event(`unconfirmed ${kind}: no replay of the ${suspects.length} suspect(s) reproduced it`, 'debug');
       await this.run.ensureAlive();
-      return;
+      return false;
     }
     await this.failure(found.c, found.v);
+    return true;
   }
 
   /** A failure that showed alone: count it on a known bug, or minimise, confirm and save a new one. */
@@ -227,15 +247,21 @@ export class Investigator {
     this.run.phase = `minimising ${oracle}`;
     let best = c;
     let min: MinimizeResult | null = null;
-    // a first-pass case makes one change already: nothing to take away
-    if (this.opts.minimize && !c.change) {
-      min = await minimizeCase(c, (cand) => this.stillFails(cand, cause), {
+    // a first-pass case makes one change already: the only thing to take away
+    // is that change (a bug of the opcode itself must not be pinned on a field)
+    if (c.change && this.opts.minimize) {
+      const plain = cloneCase(c);
+      for (const s of plain.steps) if (s.base) s.frame = Buffer.from(s.base);
+      if (await this.stillFails(plain, cause)) best = plain;
+    }
+    if (this.opts.minimize && (!c.change || c.steps.filter((s) => !s.cleanup).length > 1)) {
+      min = await minimizeCase(best, (cand) => this.stillFails(cand, cause), {
         tests: this.opts.minimizeRuns, deadline: Date.now() + this.opts.minimizeMs,
       });
       best = min.c;
     }
     const sig = signatureOf(cause, caseTriggers(best), c.strategy);
-    const same = this.registry.bySignature(sig);
+    const same = oracle === 'crash' ? this.registry.match(cause, best) : this.registry.bySignature(sig);
     if (same) {
       this.registry.count(same, c);
       this.registry.retire(same, best);
@@ -284,10 +310,17 @@ export class Investigator {
     if (this.run.target.spawned && (!this.run.pristine || !this.run.target.alive)) await this.run.restart('confirming a failure on a fresh target');
     const heavy = cause.oracle === 'crash' || cause.oracle === 'health';
     const r = await this.run.verify(c, { record: true, settleMs: 100, probe: heavy });
-    if (!r.v) return null;
+    if (!r.v) {
+      this.run.event(`confirmation of ${cause.oracle} showed nothing`, 'debug');
+      return null;
+    }
     const v = cause.oracle === 'hang' ? await this.scope(r.v) : r.v;
     const got = this.cause(v);
-    return got.oracle === cause.oracle && got.qualifier === cause.qualifier ? { ...r, v } : null;
+    if (got.oracle !== cause.oracle || got.qualifier !== cause.qualifier) {
+      this.run.event(`confirmation showed ${got.oracle} (${got.qualifier}) instead of ${cause.oracle} (${cause.qualifier}): ${v.detail}`, 'debug');
+      return null;
+    }
+    return { ...r, v };
   }
 
   /** Writes the failure directory of a new bug and registers it. */
@@ -299,6 +332,7 @@ export class Investigator {
     if (how.repeat) saved.repeat = how.repeat;
     const bug: Bug = {
       id, signature: how.signature, cause: how.cause, fields: how.fields, sequence: how.sequence, kind: c.strategy,
+      opcode: caseTriggers(c).keys[0]?.replace(/^[^:]*:/, '').split('|')[0],
       count: 1, size: caseSize(c), detail: v.detail, strategy: c.strategy, dir,
     };
     const verdict: VerdictJson = {

@@ -127,7 +127,6 @@ export class MemoryOracle {
         signature: `memory|${s}`, cause: { oracle: 'memory', qualifier: `${perCase.toFixed(1)} MB per case` }, fields: [], sequence: [],
         repeat: reps, memoryThresholdMb: this.rule.thresholdMb,
       }).kind = s;
-      this.credit.clear();
       done = true;
       break;
     }

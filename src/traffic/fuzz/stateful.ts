@@ -28,7 +28,8 @@ export function walkStrategy(ctx: Ctx, model: StateModel): Strategy {
     prefix.forEach((s, i) => {
       if (s.frame.length >= OFF.opcode + 2 && s.frame.readUInt16BE(OFF.opcode) === OP_ALLOCATE) alloc = i;
     });
-    const owner = prefix.length ? prefix[prefix.length - 1]!.frame.readBigUInt64BE(OFF.client) : ctx.client(name, n);
+    const lastFrame = prefix[prefix.length - 1]?.frame;
+    const owner = lastFrame && lastFrame.length >= OFF.client + 8 ? lastFrame.readBigUInt64BE(OFF.client) : ctx.client(name, n);
     const took: string[] = [];
     for (let k = 1 + rng.int(3); k > 0; k--) {
       const t = rng.pick(moves);

@@ -261,10 +261,12 @@ function payloadSize(ctx: Ctx): Strategy {
       for (const size of [...new Set(sizes)]) {
         const body = Buffer.alloc(size);
         for (let k = 0; k < size; k++) body[k] = payload.length ? payload[k % payload.length]! : 0;
-        const frame = Buffer.concat([build(t, { transaction_id: ctx.txid(name, i++) }).subarray(0, HEADER_SIZE), body]);
+        const base = build(t, { transaction_id: ctx.txid(name, i++) });
+        const frame = Buffer.concat([base.subarray(0, HEADER_SIZE), body]);
         fixLength(frame);
         fixChecksumForView(frame);
-        out.push(single(name, `${t.name} with a ${size}-byte payload (${t.block ? (t.block.repeated ? `records of ${t.block.size}` : `expected ${t.block.size}`) : 'expected none'})`, ctx.transport(rng), frame));
+        out.push(single(name, `${t.name} with a ${size}-byte payload (${t.block ? (t.block.repeated ? `records of ${t.block.size}` : `expected ${t.block.size}`) : 'expected none'})`,
+          ctx.transport(rng), frame, base, { opcode: t.name, field: 'size', value: String(size) }));
       }
     }
     return out;

@@ -79,6 +79,10 @@ export function udpAnswers(host: string, port: number, ms: number): Promise<bool
 
 export class SpawnError extends Error {}
 
+function normalizeLine(l: string): string {
+  return l.replace(/0x[0-9a-f]+|\d+/gi, '#').trim();
+}
+
 export class Target {
   private child: ChildProcess | null = null;
   private exitInfo: ExitInfo | null = null;
@@ -86,6 +90,9 @@ export class Target {
   private partialLine = '';
   private tree: number[] = [];
   private readyLines = 0;
+  private readyAt = 0;
+  /** Lines (numbers blanked) printed as the target came up, in any start. */
+  private readonly startupLines = new Set<string>();
   private treeAt = 0;
   private exitWaiters: Array<() => void> = [];
   restarts = 0;
@@ -121,7 +128,7 @@ export class Target {
   stderrSinceReady(): string[] {
     const lines = this.stderrLines.slice(this.readyLines);
     if (this.partialLine) lines.push(this.partialLine);
-    return lines;
+    return lines.filter((l) => !this.startupLines.has(normalizeLine(l)));
   }
 
   stderrTail(n = 20): string[] {
@@ -136,6 +143,7 @@ export class Target {
     this.exitInfo = null;
     this.stderrLines = [];
     this.readyLines = 0;
+    this.readyAt = 0;
     this.partialLine = '';
     this.tree = [];
     this.treeAt = 0;
@@ -149,6 +157,8 @@ export class Target {
       const parts = (this.partialLine + s).split('\n');
       this.partialLine = parts.pop() ?? '';
       this.stderrLines.push(...parts);
+      // what it prints as it comes up (a banner read a little after readiness) is not what a crash said
+      if (this.readyAt && Date.now() - this.readyAt < 100) for (const p of parts) this.startupLines.add(normalizeLine(p));
       if (this.stderrLines.length > 200) {
         const cut = this.stderrLines.length - 200;
         this.stderrLines.splice(0, cut);
@@ -184,6 +194,8 @@ export class Target {
         // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 5 s)
         for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) break;
         this.readyLines = this.stderrLines.length;
+        for (const l of this.stderrLines) this.startupLines.add(normalizeLine(l));
+        this.readyAt = Date.now();
         return;
       }
       if (Date.now() > deadline) {

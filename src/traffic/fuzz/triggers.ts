@@ -6,7 +6,8 @@
 // is `size±n`. Steps without a base are the moves of a sequence: the trigger
 // is their opcode sequence.
 //
-// Keys are scoped by the base's opcode (`Query|vvmp.dst_san=0x800000`):
+// Keys are scoped by the transport and the base's opcode
+// (`udp:Query|vvmp.dst_san=0x800000`):
 // retiring one keeps the same value in other opcodes alive, so a bug that
 // fires on every bad checksum does not hide another one that fires on a bad
 // checksum in Statistics only.
@@ -17,7 +18,7 @@ import type { FuzzCase } from './cases.js';
 import { OFF, declaredSize, residue } from './frames.js';
 
 export interface Triggers {
-  /** `opcode|filter=value` per changed field (and `opcode|vvmp.checksum=bad`, `opcode|size+4`). */
+  /** `transport:opcode|filter=value` per changed field (and `tcp:Free|vvmp.checksum=bad`, `udp:Query|size+4`). */
   keys: string[];
   /** Changed field filters (`vvmp.dst_san`, `vvmp.checksum`, `size`). */
   fields: string[];
@@ -61,14 +62,17 @@ export function caseTriggers(c: FuzzCase): Triggers {
       continue;
     }
     const { frame, base } = s;
-    const op = opcodeName(base);
+    // scoped by transport and opcode: a trigger retired over UDP stays in play over TCP
+    const op = `${c.conns[s.conn] ?? 'tcp'}:${opcodeName(base)}`;
     const add = (field: string, value: string) => {
       keys.push(`${op}|${field}=${value}`);
       fields.add(field);
     };
     const n = Math.min(frame.length, base.length, HEADER_SIZE);
+    // a length that tells the truth about a changed size follows the size: the size is the change
+    const truthful = frame.length !== base.length && declaredSize(frame) === frame.length;
     for (const f of HEADER.fields) {
-      if (f.offset + f.width > n || f.name === 'checksum') continue;
+      if (f.offset + f.width > n || f.name === 'checksum' || (truthful && f.name === 'length')) continue;
       if (differs(frame, base, f.offset, f.width)) add(f.filter, valueText(frame, 0, f));
     }
     if (frame.length >= HEADER_SIZE) {
@@ -87,6 +91,8 @@ export function caseTriggers(c: FuzzCase): Triggers {
       }
     }
     if (frame.length !== base.length) add('size', `${frame.length > base.length ? '+' : ''}${frame.length - base.length}`);
+    // the valid frame itself (a change taken back by minimisation): its opcode is the trigger
+    if (keys.length === 0 && frame.equals(base)) sequence.push(opcodeName(base));
   }
   return { keys, fields: [...fields].sort(), sequence };
 }
