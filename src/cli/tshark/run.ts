@@ -121,13 +121,27 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
     for (const st of stats) for (const f of frames) st.frame(f, first!);
     if (o.filter && !frames.some((f) => o.filter!.test(f))) return;
     const stamp = stampOf(info);
-    show({ packet: info, frames, first: first!, prevDisplayed: prevDisplayed ?? stamp });
+    show({ packet: info, frames, first: first!, prevDisplayed: prevDisplayed ?? stamp, packetOf });
     prevDisplayed = stamp;
+  };
+
+  // Each VVMP frame's packet number (4 bytes a frame): tshark names the other
+  // frame of an exchange by its packet (vvmp.response_in / response_to).
+  let packetOfFrame = new Int32Array(1 << 16);
+  const packetOf = (n: number): number | undefined => (n > 0 && n < packetOfFrame.length && packetOfFrame[n] !== 0 ? packetOfFrame[n] : undefined);
+  const notePacket = (f: AnalyzedFrame): void => {
+    if (f.number >= packetOfFrame.length) {
+      const grown = new Int32Array(Math.max(packetOfFrame.length * 2, f.number + 1));
+      grown.set(packetOfFrame);
+      packetOfFrame = grown;
+    }
+    packetOfFrame[f.number] = f.packet;
   };
 
   // The packet being read, kept in `packets` only when it completes a VVMP frame.
   let current: { p: Packet; prev: Stamp } | null = null;
   const remember = (f: AnalyzedFrame): void => {
+    notePacket(f);
     if (packets.lastNumber === f.packet) return;
     const c = current;
     if (c && c.p.index === f.packet) {

@@ -66,7 +66,7 @@ function leaf(field: FilterField, v: string): string | boolean {
 }
 
 /** One VVMP frame's layer: header and derived fields, then its payload block. */
-function vvmpLayer(f: AnalyzedFrame): Node {
+function vvmpLayer(f: AnalyzedFrame, packetOf?: (frameNumber: number) => number | undefined): Node {
   const node: Node = [];
   const blocks = new Map<BlockLayout, FilterField[]>();
   for (const field of FILTER_FIELDS.values()) {
@@ -80,13 +80,13 @@ function vvmpLayer(f: AnalyzedFrame): Node {
       }
       continue;
     }
-    const vs = frameValues(field, f);
+    const vs = frameValues(field, f, packetOf);
     for (const v of vs) node.push({ key: field.name, value: field.type === 'proto' ? null : leaf(field, v) });
   }
   const block = f.decoded.payloadBlock;
   const fields = block ? blocks.get(block) : undefined;
   if (block && fields) {
-    const columns = fields.map((fd) => frameValues(fd, f));
+    const columns = fields.map((fd) => frameValues(fd, f, packetOf));
     const records = block.repeated ? Math.max(0, ...columns.map((c) => c.length)) : 1;
     for (let i = 0; i < records; i++) {
       const rec: Node = [];
@@ -107,7 +107,7 @@ function layers(r: PacketRecord, ek = false): Entry[] {
     { key: 'frame', value: frameLayer(r, ek) },
     { key: ipKey, value: ip },
     { key: tKey, value: t },
-    ...r.frames.map((f) => ({ key: P, value: vvmpLayer(f) })),
+    ...r.frames.map((f) => ({ key: P, value: vvmpLayer(f, r.packetOf) })),
   ];
 }
 

@@ -29,6 +29,12 @@ export interface PacketRecord {
   first: Stamp;
   /** The packet shown before this one (itself for the first shown). */
   prevDisplayed: Stamp;
+  /**
+   * The capture packet holding a VVMP frame's last byte, by frame number:
+   * tshark names the other frame of an exchange (response_in/response_to) by
+   * its packet number.
+   */
+  packetOf?: (frameNumber: number) => number | undefined;
 }
 
 export function stampOf(p: { tsSec: number; tsNsec: number }): Stamp {

@@ -10,6 +10,7 @@
 // VVMP and expert fields one per VVMP frame in the packet, all of them listed.
 
 import { FILTER_FIELDS, type FilterField } from '../../analysis/filter/fields.js';
+import type { TimeValue } from '../../analysis/filter/fieldTypes.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
 import { HEADER, PAYLOAD_BLOCKS, type FieldDef } from '../../protocol/fields.js';
 import { stampOf, type PacketRecord } from './packet.js';
@@ -47,6 +48,10 @@ const DERIVED_HEX: ReadonlyMap<string, number> = new Map([[`${HEADER.prefix}.sta
 function hexWidth(name: string): number | null {
   const def = TABLE_DEFS.get(name);
   if (def) return def.kind === 'id' || def.kind === 'flags' || def.kind === 'reserved' || def.unit === 'hex' ? def.width : null;
+  // The reserved bits of a flags field (vvmp.alloc.flags.reserved): shown in hex as wide as their field.
+  const dot = name.lastIndexOf('.');
+  const parent = TABLE_DEFS.get(name.slice(0, dot));
+  if (parent?.kind === 'flags' && name.slice(dot + 1) === 'reserved') return parent.width;
   return DERIVED_HEX.get(name) ?? null;
 }
 
@@ -54,8 +59,19 @@ function intText(v: number | bigint, hex: number | null): string {
   return hex === null ? v.toString() : '0x' + v.toString(16).padStart(hex * 2, '0');
 }
 
-/** Every value of a registry field in one VVMP frame, in the order the frame carries them. */
-export function frameValues(field: FilterField, f: AnalyzedFrame): string[] {
+/** Fields whose values are VVMP frame numbers: printed as packet numbers, as tshark does. */
+const FRAME_NUMBER_FIELDS: ReadonlySet<string> = new Set([`${HEADER.prefix}.response_in`, `${HEADER.prefix}.response_to`, `${HEADER.prefix}.peer`]);
+
+/** A (sec, nsec) time as seconds with 9 decimals (tshark's relative times: frame.time_relative, vvmp.time). */
+function secondsText(t: TimeValue): string {
+  return `${t.sec}.${String(t.nsec).padStart(9, '0')}`;
+}
+
+/**
+ * Every value of a registry field in one VVMP frame, in the order the frame carries them.
+ * `packetOf` turns frame numbers (vvmp.response_in …) into packet numbers; without it they stay frame numbers.
+ */
+export function frameValues(field: FilterField, f: AnalyzedFrame, packetOf?: (frameNumber: number) => number | undefined): string[] {
   const out: string[] = [];
   const push = (s: string): boolean => {
     out.push(s);
@@ -64,6 +80,10 @@ export function frameValues(field: FilterField, f: AnalyzedFrame): string[] {
   switch (field.type) {
     case 'uint': {
       const hex = hexWidth(field.name);
+      if (packetOf && FRAME_NUMBER_FIELDS.has(field.name) && !field.wide) {
+        field.some(f, (v) => push(String(packetOf(v) ?? v)));
+        break;
+      }
       if (field.wide) field.some(f, (v) => push(intText(v, hex)));
       else field.some(f, (v) => push(intText(v, hex)));
       break;
@@ -78,9 +98,11 @@ export function frameValues(field: FilterField, f: AnalyzedFrame): string[] {
     case 'ip':
       field.some(f, (v) => push(v));
       break;
-    case 'time':
-      out.push(epochText(stampOf(f), 9));
+    case 'time': {
+      const t: TimeValue = { sec: 0, nsec: 0 };
+      if (field.get(f, t, { shown: false, lastSec: 0, lastNsec: 0 })) out.push(field.relative ? secondsText(t) : epochText(t, 9));
       break;
+    }
     case 'proto':
       if (field.present(f)) out.push('');
       break;
@@ -112,8 +134,8 @@ export function tsharkField(name: string): TsharkField | null {
   if (!field) return null;
   // tshark's ip.* fields are IPv4 only (IPv6 addresses are ipv6.*); the filter's cover both.
   if (field.type === 'ip') return { name, values: (r) => frameValues(field, r.frames[0]!).filter((a) => !a.includes(':')) };
-  if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!) };
-  return { name, values: (r) => r.frames.flatMap((f) => frameValues(field, f)) };
+  if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!, r.packetOf) };
+  return { name, values: (r) => r.frames.flatMap((f) => frameValues(field, f, r.packetOf)) };
 }
 
 export interface FieldListing {
