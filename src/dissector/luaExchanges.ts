@@ -6,7 +6,8 @@
 // open for its grant; the first reply gives the response time, to the
 // microsecond as vvmp keeps latencies; a request unanswered past its
 // deadline (Allocate/Modify: its timeout_ms, else 5 s) plus 60 s is
-// forgotten, so a later reply is unmatched.
+// forgotten, so a later reply is unmatched. The matching also gives each
+// frame its vvmp.session (src/dissector/luaSessions.ts).
 //
 // Like Wireshark's own request tracking (conversation data), matching runs
 // on the first pass (pinfo.visited false) and stores its results by packet
