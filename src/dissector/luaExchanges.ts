@@ -6,7 +6,8 @@
 // open for its grant; the first reply gives the response time, to the
 // microsecond as vvmp keeps latencies; a request unanswered past its
 // deadline (Allocate/Modify: its timeout_ms, else 5 s) plus 60 s is
-// forgotten, so a later reply is unmatched.
+// forgotten, so a later reply is unmatched. The matching also gives each
+// frame its vvmp.session (src/dissector/luaSessions.ts).
 //
 // Like Wireshark's own request tracking (conversation data), matching runs
 // on the first pass (pinfo.visited false) and stores its results by packet
@@ -21,6 +22,7 @@
 
 import { DEFAULT_TIMEOUT_MS, LATE_REPLY_GRACE_NS } from '../analysis/analyzer.js';
 import { HEADER, OPCODES, OP_ANNOUNCE, STATUS_PENDING } from '../protocol/fields.js';
+import { sessionFieldDecls, sessionLua } from './luaSessions.js';
 
 function headerOffset(name: string): { off: number; w: number } {
   const f = HEADER.fields.find((x) => x.name === name);
@@ -44,6 +46,7 @@ export function exchangeFieldDecls(p: string): string[] {
     `field("${p}.response_in", ProtoField.framenum("${p}.response_in", "Response in", base.NONE))`,
     `field("${p}.response_to", ProtoField.framenum("${p}.response_to", "Request in", base.NONE))`,
     `field("${p}.time", ProtoField.relative_time("${p}.time", "Response time"))`,
+    ...sessionFieldDecls(p),
   ];
 }
 
@@ -52,7 +55,8 @@ export function exchangeLua(p: string): string {
   const client = headerOffset('client_id');
   const tx = headerOffset('transaction_id');
   const grace = LATE_REPLY_GRACE_NS / 1e9;
-  return `-- ---- request/response tracking (first pass), see src/dissector/luaExchanges.ts -----------
+  return `${sessionLua()}
+-- ---- request/response tracking (first pass), see src/dissector/luaExchanges.ts -----------
 local TIMEOUT_FIELDS = ${timeoutFields()}
 local DEFAULT_TIMEOUT_MS = ${DEFAULT_TIMEOUT_MS}
 local GRACE = NSTime.new(${grace}, 0)
@@ -61,13 +65,14 @@ local STATUS_PENDING_X = ${STATUS_PENDING}
 local f_frame_time = Field.new("frame.time")
 
 local open_requests = {}   -- "<client hex>/<txid>" -> list of open requests, oldest first
-local exchange_results = {} -- "<packet>:<frame index>" -> { response_in, response_to, time }
+local exchange_results = {} -- "<packet>:<frame index>" -> { response_in, response_to, time, session }
 local latest = nil         -- latest VVMP packet time seen (the deadlines' clock)
 local pdu_packet, pdu_index = -1, 0
 
 local function reset_exchanges()
   open_requests, exchange_results, latest = {}, {}, nil
   pdu_packet, pdu_index = -1, 0
+  reset_sessions()
 end
 
 local function ms_time(ms)
@@ -110,7 +115,10 @@ local function match_frame(tvb, pinfo, n, key)
       list = {}
       open_requests[open_key] = list
     end
-    list[#list + 1] = { key = key, num = pinfo.number, opcode = opcode, t = t, limit = t + ms_time(ms) + GRACE, pending = false }
+    local entry = { key = key, num = pinfo.number, opcode = opcode, t = t, limit = t + ms_time(ms) + GRACE, pending = false }
+    list[#list + 1] = entry
+    local session = session_of_request(tvb, n, opcode, entry)
+    if session then result_for(key).session = session end
     return
   end
   local list = open_requests[open_key]
@@ -127,6 +135,13 @@ local function match_frame(tvb, pinfo, n, key)
       if not r.pending then
         mine.time = micro_round(t - r.t)
         result_for(r.key).response_in = pinfo.number
+      end
+      local session = session_of_reply(tvb, n, opcode, r)
+      if session then
+        mine.session = session
+        -- A request without a session of its own takes its first reply's.
+        local req = result_for(r.key)
+        if not r.pending and req.session == nil then req.session = session end
       end
       if tvb(OFF_SUB, 1):uint() == STATUS_PENDING_X then r.pending = true else table.remove(list, i) end
       break
@@ -150,6 +165,7 @@ local function track_exchange(tvb, pinfo, root, n)
   if r.response_in then root:add(F["${p}.response_in"], r.response_in):set_generated() end
   if r.response_to then root:add(F["${p}.response_to"], r.response_to):set_generated() end
   if r.time then root:add(F["${p}.time"], r.time):set_generated() end
+  if r.session then root:add(F["${p}.session"], r.session):set_generated() end
 end
 `;
 }

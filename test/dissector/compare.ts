@@ -6,7 +6,8 @@
 // * decodeFrame on the very bytes tshark dissected (its `vvmp_raw`): checks the
 //   Lua's field decoding and findings. Always done.
 // * `vvmp read FILE --json` when it runs: checks framing too (which frames,
-//   completed by which packet, in which order) and the read output's values.
+//   completed by which packet, in which order) and the read output's values,
+//   the session included (tshark runs two passes for it).
 //   Skipped with a note when the command does not work (yet).
 //
 // Usage: compareWithTshark('captures/x.pcap') → CompareResult (mismatches: []),
@@ -200,7 +201,8 @@ export function tsharkFrames(captureFile: string, opts: CompareOptions = {}): Ts
 
 function tsharkFramesWith(captureFile: string, lua: string, opts: CompareOptions): TsharkFrame[] {
   const r = runToFile(opts.tshark ?? 'tshark', [
-    '-r', captureFile, '-X', `lua_script:${lua}`, '-T', 'json', '-x', '--no-duplicate-keys', '-Y', P,
+    // -2: a request's session may come from its later reply (src/dissector/luaSessions.ts).
+    '-2', '-r', captureFile, '-X', `lua_script:${lua}`, '-T', 'json', '-x', '--no-duplicate-keys', '-Y', P,
     ...(opts.tsharkArgs ?? []),
   ]);
   try {
@@ -315,8 +317,8 @@ export function expectedFields(d: DecodedFrame): FieldValues {
   return m;
 }
 
-/** Exchange fields (need the analysis, not the frame alone): checked by filters.test.ts. */
-const EXCHANGE_FIELDS = new Set([`${P}.response_in`, `${P}.response_to`, `${P}.time`]);
+/** Exchange fields (need the analysis, not the frame alone): checked by filters.test.ts; the session against read. */
+const EXCHANGE_FIELDS = new Set([`${P}.response_in`, `${P}.response_to`, `${P}.time`, `${P}.session`]);
 
 /** Bytes fields (payload, trailing) are compared for presence only. */
 const BYTES_FIELDS = new Set([`${P}.payload`, `${P}.trailing`]);
@@ -356,6 +358,7 @@ interface ReadRecord {
   checksum: number | null;
   checksum_ok: boolean;
   name: string | null;
+  session: string | null;
   payload: null | Record<string, number> | { devices: Record<string, number>[] };
   expert: { code: string; message?: string }[];
 }
@@ -400,6 +403,7 @@ function readFields(r: ReadRecord): Map<string, string> {
   }
   m.set(`${P}.checksum_ok`, r.checksum_ok ? '1' : '0');
   if (r.name !== null) m.set(`${P}.name`, r.name);
+  if (r.session !== null) m.set(`${P}.session`, r.session);
   const p = r.payload;
   if (p) {
     const recs = 'devices' in p && Array.isArray(p.devices) ? p.devices : [p as Record<string, number>];
@@ -419,6 +423,8 @@ function tsharkReadView(t: TsharkFrame): Map<string, string> {
   m.set(`${P}.checksum_ok`, (t.fields.get(`${P}.checksum_ok`) ?? ['']).join(','));
   const name = t.fields.get(`${P}.name`);
   if (name) m.set(`${P}.name`, name.join(','));
+  const session = t.fields.get(`${P}.session`);
+  if (session) m.set(`${P}.session`, session.join(','));
   for (const [k, v] of t.fields) {
     const mm = /^vvmp\.(alloc|device|init|free|sessref|stats)\.([a-z_]+)$/.exec(k);
     if (mm) m.set(`payload.${mm[2]}`, v.join(','));

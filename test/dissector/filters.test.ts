@@ -2,9 +2,10 @@
 // generated Lua dissector (`tshark -2 -X lua_script:vvmp.lua -Y F`) and in
 // `vvmp read -Y F`, on every capture in captures/: the capture packets of the
 // frames each selects are equal. Header fields, flag bits, payload fields,
-// expert infos, request/response links and response times, slices,
-// contains, times and streams. `-2`: a request's response_in is known only
-// after its reply (src/dissector/luaExchanges.ts).
+// expert infos, request/response links, response times and sessions, slices,
+// contains, times and streams. `-2`: a request's response_in (and a session
+// named only by its reply) is known only after its reply
+// (src/dissector/luaExchanges.ts, luaSessions.ts).
 //
 // Frame numbers differ by design (tshark numbers packets, vvmp VVMP frames),
 // so filters compare packets; filters on frame.* guard with `vvmp` because
@@ -47,6 +48,11 @@ export const FILTERS: readonly string[] = [
   '!vvmp.response_in && vvmp.reply == 0',
   'vvmp.time > 0.0008',
   'vvmp.time <= 0.0003',
+  // sessions (a request's may come from its reply: -2)
+  'vvmp.session == "0x00000000000000aa/1"',
+  'vvmp.session',
+  'vvmp.opcode == 0x0002 && !vvmp.session',
+  'vvmp.session != "0x00000000000000aa/2" && vvmp.reply == 0',
   // slices and contains on the frame bytes
   'vvmp[0:2] == 80:02',
   'vvmp[0] == 80',
