@@ -121,7 +121,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux: issue 17', { timeout: 120_000 
     await t.waitFor(':frobnicate: unknown command "frobnicate" (:help lists them)');
     // A filter hiding the frame is cleared to show it.
     t.send('/');
-    t.type('vvmp.reply');
+    t.type('vvmp.reply == 1');
     t.send('Enter');
     await t.waitFor('8 of 18 frames');
     await command(t, 'goto 3');

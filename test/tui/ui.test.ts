@@ -190,7 +190,7 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
     t.send('S');
     let s = await t.waitFor('Lifecycle');
     expect(s).toMatch(/> 0xaa +17 0x11 +CLOSED +RAID5 +100\.0 GiB +0\.1004 +●alloc 0\.39ms ─ ●init ─ ●stats ─ ●free/);
-    expect(s).toMatch(/any +— 0x22 +REJECTED +RAID0 +2\.0 GiB .*●alloc ✗ NO_CAPACITY/);
+    expect(s).toMatch(/0xaa +— 0x22 +REJECTED +RAID0 +2\.0 GiB .*●alloc ✗ NO_CAPACITY/);
     t.send('Enter');
     s = await t.waitFor('8 of 18 frames');
     expect(s).toContain('vvmp.session == "0x00000000000000aa/17"');
