@@ -228,10 +228,11 @@ describe('vvmp fuzz against the reference server', () => {
  */
 async function liar(): Promise<{ port: number; close(): Promise<void> }> {
   const port = await freePort();
-  const answer = (f: ReturnType<typeof decodeFrame>): Buffer | 'drop' | null => {
+  const answer = (f: ReturnType<typeof decodeFrame>, udp = false): Buffer | 'drop' | null => {
     const h = f.header;
     if (h.opcode === null || f.bytes.length < HEADER_SIZE || (h.opcode & 0x8000) !== 0 || h.opcode === 7) return null;
-    if (h.opcode === 4 && !f.checksumOk) return 'drop';
+    // a TCP connection is dropped; UDP has none, so the datagram gets the ordinary answer (silence would be a hang)
+    if (h.opcode === 4 && !f.checksumOk && !udp) return 'drop';
     const query = h.opcode === 1 && f.checksumOk && f.complete && f.findings.length === 0;
     return encodeFrame({
       opcode: h.opcode | 0x8000, client_id: h.client_id!, server_id: 0x51n,
@@ -254,7 +255,7 @@ async function liar(): Promise<{ port: number; close(): Promise<void> }> {
   await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
   const udp = dgram.createSocket('udp4');
   udp.on('message', (m, rinfo) => {
-    const r = answer(decodeFrame(m, { udp: true }));
+    const r = answer(decodeFrame(m, { udp: true }), true);
     if (r && r !== 'drop') udp.send(r, rinfo.port, rinfo.address);
   });
   await new Promise<void>((r) => udp.bind(port, '127.0.0.1', () => r()));
