@@ -172,6 +172,24 @@ describe('state model', () => {
   });
 });
 
+describe('state model: avoided states', () => {
+  it('a state whose walks only re-trigger a known crash is not walked from again', () => {
+    const m = new StateModel();
+    const alloc = build(templateByName('Allocate'));
+    const c: FuzzCase = { seq: 1, strategy: 's', desc: '', conns: ['tcp'], steps: [{ conn: 0, frame: alloc }] };
+    const granted = decodeFrame(encodeFrame({ opcode: OP_ALLOCATE | REPLY_BIT, sub_opcode: 0, client_id: 1n, transaction_id: 1,
+      payload: { storage_type: 0xff, access_type: 0xff, session_id: 7, capacity_kb: 1, bandwidth_kb: 1, qos: 1, flags: 0, timeout_ms: 0 } as never }));
+    m.observe(c, () => granted);
+    expect(m.rarest().map(([s]) => s)).toContain('Allocate OK session granted');
+    m.avoid('Allocate OK session granted');
+    expect(m.isAvoided('Allocate OK session granted')).toBe(true);
+    expect(m.rarest().map(([s]) => s)).not.toContain('Allocate OK session granted');
+    // seen again: still avoided
+    m.observe(c, () => granted);
+    expect(m.rarest().map(([s]) => s)).not.toContain('Allocate OK session granted');
+  });
+});
+
 describe('reply deadline', () => {
   it('follows the measured latency within its bounds; a given --timeout is used as is', () => {
     const b = new Baseline('127.0.0.1', 1, 2000);

@@ -65,6 +65,8 @@ export interface FuzzCase {
   change?: Change;
   /** Already run once more after a crash beside it. */
   retried?: boolean;
+  /** stateful:walk: the state model's state it started from. */
+  from?: string;
   /** How many times it was run again because a crash or failed check beside it wiped out its verdict. */
   requeued?: number;
 }

@@ -118,7 +118,7 @@ export class Fuzzer implements Runner {
     this.found = new Investigator(this);
     this.sched = new Scheduler(
       makeStrategies({ seed: opts.seed, transport: opts.transport, maxPayload: opts.maxPayload, seeds: opts.seeds, only: opts.strategies, model: this.model }),
-      (c) => this.found.registry.isRetired(c),
+      (c) => this.dropped(c),
     );
     this.lanes = {
       tcp: new Lane('tcp', opts.host, opts.port, opts.timeoutMs),
@@ -145,6 +145,16 @@ export class Fuzzer implements Runner {
   retireStrategy(name: string): void {
     if (!this.sched.isRetired(name)) this.event(`retiring ${name}: its sequence is a known bug`, 'debug');
     this.sched.retire(name);
+  }
+
+  /** A case that would only re-trigger a known bug: a retired trigger, or a walk from an avoided state. */
+  private dropped(c: FuzzCase): boolean {
+    return this.found.registry.isRetired(c) || (c.from !== undefined && this.model.isAvoided(c.from));
+  }
+
+  avoidState(state: string): void {
+    this.event(`walks from "${state}" re-trigger a known crash: avoided`, 'debug');
+    this.model.avoid(state);
   }
 
   live(): Live {
@@ -282,7 +292,7 @@ export class Fuzzer implements Runner {
    */
   private requeue(cases: FuzzCase[], pinned = false): void {
     for (const c of cases) {
-      if (this.again.includes(c) || this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) continue;
+      if (this.again.includes(c) || this.sched.isRetired(c.strategy) || this.dropped(c)) continue;
       // a crash pinned on another case (now retired) does not count against this one
       const n = (c.requeued ?? 0) + (pinned ? 0.25 : 1);
       if (n > REQUEUE_MAX) continue;
@@ -301,7 +311,7 @@ export class Fuzzer implements Runner {
     const batch: FuzzCase[] = [];
     while (this.again.length && batch.length < this.opts.batch) {
       const c = this.again.shift()!;
-      if (this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c)) this.sched.skipped++;
+      if (this.sched.isRetired(c.strategy) || this.dropped(c)) this.sched.skipped++;
       else batch.push(c);
     }
     this.rerunBatch = batch.length > 0;
@@ -365,7 +375,7 @@ export class Fuzzer implements Runner {
       while (k < isolated.length && group.length < ISOLATED_PARALLEL) {
         const c = isolated[k]!;
         // retired since it was scheduled (a bug found earlier in this batch)
-        if (!c.rerun && (this.sched.isRetired(c.strategy) || this.found.registry.isRetired(c))) {
+        if (!c.rerun && (this.sched.isRetired(c.strategy) || this.dropped(c))) {
           this.sched.skipped++;
           k++;
           continue;

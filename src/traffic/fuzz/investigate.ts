@@ -52,6 +52,8 @@ export interface Runner {
   /** Ends the run with a one-line error (exit 1). */
   fatal(message: string): void;
   retireStrategy(name: string): void;
+  /** A state-model walk from `state` re-triggers a known crash: walk from elsewhere. */
+  avoidState(state: string): void;
 }
 
 /** The cause of a verdict: oracle plus exit, hang scope or wrong reply field. */
@@ -75,6 +77,9 @@ export function lastWords(stderr: readonly string[]): string {
   const last = lines.pop() ?? '';
   return last.replace(/0x[0-9a-f]+|\d+/gi, '#').trim().slice(0, 160);
 }
+
+/** Suspects without a valid frame behind them replayed to pin a known crash that no case names. */
+const PIN_REPLAYS = 8;
 
 /** Oracles whose failures cost a restart: the target is left unusable. */
 const COSTLY: ReadonlySet<OracleName> = new Set(['crash', 'health', 'memory']);
@@ -185,7 +190,11 @@ export class Investigator {
       this.duplicates++;
       this.run.event(`${known.id} again (${known.count}×)${carrier ? `: ${carrier.strategy} #${carrier.seq}` : ''}`, 'debug');
       await this.run.restart(why);
-      return !!(carrier ?? seqCarrier);
+      if (carrier || seqCarrier) return true;
+      // no case names its trigger: one without a valid frame behind it (random
+      // bytes, a sequence) is the likely culprit; replayed alone, the one that
+      // makes the same crash has its strategy retired (it would only find this one again)
+      return this.pinBaseless(known, suspects);
     }
     if (!this.run.target.spawned) {
       const last = suspects[suspects.length - 1];
@@ -233,6 +242,26 @@ export class Investigator {
     }
     await this.failure(found.c, found.v);
     return true;
+  }
+
+  /** Replays the newest few suspects that have no valid frame behind them; retires the strategy of one that crashes the same way. */
+  private async pinBaseless(known: Bug, suspects: FuzzCase[]): Promise<boolean> {
+    const baseless = [...suspects].reverse().filter((c) => c.steps.every((st) => !st.base)).slice(0, PIN_REPLAYS);
+    for (const c of baseless) {
+      const r = await this.run.verify(c, { settleMs: 20 });
+      const ex = this.run.target.exited;
+      if (!ex) continue;
+      const same = r.v?.oracle === 'crash' && this.registry.match(causeOf({ oracle: 'crash', detail: `target ${ex.text}` }, ex.said ?? []), c) === known;
+      await this.run.restart('after a replay that crashed');
+      if (same) {
+        this.run.event(`${known.id} again: ${c.strategy} #${c.seq} replayed alone`, 'debug');
+        // a walk is as good as the state it starts from: that state is avoided, the walks go on
+        if (c.from !== undefined) this.run.avoidState(c.from);
+        else this.run.retireStrategy(c.strategy);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A failure that showed alone: count it on a known bug, or minimise, confirm and save a new one. */

@@ -7,6 +7,7 @@
 // freshly restarted target; it is reported with the growth per case.
 
 import type { FuzzCase } from './cases.js';
+import { caseTriggers, isSubsequence } from './triggers.js';
 import { combineCases } from './combine.js';
 import { nowMs, runCase, sleep } from './exec.js';
 import type { Investigator, Runner } from './investigate.js';
@@ -47,6 +48,14 @@ export class MemoryOracle {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Opcode sequences of the cases that confirmed a leak. */
+  private readonly leakSteps: string[][] = [];
+
+  private replaysKnownLeak(c: FuzzCase): boolean {
+    const seq = caseTriggers(c).sequence;
+    return this.leakSteps.some((k) => isSubsequence(k, seq));
   }
 
   /** Keeps up to 4 cases of each kind (the newest ones: the first pass's early cases are rarely the leaking ones). */
@@ -108,8 +117,12 @@ export class MemoryOracle {
     const candidates = [...new Set([...leaky, ...ranked])].filter((s) => (this.probes.get(s) ?? 0) < 2).slice(0, 3);
     let done = false;
     for (const s of candidates) {
-      const recorded = this.samples.get(s) ?? [];
-      if (recorded.length === 0) continue;
+      // cases that replay a known leak's steps (a walk through a double Free) grow by that leak, not a new one
+      const recorded = (this.samples.get(s) ?? []).filter((x) => !this.replaysKnownLeak(x));
+      if (recorded.length === 0) {
+        this.credit.forget(s);
+        continue;
+      }
       this.probes.set(s, (this.probes.get(s) ?? 0) + 1);
       // the recorded cases in turn, as one sequence, repeated
       const c = recorded.length === 1 ? recorded[0]! : combineCases(recorded, this.run.opts.maxPayload);
@@ -122,6 +135,10 @@ export class MemoryOracle {
         + `${perCase >= 0.1 ? perCase.toFixed(1) : perCase.toFixed(3)} MB per case) over ${best.reps * recorded.length} ${s} cases repeated alone on a fresh target`
         + `${flag ? ` (noticed during the run: ${flag.detail})` : ''}`;
       const v: Verdict = { oracle: 'memory', detail };
+      for (const x of recorded) {
+        const seq = caseTriggers(x).sequence;
+        if (seq.length > 1) this.leakSteps.push(seq);
+      }
       const r = await this.run.verify(c, { record: true });
       this.found.save(c, v, { v, obs: r.obs, transcript: r.transcript }, null, {
         signature: `memory|${s}`, cause: { oracle: 'memory', qualifier: `${perCase.toFixed(1)} MB per case` }, fields: [], sequence: [],

@@ -39,7 +39,7 @@ export function summaryText(r: FuzzReport, target: string): string {
   const lines: string[] = [];
   lines.push(`vvmp fuzz: ${r.cases} cases in ${r.durationS.toFixed(1)} s (${Math.round(r.casesPerS)} cases/s), seed ${r.seed}, target ${target}`);
   lines.push(`target: median reply ${r.latency.medianMs.toFixed(1)} ms, a reply is due within ${r.latency.deadlineMs} ms; `
-    + `${r.restarts} restart${r.restarts === 1 ? '' : 's'}${r.restarts ? ` (${Math.round(r.meanRestartMs)} ms each)` : ''}`);
+    + `${r.restarts} restart${r.restarts === 1 ? '' : 's'}${r.restarts ? ` (${Math.round(r.meanRestartMs)} ms each: stop ${Math.round(r.restartParts.stop)}, start until TCP accepts ${Math.round(r.restartParts.tcp)}, until UDP answers ${Math.round(r.restartParts.udp)})` : ''}`);
   lines.push('');
   if (r.bugs.length) {
     lines.push(`bugs: ${r.bugs.length}`);

@@ -40,7 +40,7 @@ export function walkStrategy(ctx: Ctx, model: StateModel): Strategy {
       took.push(`${t.name}${client === owner ? '' : ' (other client)'}`);
     }
     const transport = info.transport ?? ctx.transport(rng);
-    return { seq: 0, strategy: name, desc: `from "${state}" (${prefix.length} steps) then ${took.join(', ')}`, conns: [transport], steps: b.steps };
+    return { seq: 0, strategy: name, desc: `from "${state}" (${prefix.length} steps) then ${took.join(', ')}`, conns: [transport], steps: b.steps, from: state };
   });
 }
 

@@ -71,10 +71,21 @@ export class StateModel {
     }
   }
 
+  /** States whose way there only re-triggers a known crash: not walked from again. */
+  private readonly avoided = new Set<string>();
+
+  avoid(state: string): void {
+    this.avoided.add(state);
+  }
+
+  isAvoided(state: string): boolean {
+    return this.avoided.has(state);
+  }
+
   /** Reachable states, rarest first (ties: shorter prefix first). */
   rarest(): Array<[string, StateInfo]> {
     return [...this.states.entries()]
-      .filter(([, v]) => v.prefix !== null)
+      .filter(([s, v]) => v.prefix !== null && !this.avoided.has(s))
       .sort((a, b) => a[1].visits - b[1].visits || a[1].prefix!.length - b[1].prefix!.length);
   }
 

@@ -79,6 +79,9 @@ export function udpAnswers(host: string, port: number, ms: number): Promise<bool
 
 export class SpawnError extends Error {}
 
+/** Readiness polling interval while a (re)started target comes up, ms. */
+const READY_POLL_MS = 10;
+
 function normalizeLine(l: string): string {
   return l.replace(/0x[0-9a-f]+|\d+/gi, '#').trim();
 }
@@ -99,6 +102,8 @@ export class Target {
   starts = 0;
   /** How long each restart took, ms (the last 1,000). */
   readonly restartMs: number[] = [];
+  private readonly restartParts = { stop: 0, tcp: 0, udp: 0 };
+  private tcpReadyAt = 0;
 
   constructor(
     readonly host: string,
@@ -190,9 +195,13 @@ export class Target {
         throw new SpawnError(`target command ${ex.text} before accepting connections${tail ? `: ${tail}` : ''}`);
       }
       if (await canConnect(this.host, this.port, 300)) {
+        this.tcpReadyAt = Date.now();
         this.readyLines = this.stderrLines.length;
-        // the server binds UDP just after TCP: wait until it answers there too (a TCP-only target: give up after 5 s)
-        for (let i = 0; i < 50 && !this.exitInfo; i++) if (await udpAnswers(this.host, this.port, 100)) break;
+        // the server binds UDP just after TCP: wait until it answers there too
+        // (an unbound port refuses at once, so this polls every few ms; a
+        // TCP-only target: give up after 5 s)
+        const udpUntil = Date.now() + 5000;
+        while (!this.exitInfo && Date.now() < udpUntil && !(await udpAnswers(this.host, this.port, 100))) await sleep(READY_POLL_MS);
         this.readyLines = this.stderrLines.length;
         for (const l of this.stderrLines) this.startupLines.add(normalizeLine(l));
         this.readyAt = Date.now();
@@ -202,7 +211,8 @@ export class Target {
         await this.stop();
         throw new SpawnError(`target command did not accept connections on ${this.host}:${this.port} within ${this.readyTimeoutMs} ms`);
       }
-      await sleep(40);
+      // connecting is cheap and a refusal immediate: poll often, a restart costs what the target's start-up costs
+      await sleep(READY_POLL_MS);
     }
   }
 
@@ -252,10 +262,21 @@ export class Target {
   async restart(): Promise<void> {
     const t0 = Date.now();
     await this.stop();
+    const stopped = Date.now();
     this.restarts++;
     await this.start();
-    this.restartMs.push(Date.now() - t0);
+    const t1 = Date.now();
+    this.restartMs.push(t1 - t0);
     if (this.restartMs.length > 1000) this.restartMs.shift();
+    this.restartParts.stop += stopped - t0;
+    this.restartParts.tcp += this.tcpReadyAt - stopped;
+    this.restartParts.udp += t1 - this.tcpReadyAt;
+  }
+
+  /** Where restarts went on average, ms: killing the old process, spawn until TCP accepts, until UDP answers too. */
+  get meanRestartParts(): { stop: number; tcp: number; udp: number } {
+    const n = Math.max(1, this.restarts);
+    return { stop: this.restartParts.stop / n, tcp: this.restartParts.tcp / n, udp: this.restartParts.udp / n };
   }
 
   /** Mean time of the restarts so far (kill, start, accepting connections), ms; 0 before any. */
