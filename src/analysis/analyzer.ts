@@ -430,6 +430,11 @@ export class Analyzer {
     if (sid === null) return null;
     const s = this.sessions.get(server, sid);
     if (!s) {
+      const archived = this.sessions.keyIfSeen(server, sid);
+      if (archived !== null) {
+        f.session = archived;
+        return null;
+      }
       if (r.serverId === 0n && this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) {
         f.expert.push(unknownSession(server, sid));
       }

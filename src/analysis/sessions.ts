@@ -230,6 +230,19 @@ export class SessionTable {
     return bits !== undefined && (bits[sessionId >> 3]! & (1 << (sessionId & 7))) !== 0;
   }
 
+  /**
+   * The key of a session `server` allocated in the capture whose record is no
+   * longer looked up (compact mode archives finished ones): a later frame
+   * naming it still names its session, as with the whole table. Null when the
+   * id was never allocated.
+   */
+  keyIfSeen(server: bigint, sessionId: number): string | null {
+    if (!this.wasSeen(server, sessionId)) return null;
+    let hex = this.serverText.get(server);
+    if (hex === undefined) this.serverText.set(server, (hex = hexId(server)));
+    return sessionKey(server, sessionId, hex);
+  }
+
   /** A session reached a final state: in compact mode, move it to the archive. */
   private finished(s: SessionRecord): void {
     if (!this.compact) return;

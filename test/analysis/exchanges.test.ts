@@ -263,3 +263,24 @@ describe('the final hook (filtered stats): each frame once final, nothing held b
     expect(finals.find((f) => f.n === 4)!.session).toBe('0x00000000000000aa/4');
   });
 });
+
+describe('compact session table (read, stats)', () => {
+  it('a frame naming a finished, archived session still names it, as with the whole table', () => {
+    const free = (txid: number, sid: number): FrameSpec => ({ opcode: OP_FREE, client_id: C, server_id: S, transaction_id: txid, payload: { session_id: sid, release_kb: 0 } });
+    const steps: { at: number; frame: FrameSpec }[] = [];
+    let t = 0;
+    // More sessions than compact mode keeps whole (50), each allocated and freed.
+    for (let i = 1; i <= 60; i++) {
+      steps.push({ at: t++, frame: alloc(2 * i - 1) }, { at: t++, frame: grant(2 * i - 1, i) });
+      steps.push({ at: t++, frame: free(2 * i, i) }, { at: t++, frame: reply(OP_FREE, 2 * i, 0, { session_id: i }) });
+    }
+    // Statistics of session 55 after its Free: it was allocated in this capture.
+    steps.push({ at: t++, frame: { opcode: OP_STATISTICS, client_id: C, server_id: S, transaction_id: 500, payload: { session_id: 55 } } });
+    steps.push({ at: t++, frame: reply(OP_STATISTICS, 500, 0, { session_id: 55, age_ms: 6 }) });
+    const whole = feed(steps).frames.map((f) => f.session);
+    const compact = feed(steps, {}, { compactSessions: true }).frames.map((f) => f.session);
+    expect(whole.at(-1)).toBe('0x00000000000000aa/55');
+    expect(whole.at(-2)).toBe('0x00000000000000aa/55');
+    expect(compact).toEqual(whole);
+  });
+});

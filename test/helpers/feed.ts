@@ -2,7 +2,7 @@
 // so each exchange and session rule can be tested on exactly the frames it needs.
 
 import type { Packet } from '../../src/capture/packet.js';
-import { Analyzer, type AnalyzerHooks } from '../../src/analysis/analyzer.js';
+import { Analyzer, type AnalyzerHooks, type AnalyzerOptions } from '../../src/analysis/analyzer.js';
 import type { AnalyzedFrame } from '../../src/analysis/frame.js';
 import { Summary } from '../../src/analysis/summary.js';
 import { encodeFrame, type FrameSpec } from '../../src/protocol/encode.js';
@@ -36,7 +36,7 @@ export function packetAt(index: number, ms: number, data: Buffer = Buffer.alloc(
   };
 }
 
-export function feed(steps: Step[], hooks: AnalyzerHooks = {}): FeedResult {
+export function feed(steps: Step[], hooks: AnalyzerHooks = {}, opts: AnalyzerOptions = {}): FeedResult {
   const summary = new Summary();
   const frames: AnalyzedFrame[] = [];
   const analyzer = new Analyzer({
@@ -46,7 +46,7 @@ export function feed(steps: Step[], hooks: AnalyzerHooks = {}): FeedResult {
       summary.frame(f);
     },
     segment: (e) => summary.segment(e),
-  });
+  }, opts);
   steps.forEach((s, i) => {
     const p = packetAt(i + 1, s.at);
     analyzer.packet(p);
