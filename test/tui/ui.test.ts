@@ -59,7 +59,8 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
 
   it('opens with the frame list, the tree, the hex and the status bar', async () => {
     const t = open();
-    const s = await t.waitFor(FIRST_ROW);
+    // The status bar's hints come with the first full draw; a transient message may stand there first.
+    const s = await t.waitFor((x) => FIRST_ROW.test(x) && /\? help {2}\/ filter/.test(x));
     expect(s).toContain('18 frames');
     expect(s).toContain('4 errors');
     expect(s).toContain('1 timeout');
