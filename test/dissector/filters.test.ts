@@ -21,57 +21,39 @@ import { BIN, ROOT } from '../helpers/cli.js';
 const HAVE_TSHARK = !spawnSync('tshark', ['--version']).error;
 const files = readdirSync(join(ROOT, 'captures')).filter((f) => /\.pcap(ng)?$/.test(f));
 
+// One or two filters of each kind (the suite's time is mostly tshark's start-up, one run a filter and capture).
 export const FILTERS: readonly string[] = [
   // A present boolean matches even when false (Wireshark): both select every frame with an opcode.
   'vvmp.reply',
   'vvmp.reply == 1',
-  'vvmp.reply == 0 && vvmp.opcode == 0x0002',
   'vvmp.checksum_ok == 0',
   'vvmp.client_id == 0x11 || vvmp.server_id == 0xaa',
-  'vvmp.transaction_id in {2, 3, 5}',
   'vvmp.status != 0',
-  'vvmp.name == "Allocate"',
   // flag bits and payload fields
   'vvmp.alloc.flags.exclusive == 1',
-  'vvmp.alloc.flags.exclusive',
   'vvmp.device.device_flags.broadcasts == 1',
   'vvmp.device.free_kb > 100000000',
-  'vvmp.alloc.capacity_kb >= 8388608 && vvmp.alloc.qos == 3',
   'vvmp.init.stripe_size == 65536',
-  'vvmp.session_id == 2',
   // expert infos
-  'vvmp.expert.status_error',
   'vvmp.expert.checksum_bad || vvmp.expert.subop_invalid',
   // request/response links and response times
   'vvmp.response_in',
-  'vvmp.response_to',
   '!vvmp.response_in && vvmp.reply == 0',
   'vvmp.time > 0.0008',
-  'vvmp.time <= 0.0003',
   // sessions (a request's may come from its reply: -2)
   'vvmp.session == "0x00000000000000aa/1"',
-  'vvmp.session',
   'vvmp.opcode == 0x0002 && !vvmp.session',
-  'vvmp.session != "0x00000000000000aa/2" && vvmp.reply == 0',
   // slices and contains on the frame bytes
   'vvmp[0:2] == 80:02',
-  'vvmp[0] == 80',
   'vvmp[28:1] == 22',
-  'vvmp[-1] == 00',
   'vvmp[2:] contains 00:00:00:00:00:00:00:aa',
   'vvmp contains "\\x80\\x06"',
-  'vvmp[0:2,28] == 80:02:00',
   'frame contains 1c:c9 && vvmp.reply == 1',
   // times and streams
   'vvmp && frame.time_relative >= 0.005 && frame.time_relative < 0.02',
-  'vvmp && frame.time_delta > 0.0009',
-  'vvmp && frame.time_epoch > 1795554797.23',
   'vvmp && frame.time >= "Nov 24, 2026 21:13:17.25"',
-  'vvmp && frame.time < "2026-11-24 21:13:17.235"',
-  'vvmp && frame.time_delta_displayed < 0.002',
   'vvmp.reply == 1 && frame.time_delta_displayed <= 0.001',
   'tcp.stream == 2 && vvmp',
-  'udp.stream <= 1 && vvmp',
 ];
 
 interface Run {
