@@ -59,8 +59,8 @@ describe.skipIf(!hasTmux())('terminal UI in tmux', () => {
 
   it('opens with the frame list, the tree, the hex and the status bar', async () => {
     const t = open();
-    // The status bar's hints come with the first full draw; a transient message may stand there first.
-    const s = await t.waitFor((x) => FIRST_ROW.test(x) && /\? help {2}\/ filter/.test(x));
+    // The status bar shows "loading… N%" at its end until the file is read; then the whole hint line.
+    const s = await t.waitFor((x) => FIRST_ROW.test(x) && /\? help {2}\/ filter {2}Tab pane .* q quit/.test(x));
     expect(s).toContain('18 frames');
     expect(s).toContain('4 errors');
     expect(s).toContain('1 timeout');
