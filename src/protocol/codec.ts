@@ -1,6 +1,6 @@
 // Reading and writing single field values at the offsets the field table gives.
 
-import type { BlockLayout, FieldDef } from './fields.js';
+import type { BlockLayout, FieldDef, RecordOf } from './fields.js';
 
 export type FieldValue = number | bigint;
 /** One decoded block: field name → value (u64 fields as bigint, others as number). */
@@ -96,10 +96,11 @@ function compileReader(layout: BlockLayout): BlockReader {
   return new Function('readUint', `return function read(b, base) { return { ${props.join(', ')} }; };`)(readUint) as BlockReader;
 }
 
-export function readBlock(buf: Uint8Array, base: number, layout: BlockLayout): BlockRecord {
+/** One whole record of `layout` at `base`, typed from the table (`RecordOf<typeof ALLOC_BLOCK>` …). */
+export function readBlock<L extends BlockLayout>(buf: Uint8Array, base: number, layout: L): RecordOf<L> & BlockRecord {
   let read = readers.get(layout);
   if (!read) readers.set(layout, (read = compileReader(layout)));
-  return read(buf, base);
+  return read(buf, base) as RecordOf<L> & BlockRecord;
 }
 
 export function writeBlock(buf: Uint8Array, base: number, layout: BlockLayout, rec: Partial<BlockRecord>): void {

@@ -20,16 +20,16 @@ export interface FlagBit {
   name: string;
 }
 
-export interface FieldDef {
+export interface FieldDef<N extends string = string, W extends FieldWidth = FieldWidth> {
   /** JSON key and VVMP.md name. */
-  readonly name: string;
+  readonly name: N;
   /** Display-filter name, e.g. `vvmp.alloc.capacity_kb`. */
   readonly filter: string;
   /** Human label for the detail tree. */
   readonly label: string;
   /** Offset inside its block (header or one payload record). */
   readonly offset: number;
-  readonly width: FieldWidth;
+  readonly width: W;
   readonly kind: FieldKind;
   readonly unit?: FieldUnit;
   /** Value names for enums (also accepted by display filters). */
@@ -40,7 +40,7 @@ export interface FieldDef {
   readonly reservedMask?: number;
 }
 
-export interface BlockLayout {
+export interface BlockLayout<Fs extends readonly FieldDef[] = readonly FieldDef[]> {
   /** Short id used in filters and code: header, alloc, device, init, free, sessref, stats. */
   readonly id: string;
   /** Label for the detail tree. */
@@ -48,37 +48,46 @@ export interface BlockLayout {
   /** Filter prefix, e.g. `vvmp.alloc`. */
   readonly prefix: string;
   readonly size: number;
-  readonly fields: readonly FieldDef[];
+  readonly fields: Fs;
   /** True when the payload is a sequence of these records (device records). */
   readonly repeated: boolean;
 }
 
-function field(
+function field<const N extends string, const W extends FieldWidth>(
   prefix: string,
-  name: string,
+  name: N,
   label: string,
   offset: number,
-  width: FieldWidth,
+  width: W,
   kind: FieldKind,
   extra: Partial<Pick<FieldDef, 'unit' | 'names' | 'bits' | 'reservedMask'>> = {},
-): FieldDef {
+): FieldDef<N, W> {
   return { name, filter: `${prefix}.${name}`, label, offset, width, kind, ...extra };
 }
 
-function block(
+function block<const Fs extends readonly FieldDef[]>(
   id: string,
   label: string,
   prefix: string,
   size: number,
   repeated: boolean,
-  fields: (prefix: string) => FieldDef[],
-): BlockLayout {
+  fields: (prefix: string) => Fs,
+): BlockLayout<Fs> {
   const list = fields(prefix);
   for (const f of list) {
     if (f.offset + f.width > size) throw new Error(`field table: ${f.filter} overruns ${id}`);
   }
   return { id, label, prefix, size, fields: list, repeated };
 }
+
+/** The value type of a field: u64 ids and counters as bigint, the rest as number. */
+export type ValueOf<F extends FieldDef> = [F['width']] extends [8] ? bigint : 8 extends F['width'] ? number | bigint : number;
+/** The names of a layout's fields, as the compiler knows them. */
+export type FieldName<L extends BlockLayout> = L['fields'][number]['name'];
+/** One record of a layout, typed field by field from the table (what `readBlock` returns for it). */
+export type RecordOf<L extends BlockLayout> = {
+  -readonly [F in L['fields'][number] as F['name']]: ValueOf<F>;
+};
 
 // ---- value names -------------------------------------------------------
 
