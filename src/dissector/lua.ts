@@ -7,7 +7,7 @@
 // Checked against tshark 4.0 (Lua 5.2): `tshark -X lua_script:vvmp.lua -r F`.
 
 import { Header } from '../protocol/access.js';
-import { EXPERT_CODES, type ExpertCode, type Severity } from '../protocol/expert.js';
+import { EXPERT, EXPERT_CODES, expertCodesWhere, type ExpertCode, type ExpertGroup, type Severity } from '../protocol/expert.js';
 import {
   HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING,
   type BlockLayout, type FieldDef, type FieldUnit,
@@ -19,23 +19,26 @@ import { exchangeFieldDecls, exchangeLua } from './luaExchanges.js';
  * The expert codes of VVMP.md section 8 that one frame shows by itself (the
  * rest need the exchange, the session table or the TCP stream).
  */
-export const FRAME_EXPERT_CODES: readonly ExpertCode[] = [
-  'checksum_bad', 'frame_short', 'frame_truncated', 'udp_trailing', 'payload_size', 'status_error',
-  'opcode_unknown', 'subop_invalid', 'reserved_nonzero', 'status_pending',
-];
+export const FRAME_EXPERT_CODES: readonly ExpertCode[] = [...expertCodesWhere((d) => d.scope === 'frame')];
 
-/** Summary text and Wireshark expert group of each per-frame code (presentation only). */
-const EXPERT_INFO: Readonly<Record<string, { text: string; group: string }>> = {
-  checksum_bad: { text: 'Bad checksum', group: 'CHECKSUM' },
-  frame_short: { text: 'Frame shorter than the 32-byte header', group: 'MALFORMED' },
-  frame_truncated: { text: 'Frame truncated', group: 'MALFORMED' },
-  udp_trailing: { text: 'Bytes after the frame in the datagram', group: 'MALFORMED' },
-  payload_size: { text: 'Payload size wrong for the opcode', group: 'MALFORMED' },
-  status_error: { text: 'Error status', group: 'RESPONSE_CODE' },
-  opcode_unknown: { text: 'Unknown opcode', group: 'UNDECODED' },
-  subop_invalid: { text: 'Invalid sub-opcode or status', group: 'PROTOCOL' },
-  reserved_nonzero: { text: 'Reserved bits or field not zero', group: 'PROTOCOL' },
-  status_pending: { text: 'PENDING reply', group: 'RESPONSE_CODE' },
+/** Summary text of each per-frame code (presentation only; severity and group come from the expert table). */
+const EXPERT_TEXT: Readonly<Record<string, string>> = {
+  checksum_bad: 'Bad checksum',
+  frame_short: 'Frame shorter than the 32-byte header',
+  frame_truncated: 'Frame truncated',
+  udp_trailing: 'Bytes after the frame in the datagram',
+  payload_size: 'Payload size wrong for the opcode',
+  status_error: 'Error status',
+  opcode_unknown: 'Unknown opcode',
+  subop_invalid: 'Invalid sub-opcode or status',
+  reserved_nonzero: 'Reserved bits or field not zero',
+  status_pending: 'PENDING reply',
+};
+
+/** Wireshark's name (expert.group.X) of each expert group. */
+const GROUP_LUA: Readonly<Record<ExpertGroup, string>> = {
+  checksum: 'CHECKSUM', malformed: 'MALFORMED', protocol: 'PROTOCOL', undecoded: 'UNDECODED',
+  response: 'RESPONSE_CODE', sequence: 'SEQUENCE', reassemble: 'REASSEMBLE',
 };
 
 const SEVERITY_LUA: Readonly<Record<Severity, string>> = { error: 'ERROR', warning: 'WARN', note: 'NOTE' };
@@ -219,10 +222,10 @@ export function generateLuaDissector(opts: LuaOptions = {}): string {
   }
 
   const experts = FRAME_EXPERT_CODES.map((code) => {
-    const info = EXPERT_INFO[code];
-    if (!info) throw new Error(`lua generator: no expert text for ${code}`);
-    return `E.${code} = ProtoExpert.new(${luaStr(`${p}.expert.${code}`)}, ${luaStr(`${info.text} (${code})`)}, ` +
-      `expert.group.${info.group}, expert.severity.${SEVERITY_LUA[EXPERT_CODES[code]]})`;
+    const text = EXPERT_TEXT[code];
+    if (!text) throw new Error(`lua generator: no expert text for ${code}`);
+    return `E.${code} = ProtoExpert.new(${luaStr(`${p}.expert.${code}`)}, ${luaStr(`${text} (${code})`)}, ` +
+      `expert.group.${GROUP_LUA[EXPERT[code].group]}, expert.severity.${SEVERITY_LUA[EXPERT_CODES[code]]})`;
   });
 
   const headerSpec = HEADER.fields.map((f) => `  ${fieldSpec(f)},`);

@@ -3,28 +3,55 @@
 
 export type Severity = 'error' | 'warning' | 'note';
 
-export const EXPERT_CODES = {
-  checksum_bad: 'error',
-  frame_short: 'error',
-  frame_truncated: 'error',
-  udp_trailing: 'error',
-  payload_size: 'error',
-  status_error: 'error',
-  timeout: 'error',
-  tcp_desync: 'error',
-  opcode_unknown: 'warning',
-  subop_invalid: 'warning',
-  reserved_nonzero: 'warning',
-  reply_unmatched: 'warning',
-  txid_duplicate: 'warning',
-  session_unknown: 'warning',
-  boot_teardown: 'warning',
-  tcp_gap: 'warning',
-  tcp_retransmission: 'note',
-  status_pending: 'note',
-} as const satisfies Record<string, Severity>;
+/**
+ * Groups as Wireshark's expert info has them (PI_CHECKSUM, PI_MALFORMED…):
+ * what kind of trouble a finding is, so consumers select by group instead of
+ * keeping their own lists of codes.
+ */
+export type ExpertGroup = 'checksum' | 'malformed' | 'protocol' | 'undecoded' | 'response' | 'sequence' | 'reassemble';
+/** Who raises it: the decoder from the frame's bytes alone, the exchange/session analysis, or TCP reassembly. */
+export type ExpertScope = 'frame' | 'exchange' | 'segment';
 
-export type ExpertCode = keyof typeof EXPERT_CODES;
+export interface ExpertDef {
+  readonly severity: Severity;
+  readonly group: ExpertGroup;
+  readonly scope: ExpertScope;
+  /** A receiver must refuse the frame (MALFORMED, BAD_CHECKSUM or UNSUPPORTED, VVMP.md section 5). */
+  readonly refused: boolean;
+}
+
+function def(severity: Severity, group: ExpertGroup, scope: ExpertScope, refused = false): ExpertDef {
+  return { severity, group, scope, refused };
+}
+
+/** Every expert code, declared once. */
+export const EXPERT = {
+  checksum_bad: def('error', 'checksum', 'frame', true),
+  frame_short: def('error', 'malformed', 'frame', true),
+  frame_truncated: def('error', 'malformed', 'frame', true),
+  udp_trailing: def('error', 'malformed', 'frame'),
+  payload_size: def('error', 'malformed', 'frame', true),
+  status_error: def('error', 'response', 'frame'),
+  timeout: def('error', 'sequence', 'exchange'),
+  tcp_desync: def('error', 'reassemble', 'segment'),
+  opcode_unknown: def('warning', 'undecoded', 'frame', true),
+  subop_invalid: def('warning', 'protocol', 'frame', true),
+  reserved_nonzero: def('warning', 'protocol', 'frame'),
+  reply_unmatched: def('warning', 'sequence', 'exchange'),
+  txid_duplicate: def('warning', 'sequence', 'exchange'),
+  session_unknown: def('warning', 'sequence', 'exchange'),
+  boot_teardown: def('warning', 'sequence', 'exchange'),
+  tcp_gap: def('warning', 'sequence', 'segment'),
+  tcp_retransmission: def('note', 'sequence', 'segment'),
+  status_pending: def('note', 'response', 'frame'),
+} as const satisfies Record<string, ExpertDef>;
+
+/** Severity of each code (VVMP.md section 8). */
+export const EXPERT_CODES = Object.fromEntries(
+  Object.entries(EXPERT).map(([code, d]) => [code, d.severity]),
+) as { readonly [C in keyof typeof EXPERT]: (typeof EXPERT)[C]['severity'] };
+
+export type ExpertCode = keyof typeof EXPERT;
 
 export interface Finding {
   code: ExpertCode;
@@ -47,6 +74,11 @@ export function worstSeverity(findings: readonly Finding[]): number {
 
 export function severityRank(s: Severity): number {
   return SEVERITY_RANK[s];
+}
+
+/** The codes whose declaration satisfies `test`, as a set (e.g. every code a receiver must refuse). */
+export function expertCodesWhere(test: (d: ExpertDef) => boolean): ReadonlySet<ExpertCode> {
+  return new Set((Object.keys(EXPERT) as ExpertCode[]).filter((c) => test(EXPERT[c])));
 }
 
 export function isExpertCode(s: string): s is ExpertCode {

@@ -26,14 +26,11 @@ import { Summary } from '../analysis/summary.js';
 import type { SessionRecord } from '../analysis/sessions.js';
 import type { Endpoint, SegmentEvent, Transport } from '../net/types.js';
 import { decodeFrame } from '../protocol/decode.js';
-import { EXPERT_CODES, severityRank, type ExpertCode, type Finding, type Severity } from '../protocol/expert.js';
+import { EXPERT_CODES, expertCodesWhere, severityRank, type ExpertCode, type Finding, type Severity } from '../protocol/expert.js';
 import { SeqList } from './seqlist.js';
 
 /** Findings the decoder produces from a frame's bytes alone; everything else is kept beside the frame. */
-const DECODE_CODES: ReadonlySet<ExpertCode> = new Set<ExpertCode>([
-  'checksum_bad', 'frame_short', 'frame_truncated', 'udp_trailing', 'payload_size', 'status_error',
-  'opcode_unknown', 'subop_invalid', 'reserved_nonzero', 'status_pending',
-]);
+const DECODE_CODES: ReadonlySet<ExpertCode> = expertCodesWhere((d) => d.scope === 'frame');
 
 const F_DIR_BA = 1; // sent by the flow's b endpoint
 const F_HAS_OPCODE = 2;

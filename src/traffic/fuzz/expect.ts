@@ -24,13 +24,11 @@
 // trailing UDP bytes are not malformed: a server may accept them.
 
 import { decodeFrame } from '../../protocol/decode.js';
-import type { ExpertCode } from '../../protocol/expert.js';
+import { expertCodesWhere, type ExpertCode } from '../../protocol/expert.js';
 import { HEADER_SIZE, OP_ANNOUNCE, REPLY_BIT, opcodeDef } from '../../protocol/fields.js';
 import { OFF } from './frames.js';
 
-export const MALFORMED_CODES: ReadonlySet<ExpertCode> = new Set<ExpertCode>([
-  'checksum_bad', 'frame_short', 'frame_truncated', 'payload_size', 'opcode_unknown', 'subop_invalid',
-]);
+export const MALFORMED_CODES: ReadonlySet<ExpertCode> = expertCodesWhere((d) => d.refused);
 
 export type ExpectKind = 'reply' | 'optional' | 'none' | 'stall';
 
