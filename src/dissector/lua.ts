@@ -6,7 +6,7 @@
 //
 // Checked against tshark 4.0 (Lua 5.2): `tshark -X lua_script:vvmp.lua -r F`.
 
-import { Header } from '../protocol/access.js';
+import { Header, fieldOf } from '../protocol/access.js';
 import { EXPERT, EXPERT_CODES, expertCodesWhere, type ExpertCode, type ExpertGroup, type Severity } from '../protocol/expert.js';
 import {
   HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING,
@@ -171,7 +171,7 @@ function fieldSpec(f: FieldDef): string {
 
 /** Offset of a non-repeated block's u16 session_id (the derived `vvmp.session_id`), or null. */
 function sessionOffset(b: BlockLayout): number | null {
-  const f = b.fields.find((x) => x.name === 'session_id');
+  const f = fieldOf(b, 'session_id');
   return !b.repeated && f && f.width === 2 ? f.offset : null;
 }
 

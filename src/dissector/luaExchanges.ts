@@ -21,12 +21,11 @@
 // later timestamp than the VVMP packet after it.
 
 import { DEFAULT_TIMEOUT_MS, LATE_REPLY_GRACE_NS } from '../analysis/analyzer.js';
-import { HEADER, OPCODES, OP_ANNOUNCE, STATUS_PENDING } from '../protocol/fields.js';
+import { Header, fieldOf } from '../protocol/access.js';
+import { OPCODES, OP_ANNOUNCE, STATUS_PENDING, type FieldDef } from '../protocol/fields.js';
 import { sessionFieldDecls, sessionLua } from './luaSessions.js';
 
-function headerOffset(name: string): { off: number; w: number } {
-  const f = HEADER.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`lua generator: header has no ${name}`);
+function headerOffset(f: FieldDef): { off: number; w: number } {
   return { off: f.offset, w: f.width };
 }
 
@@ -34,7 +33,7 @@ function headerOffset(name: string): { off: number; w: number } {
 function timeoutFields(): string {
   const out: string[] = [];
   for (const o of OPCODES) {
-    const f = o.request?.fields.find((x) => x.name === 'timeout_ms');
+    const f = o.request ? fieldOf(o.request, 'timeout_ms') : undefined;
     if (o.request && f) out.push(`[${o.code}] = { off = ${f.offset}, w = ${f.width}, size = ${o.request.size} }`);
   }
   return `{ ${out.join(', ')} }`;
@@ -52,8 +51,8 @@ export function exchangeFieldDecls(p: string): string[] {
 
 /** Lua defining `track_exchange(tvb, pinfo, root, n)`, called by dissect_frame for each frame. */
 export function exchangeLua(p: string): string {
-  const client = headerOffset('client_id');
-  const tx = headerOffset('transaction_id');
+  const client = headerOffset(Header.field.client_id);
+  const tx = headerOffset(Header.field.transaction_id);
   const grace = LATE_REPLY_GRACE_NS / 1e9;
   return `${sessionLua()}
 -- ---- request/response tracking (first pass), see src/dissector/luaExchanges.ts -----------

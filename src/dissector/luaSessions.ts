@@ -17,15 +17,16 @@
 // session comes from its reply needs `tshark -2`, as response_in does.
 
 import { hexId } from '../protocol/codec.js';
+import { Header, fieldOf } from '../protocol/access.js';
 import {
-  HEADER, OPCODES, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, STATUS_OK, type BlockLayout,
+  OPCODES, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, STATUS_OK, type BlockLayout,
 } from '../protocol/fields.js';
 
 /** Opcodes whose exchanges belong to a session (analyzer.ts). */
 const SESSION_OPCODES = [OP_ALLOCATE, OP_INITIALIZE, OP_MODIFY, OP_FREE, OP_STATISTICS];
 
 function sessionIdAt(b: BlockLayout | null): string {
-  const f = b?.fields.find((x) => x.name === 'session_id');
+  const f = b ? fieldOf(b, 'session_id') : undefined;
   if (!b || b.repeated || !f) return 'nil';
   return `{ off = ${f.offset}, w = ${f.width}, size = ${b.size} }`;
 }
@@ -51,8 +52,7 @@ export function sessionFieldDecls(p: string): string[] {
  * each returns the frame's session text or nil.
  */
 export function sessionLua(): string {
-  const server = HEADER.fields.find((x) => x.name === 'server_id');
-  if (!server) throw new Error('lua generator: header has no server_id');
+  const server = Header.field.server_id;
   // Checks the Lua's key text against vvmp's at generation time.
   if (hexId(0xaan) !== '0x00000000000000aa') throw new Error('lua generator: session key text changed');
   return `-- ---- sessions (first pass), see src/dissector/luaSessions.ts --------------------------

@@ -84,6 +84,16 @@ export type SessionRefRecord = RecordOf<typeof SESSION_REF>;
 export type StatsRecord = RecordOf<typeof STATS_BLOCK>;
 
 /**
+ * The field named `name` in any layout, or undefined: for code that walks
+ * every block for a field they share (each payload block that names a
+ * session has `session_id`).
+ */
+export function fieldOf(layout: BlockLayout, name: string): FieldDef | undefined {
+  for (const f of layout.fields) if (f.name === name) return f;
+  return undefined;
+}
+
+/**
  * A decoded payload record seen as the record of `layout`, or null when it
  * was decoded with another layout: the typed view of `DecodedFrame.payload`
  * (no casts from `Record<string, number | bigint>` at the call sites).

@@ -3,7 +3,8 @@
 
 import { fixChecksum } from './checksum.js';
 import { writeBlock, writeUint, type BlockRecord } from './codec.js';
-import { HEADER, HEADER_SIZE, REPLY_BIT, opcodeDef, type BlockLayout } from './fields.js';
+import { Header } from './access.js';
+import { HEADER, HEADER_SIZE, REPLY_BIT, opcodeDef, type BlockLayout, type FieldName } from './fields.js';
 
 export interface FrameSpec {
   opcode: number;
@@ -73,9 +74,9 @@ export function encodeFrame(spec: FrameSpec): Buffer {
 }
 
 /** Rewrites a header field of an encoded frame in place and fixes the checksum if it was good. */
-export function rewriteHeaderField(frame: Uint8Array, name: string, value: number | bigint, keepChecksum = false): void {
-  const f = HEADER.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`no header field ${name}`);
-  writeUint(frame, f.offset, f.width, value);
+export function rewriteHeaderField(
+  frame: Uint8Array, name: FieldName<typeof HEADER>, value: number | bigint, keepChecksum = false,
+): void {
+  Header.set[name](frame, 0, value);
   if (!keepChecksum) fixChecksum(frame);
 }
