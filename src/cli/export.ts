@@ -13,7 +13,6 @@
 import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { CaptureError } from '../capture/errors.js';
 import { ClickHouseError, ClickHouseUnavailable } from '../output/export/clickhouseHttp.js';
 import { ClickHouseTarget, DEFAULT_BATCH_ROWS } from '../output/export/clickhouseTarget.js';
@@ -21,6 +20,7 @@ import { ddlScript } from '../output/export/ddl.js';
 import { FILE_FORMATS, type FileFormat } from '../output/export/files.js';
 import { runExportJob, type ExportJob, type ExportJobOptions, type ExportOutcome } from '../output/export/job.js';
 import type { ExportReply } from '../output/export/exportWorker.js';
+import { runPool } from './workerPool.js';
 import { fileDigest } from '../output/export/source.js';
 import { TABLE_NAMES, type TableName } from '../output/records/schema.js';
 import { groupDigits } from '../output/format.js';
@@ -201,47 +201,16 @@ async function serial(jobs: readonly ExportJob[], opts: ExportJobOptions, progre
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? '../output/export/exportWorker.mjs' : '../output/export/exportWorker.js', import.meta.url);
 
 function parallel(jobs: readonly ExportJob[], opts: ExportJobOptions, n: number, progress: ExportProgress): Promise<ExportOutcome[]> {
-  return new Promise((resolve, reject) => {
-    const results: ExportOutcome[] = new Array(jobs.length);
-    const workers: Worker[] = [];
-    let next = 0;
-    let finished = 0;
-    let failed = false;
-    const idle = new Set<Worker>();
-    const stop = (e: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) void w.terminate();
-      reject(e);
-    };
-    const give = (w: Worker): void => {
-      if (next < jobs.length) w.postMessage(jobs[next++]);
-      else {
-        idle.add(w);
-        void w.terminate();
+  return runPool<ExportJob, ExportReply, ExportOutcome>({
+    worker: WORKER, workerData: opts, jobs, threads: n, name: 'export worker',
+    settle: (m) => {
+      if (m.type === 'progress') {
+        progress.frames(m.index, m.frames);
+        return null;
       }
-    };
-    for (let k = 0; k < n; k++) {
-      const w = new Worker(WORKER, { workerData: opts });
-      workers.push(w);
-      w.on('message', (m: ExportReply) => {
-        if (failed) return;
-        if (m.type === 'progress') progress.frames(m.index, m.frames);
-        else if (m.type === 'error') stop(m.input ? new InputError(m.message) : new Error(m.message));
-        else {
-          results[m.index] = m.outcome;
-          progress.done(m.index);
-          if (++finished === jobs.length) {
-            for (const x of workers) void x.terminate();
-            resolve(results);
-          } else give(w);
-        }
-      });
-      w.on('error', (e) => stop(e));
-      w.on('exit', (code) => {
-        if (!failed && !idle.has(w) && finished < jobs.length && code !== 0) stop(new Error(`export worker exited with code ${code}`));
-      });
-      give(w);
-    }
+      if (m.type === 'error') return { index: -1, error: m.input ? new InputError(m.message) : new Error(m.message) };
+      progress.done(m.index);
+      return { index: m.index, result: m.outcome };
+    },
   });
 }

@@ -15,9 +15,9 @@ import { CaptureError } from '../capture/errors.js';
 import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { analyseFile, mergeStats, type FileStats, type StatsJobOptions } from '../analysis/merge.js';
 import type { StatsJob, StatsReply } from '../analysis/statsWorker.js';
+import { runPool } from './workerPool.js';
 import { writeStatsSourceJson } from '../output/statsJson.js';
 import { statsSourceText } from '../output/statsText.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
@@ -157,58 +157,22 @@ function serial(files: readonly string[], opts: StatsJobOptions, progress: Progr
 }
 
 function parallel(files: readonly string[], opts: StatsJobOptions, jobs: number, progress: Progress): Promise<(FileStats | CaptureError)[]> {
-  return new Promise((resolve, reject) => {
-    const results: (FileStats | CaptureError)[] = new Array(files.length);
-    const workers: Worker[] = [];
-    let next = 0;
-    let finished = 0;
-    let failed = false;
-    /** Workers stopped on purpose (no files left): their exit is no failure. */
-    const idle = new Set<Worker>();
-    const stop = (e: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) void w.terminate();
-      reject(e);
-    };
-    const give = (w: Worker): void => {
-      if (next < files.length) {
-        const job: StatsJob = { index: next, file: files[next]! };
-        next++;
-        w.postMessage(job);
-      } else {
-        idle.add(w);
-        void w.terminate();
+  return runPool<StatsJob, StatsReply, FileStats | CaptureError>({
+    worker: WORKER, workerData: opts, threads: jobs, name: 'stats worker',
+    jobs: files.map((file, index) => ({ index, file })),
+    settle: (m) => {
+      if (m.type === 'progress') {
+        progress.frames(m.index, m.frames);
+        return null;
       }
-    };
-    for (let k = 0; k < jobs; k++) {
-      const w = new Worker(WORKER, { workerData: opts });
-      workers.push(w);
-      w.on('message', (m: StatsReply) => {
-        if (failed) return;
-        if (m.type === 'progress') progress.frames(m.index, m.frames);
-        else if (m.type === 'error' && !m.capture) {
-          stop(new Error(m.message));
-        } else {
-          if (m.type === 'error') {
-            results[m.index] = new CaptureError(files[m.index]!, m.reason);
-            progress.done(m.index, 0);
-          } else {
-            results[m.index] = m.result;
-            progress.done(m.index, m.result.framesNumbered);
-          }
-          if (++finished === files.length) {
-            for (const x of workers) void x.terminate();
-            resolve(results);
-          } else give(w);
-        }
-      });
-      w.on('error', (e) => stop(e));
-      w.on('exit', (code) => {
-        if (!failed && !idle.has(w) && finished < files.length && code !== 0) stop(new Error(`stats worker exited with code ${code}`));
-      });
-      give(w);
-    }
+      if (m.type === 'error' && !m.capture) return { index: m.index, error: new Error(m.message) };
+      if (m.type === 'error') {
+        progress.done(m.index, 0);
+        return { index: m.index, result: new CaptureError(files[m.index]!, m.reason) };
+      }
+      progress.done(m.index, m.result.framesNumbered);
+      return { index: m.index, result: m.result };
+    },
   });
 }
 
