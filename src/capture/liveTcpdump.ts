@@ -238,7 +238,12 @@ class TcpdumpCapture implements LiveCapture {
     const s = this.exited ? parseTcpdumpStats(this.stderr) : { captured: null, dropped: null, ifDropped: null };
     // tcpdump counts what it wrote; fewer parsed here means the pipe lost some (tcpdump killed).
     const lost = s.captured !== null && s.captured > this.received ? s.captured - this.received : 0;
-    return { received: this.received, dropped: packetDrops(this.iface, s.dropped), ifDropped: s.ifDropped, truncated: this.truncated, lostInPipe: lost };
+    let dropped = packetDrops(this.iface, s.dropped);
+    const seen = this.exited ? receivedByFilter(this.stderr) : null;
+    if (dropped !== null && seen !== null && s.captured !== null && loopbackHalves(this.iface)) {
+      dropped = Math.max(dropped, loopbackLoss(seen, s.captured));
+    }
+    return { received: this.received, dropped, ifDropped: s.ifDropped, truncated: this.truncated, lostInPipe: lost };
   }
 
   async stop(): Promise<void> {
@@ -266,6 +271,27 @@ class TcpdumpCapture implements LiveCapture {
 export function packetDrops(iface: string, kernelDropped: number | null): number | null {
   if (kernelDropped === null) return null;
   return process.platform === 'linux' && iface === 'lo' ? Math.ceil(kernelDropped / 2) : kernelDropped;
+}
+
+function loopbackHalves(iface: string): boolean {
+  return process.platform === 'linux' && iface === 'lo';
+}
+
+/** tcpdump's "N packets received by filter" (the kernel's count, drops included), or null. */
+export function receivedByFilter(stderr: string): number | null {
+  const m = /^(\d+) packets? received by filter/m.exec(stderr);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Packets lost on Linux loopback, exactly: both copies of every packet pass the filter (the
+ * kernel's "received by filter" counts them, drops included), and a packet is saved when its
+ * received copy was: the packets seen are half of `receivedByFilter`, the lost ones those of
+ * them tcpdump did not capture. (Halving the kernel's drop count assumes both copies of a lost
+ * packet were dropped; when only the received copy was, it reports one too few.)
+ */
+export function loopbackLoss(receivedByFilter: number, captured: number): number {
+  return Math.max(0, Math.ceil(receivedByFilter / 2) - captured);
 }
 
 /** Whether tcpdump rejects the filter on this interface (compile only: `tcpdump -d`). */

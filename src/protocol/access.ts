@@ -103,3 +103,13 @@ export function recordAs<L extends BlockLayout>(
 ): RecordOf<L> | null {
   return payloadBlock === layout && payload !== null ? (payload as RecordOf<L>) : null;
 }
+
+/**
+ * The device records of a decoded payload (Query reply, Announce) as typed
+ * records, or null when the payload is not a list of DEVICE_RECORDs.
+ */
+export function devicesAs(payloadBlock: BlockLayout | null, payload: unknown): DeviceRecord[] | null {
+  if (payloadBlock !== DEVICE_RECORD || payload === null || typeof payload !== 'object' || !('devices' in payload)) return null;
+  const devices = (payload as { devices: unknown }).devices;
+  return Array.isArray(devices) ? (devices as DeviceRecord[]) : null;
+}

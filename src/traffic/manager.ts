@@ -93,11 +93,11 @@
 //   remembered from Announces (a flood cannot grow the tables without limit).
 // * dst_san is not checked: a manager answers whatever request reaches it.
 
-import { isDevicesPayload, type DecodedFrame, type HeaderFields } from '../protocol/decode.js';
+import { devicesAs, recordAs, type DeviceRecord, type StatsRecord } from '../protocol/access.js';
+import type { DecodedFrame, HeaderFields } from '../protocol/decode.js';
 import type { FrameSpec } from '../protocol/encode.js';
-import type { BlockRecord } from '../protocol/codec.js';
 import {
-  OP_ALLOCATE, OP_ANNOUNCE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_QUERY, OP_STATISTICS, REPLY_BIT, HEADER_SIZE,
+  ALLOC_BLOCK, FREE_BLOCK, INIT_BLOCK, SESSION_REF, OP_ALLOCATE, OP_ANNOUNCE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_QUERY, OP_STATISTICS, REPLY_BIT, HEADER_SIZE,
 } from '../protocol/fields.js';
 import type { ServerConfig } from './config.js';
 import { allocate } from './server/allocate.js';
@@ -237,12 +237,13 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
     }
     if (h.opcode === OP_ANNOUNCE) {
       this.counters.announces++;
-      if (!f.checksumOk || !f.complete || !f.payload || !isDevicesPayload(f.payload)) return null;
+      const devices = f.checksumOk && f.complete ? devicesAs(f.payloadBlock, f.payload) : null;
+      if (!devices) return null;
       if (source !== undefined && !announceAllowed(this, this.deviceNets, source)) {
-        this.refused({ reason: 'announce_network', source, detail: `sub=0x${(h.sub_opcode ?? 0).toString(16).padStart(2, '0')} devices=${f.payload.devices.length}` });
+        this.refused({ reason: 'announce_network', source, detail: `sub=0x${(h.sub_opcode ?? 0).toString(16).padStart(2, '0')} devices=${devices.length}` });
         return null;
       }
-      onAnnounce(this, h, f.payload.devices, source);
+      onAnnounce(this, h, devices, source);
       return null;
     }
     this.counters.requests++;
@@ -260,7 +261,6 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
       this.refused({ reason: 'network_not_in_domain', source, client_id: h.client_id!, detail: `txid=${h.transaction_id}` });
       return this.reply(h, DENIED);
     }
-    const p = f.payload as BlockRecord;
     // Another owner's session is answered like one that does not exist.
     const own = (rq: HeaderFields, id: number): Session | undefined => {
       const s = this.table.own(rq.client_id!, id, source);
@@ -269,19 +269,32 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
       }
       return s;
     };
+    // The request block, typed by its layout (the checks above made sure it is the opcode's).
+    const { payloadBlock: block, payload } = f;
+    const malformed = () => this.reply(h, MALFORMED);
     switch (h.opcode) {
       case OP_QUERY:
         return query(this, h, Math.min(this.config.limits.max_payload, 4 * 0xffff));
-      case OP_ALLOCATE:
-        return allocate(this, h, p, target, source ?? null);
-      case OP_INITIALIZE:
-        return initialize(this, own, h, p);
-      case OP_FREE:
-        return free(this, own, h, p);
-      case OP_MODIFY:
-        return modify(this, own, h, p);
-      case OP_STATISTICS:
-        return statistics(this, own, h, p);
+      case OP_ALLOCATE: {
+        const p = recordAs(block, payload, ALLOC_BLOCK);
+        return p ? allocate(this, h, p, target, source ?? null) : malformed();
+      }
+      case OP_INITIALIZE: {
+        const p = recordAs(block, payload, INIT_BLOCK);
+        return p ? initialize(this, own, h, p) : malformed();
+      }
+      case OP_FREE: {
+        const p = recordAs(block, payload, FREE_BLOCK);
+        return p ? free(this, own, h, p) : malformed();
+      }
+      case OP_MODIFY: {
+        const p = recordAs(block, payload, ALLOC_BLOCK);
+        return p ? modify(this, own, h, p) : malformed();
+      }
+      case OP_STATISTICS: {
+        const p = recordAs(block, payload, SESSION_REF);
+        return p ? statistics(this, own, h, p) : malformed();
+      }
       default:
         return this.reply(h, UNSUPPORTED);
     }
@@ -329,18 +342,18 @@ export class SanManager<T = unknown> implements ManagerContext<T> {
   }
 
   /** Keeps this manager's own Announce within the payload limit and one UDP datagram. */
-  private cap(recs: BlockRecord[]): BlockRecord[] {
+  private cap(recs: DeviceRecord[]): DeviceRecord[] {
     const max = Math.floor(Math.min(this.config.limits.max_payload, 65507 - HEADER_SIZE) / 20);
     return recs.length > max ? recs.slice(0, max) : recs;
   }
 
   /** Device records for a Query sub-op answered from local knowledge (0x01, 0x02, 0x03). */
-  deviceRecords(sub: number): BlockRecord[] {
+  deviceRecords(sub: number): DeviceRecord[] {
     return this.registry.records(sub);
   }
 
   /** The Statistics block of a local session at the manager's clock. */
-  statsBlock(s: Session): BlockRecord {
+  statsBlock(s: Session): StatsRecord {
     return statsBlock(s, this.now());
   }
 

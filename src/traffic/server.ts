@@ -19,8 +19,11 @@
 // request goes out as TOO_LARGE with no payload (ask over TCP).
 //
 // Persistence (--state FILE): an append-only journal (server/journal.ts),
-// written before the reply that acknowledges a change, fsynced in batches,
-// compacted when it grows. A restart with a state file faces a
+// written (asynchronously, off the event loop) before the reply that
+// acknowledges a change leaves (server/replyGate.ts holds it until then),
+// fsynced in batches, compacted when it grows. Replies that change nothing
+// (Query) do not wait for the disk; they show changes the journal may not
+// have written yet, whose own replies have not left. A restart with a state file faces a
 // contradiction: VVMP.md says a boot Announce tears down every session of the
 // device/server, so "restore the sessions" and "announce a boot" cannot both
 // be true. Two modes:
@@ -51,6 +54,7 @@ import { listen } from './server/listen.js';
 import { announceLine, exchangeLine, opLabel, pushedLine, refusalLine, ts } from './server/logLines.js';
 import { PeerLinks } from './server/peerLink.js';
 import type { StateJournal } from './server/journal.js';
+import { ReplyGate } from './server/replyGate.js';
 import { openState } from './server/restart.js';
 import { TcpHost, type TcpConn } from './server/tcpHost.js';
 import { formatHostPort } from './transport.js';
@@ -124,11 +128,37 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   /** Largest UDP reply to a request of `size` bytes: a whole header always, else udp_reply_factor × the request. */
   const udpBound = (size: number) => Math.min(65_507, Math.max(HEADER_SIZE, cfg.limits.udp_reply_factor * size));
 
+  /** Puts reply bytes on the wire (the gate calls it once the journal holds what they acknowledge). */
+  const transmit = (target: ReplyTarget, bytes: Buffer): void => {
+    if (target.kind === 'tcp') {
+      if (!target.closed && !target.socket.destroyed) target.socket.write(bytes);
+      return;
+    }
+    if (tcpHost.closing) return;
+    udp.send(bytes, target.port, target.address, (err) => {
+      if (err) vlog(`event=udp_send_error peer=${target.peer} error=${(err as NodeJS.ErrnoException).code ?? err.message}`);
+    });
+  };
+  /** Held replies released together leave corked: one write per connection. */
+  const corked = (targets: ReadonlySet<ReplyTarget>, send: () => void): void => {
+    const sockets: net.Socket[] = [];
+    for (const t of targets) {
+      if (t.kind === 'tcp' && !t.corked && !t.socket.destroyed) {
+        t.socket.cork();
+        sockets.push(t.socket);
+      }
+    }
+    send();
+    for (const s of sockets) s.uncork();
+  };
+
   /**
    * Sends a reply. `requestSize` (UDP) bounds it: a longer answer goes out
    * as TOO_LARGE with no payload (the client asks over TCP), never cut.
+   * `acknowledgesChange`: the reply leaves only once the journal has written
+   * the change (server/replyGate.ts); false for replies that changed nothing.
    */
-  const writeReply = (target: ReplyTarget, spec: FrameSpec, requestSize?: number): boolean => {
+  const writeReply = (target: ReplyTarget, spec: FrameSpec, requestSize?: number, acknowledgesChange = true): boolean => {
     let bytes: Buffer;
     try {
       bytes = encodeFrame(spec);
@@ -138,24 +168,20 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       log?.(`ts=${ts()} event=internal_error peer=${target.peer} error=${(e as Error).message.split('\n')[0]}`);
       bytes = encodeFrame({ ...spec, sub_opcode: MALFORMED, payload: null });
     }
-    // The change this reply acknowledges is in the journal before the reply
-    // leaves (TCP replies written while a chunk is processed leave corked,
-    // after one journal write for the whole chunk: beforeSend).
-    if (target.kind === 'udp' || !target.corked) journal?.flush();
     if (target.kind === 'tcp') {
       if (target.closed || target.socket.destroyed) return false;
-      target.socket.write(bytes);
-      return true;
+    } else {
+      if (tcpHost.closing) return false;
+      if (requestSize !== undefined && bytes.length > udpBound(requestSize)) {
+        manager.refused({ reason: 'udp_reply_bound', source: target.address, client_id: spec.client_id ?? 0n,
+          detail: `op=${opLabel(spec.opcode)} txid=${spec.transaction_id} request_bytes=${requestSize} reply_bytes=${bytes.length}` });
+        bytes = encodeFrame({ ...spec, sub_opcode: TOO_LARGE, payload: null });
+      }
     }
-    if (tcpHost.closing) return false;
-    if (requestSize !== undefined && bytes.length > udpBound(requestSize)) {
-      manager.refused({ reason: 'udp_reply_bound', source: target.address, client_id: spec.client_id ?? 0n,
-        detail: `op=${opLabel(spec.opcode)} txid=${spec.transaction_id} request_bytes=${requestSize} reply_bytes=${bytes.length}` });
-      bytes = encodeFrame({ ...spec, sub_opcode: TOO_LARGE, payload: null });
-    }
-    udp.send(bytes, target.port, target.address, (err) => {
-      if (err) vlog(`event=udp_send_error peer=${target.peer} error=${(err as NodeJS.ErrnoException).code ?? err.message}`);
-    });
+    gate.send(target, bytes, acknowledgesChange);
+    // Outside a TCP chunk (UDP, a later reply) the journal write starts now;
+    // inside one it starts once the whole chunk is handled (beforeSend).
+    if (target.kind === 'udp' || !target.corked) journal?.flush();
     return true;
   };
 
@@ -176,6 +202,8 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   // Restore before listening so that no request sees a half-restored manager.
   let boot = true;
   if (opts.statePath) ({ journal, boot } = openState(manager, cfg, opts.statePath, mode, log));
+  const gate = new ReplyGate<ReplyTarget>(journal, transmit, corked);
+  if (journal) journal.onWritten = () => gate.release();
 
   const { tcp, udp: u } = await listen(host, opts.port);
   udp = u;
@@ -184,6 +212,7 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
   /** One received frame: the manager's answer goes back to where it came from, and into the log. */
   const exchange = (f: DecodedFrame, target: ReplyTarget, t0: number) => {
     let r: FrameSpec | null | Promise<FrameSpec | null>;
+    const before = journal?.appended ?? 0;
     try {
       r = manager.handle(f, target, target.address);
     } catch (e) {
@@ -191,8 +220,11 @@ export async function startServer(opts: ServerOptions): Promise<VvmpServer> {
       r = f.header.opcode !== null && (f.header.opcode & REPLY_BIT) === 0 && f.header.opcode !== OP_ANNOUNCE
         ? manager.reply(f.header, MALFORMED) : null;
     }
+    // An answer given at once acknowledges a change only if the journal grew;
+    // one given later (peers asked) is taken to acknowledge whatever happened meanwhile.
+    const changed = !journal || r instanceof Promise || journal.appended !== before;
     const done = (spec: FrameSpec | null) => {
-      const sent = spec ? writeReply(target, spec, target.kind === 'udp' ? f.bytes.length : undefined) : false;
+      const sent = spec ? writeReply(target, spec, target.kind === 'udp' ? f.bytes.length : undefined, changed) : false;
       if (!log) return;
       if (spec) log(exchangeLine(target, f, spec, performance.now() - t0, sent));
       else if (f.header.opcode === OP_ANNOUNCE) log(announceLine(target, f));

@@ -125,6 +125,18 @@ describe('tcpdump drop counts', () => {
     expect(packetDrops('eth0', 5126)).toBe(5126);
     expect(packetDrops('lo', null)).toBeNull();
   });
+
+  it('on lo the exact loss is the packets seen (half of "received by filter") less those captured', async () => {
+    const { loopbackLoss, receivedByFilter } = await import('../../src/capture/liveTcpdump.js');
+    // 40,000 packets, 4,446 lost, but the kernel dropped only 8,891 copies (one lost packet's sent
+    // copy found room): halving says 4,446 → rounded from 4,445.5; the exact count says 4,446 as well,
+    // and stays right when the drops are lopsided (8,890 copies for 4,446 packets: halving says 4,445).
+    expect(loopbackLoss(80_000, 35_554)).toBe(4_446);
+    expect(loopbackLoss(80_000, 40_000)).toBe(0);
+    expect(loopbackLoss(3, 1)).toBe(1);
+    expect(receivedByFilter('tcpdump: listening on lo\n12 packets captured\n30 packets received by filter\n2 packets dropped by kernel\n')).toBe(30);
+    expect(receivedByFilter('tcpdump: listening on lo\n')).toBeNull();
+  });
 });
 
 describe('capture errors are the capture layer\'s own', () => {

@@ -3,7 +3,7 @@
 
 import type { HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import type { BlockRecord } from '../../protocol/codec.js';
+import type { AllocRecord } from '../../protocol/access.js';
 import type { ManagerContext } from './context.js';
 import { allocBlock, allocReq, grant, quotaRefusal, refuse } from './grants.js';
 import { MALFORMED, MAX_QOS, NO_CAPACITY, OK, SUBOP_ANYWHERE, SUBOP_EXPAND, SUBOP_LOCAL } from './model.js';
@@ -11,9 +11,9 @@ import { decide } from './placement.js';
 import { forwardAllocate } from './proxy.js';
 
 export function allocate<T>(
-  ctx: ManagerContext<T>, h: HeaderFields, p: BlockRecord, target: T, source: string | null,
+  ctx: ManagerContext<T>, h: HeaderFields, p: AllocRecord, target: T, source: string | null,
 ): FrameSpec | Promise<FrameSpec> {
-  if (p['session_id'] !== 0 || p['capacity_kb'] === 0) return ctx.reply(h, MALFORMED);
+  if (p.session_id !== 0 || p.capacity_kb === 0) return ctx.reply(h, MALFORMED);
   const req = allocReq(p);
   const over = quotaRefusal(ctx, h, source, req.capacity_kb);
   if (over) return over;

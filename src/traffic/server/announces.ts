@@ -3,7 +3,7 @@
 
 import type { HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import type { BlockRecord } from '../../protocol/codec.js';
+import type { DeviceRecord } from '../../protocol/access.js';
 import { OP_ANNOUNCE } from '../../protocol/fields.js';
 import type { ManagerContext } from './context.js';
 import { serveWaiters } from './grants.js';
@@ -35,7 +35,7 @@ export function announceAllowed<T>(ctx: ManagerContext<T>, deviceNets: NetworkSe
  * sessions from the peer manager's configured address; anything else is
  * refused and logged. The caller has checked the source's network.
  */
-export function onAnnounce<T>(ctx: ManagerContext<T>, h: HeaderFields, records: BlockRecord[], source?: string): void {
+export function onAnnounce<T>(ctx: ManagerContext<T>, h: HeaderFields, records: DeviceRecord[], source?: string): void {
   if (h.server_id === ctx.serverId) return; // our own, looped back
   const sub = h.sub_opcode;
   let torn = 0;
@@ -56,17 +56,16 @@ export function onAnnounce<T>(ctx: ManagerContext<T>, h: HeaderFields, records: 
   }
   let changed = torn > 0;
   for (const r of records) {
-    const san = r['san_id'] as number;
-    const id = r['device_id'] as number;
+    const san = r.san_id;
+    const id = r.device_id;
     if (san === ctx.san) {
       const d = ctx.registry.get(id);
       if (!d) {
         // Bounded like foreign devices: a flood of Announces must not grow the device table (and every Allocate's walk) without limit.
         if (sub !== 0x03 && id !== 0 && ctx.registry.dynamicRoom) {
           ctx.registry.add({
-            device_id: id, device_class: r['device_class'] as number, storage_type: r['storage_type'] as number,
-            access_type: r['access_type'] as number, capacity_kb: r['free_kb'] as number,
-            bandwidth_kb: r['bandwidth_kb'] as number, device_flags: r['device_flags'] as number, san_id: san,
+            device_id: id, device_class: r.device_class, storage_type: r.storage_type, access_type: r.access_type,
+            capacity_kb: r.free_kb, bandwidth_kb: r.bandwidth_kb, device_flags: r.device_flags, san_id: san,
           }, true, source ?? null);
           changed = true;
         }

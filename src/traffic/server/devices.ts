@@ -3,7 +3,7 @@
 // the capacity and bandwidth each device has given to sessions, and the
 // encoded device records of Query replies.
 
-import type { BlockRecord } from '../../protocol/codec.js';
+import type { DeviceRecord } from '../../protocol/access.js';
 import { encodeFrame } from '../../protocol/encode.js';
 import { HEADER_SIZE, OP_QUERY, REPLY_BIT } from '../../protocol/fields.js';
 import type { DeviceConfig } from '../config.js';
@@ -41,7 +41,7 @@ export class DeviceRegistry {
   /** Devices of this SAN registered from Announces (bounded by MAX_FOREIGN). */
   private dynamicCount = 0;
   /** Devices of other SANs heard in Announces, keyed `san:device`. */
-  private readonly foreign = new Map<string, BlockRecord>();
+  private readonly foreign = new Map<string, DeviceRecord>();
   /** Who announced each foreign record (null: not known); only they may remove it. */
   private readonly foreignBy = new Map<string, string | null>();
   /**
@@ -52,7 +52,7 @@ export class DeviceRegistry {
   private readonly queryCache = new Map<number, Uint8Array>();
 
   /** `announceCap` keeps this manager's own Announce within one datagram and the payload limit. */
-  constructor(private readonly san: number, private readonly announceCap: (recs: BlockRecord[]) => BlockRecord[]) {}
+  constructor(private readonly san: number, private readonly announceCap: (recs: DeviceRecord[]) => DeviceRecord[]) {}
 
   add(cfg: DeviceConfig, dynamic: boolean, registrant: string | null = cfg.address ?? null): DeviceState {
     const d: DeviceState = { cfg, dynamic, used_kb: 0, used_bw: 0, clients: new Map(), exclusive: 0, registrant };
@@ -88,7 +88,7 @@ export class DeviceRegistry {
    * `source` (undefined: not known, trusted). A record is replaced or removed
    * only by the address that announced it; false when refused for that.
    */
-  foreignRecord(san: number, id: number, r: BlockRecord, leaving: boolean, source?: string): boolean {
+  foreignRecord(san: number, id: number, r: DeviceRecord, leaving: boolean, source?: string): boolean {
     const key = `${san}:${id}`;
     const by = this.foreignBy.get(key);
     if (source !== undefined && by !== undefined && by !== null && by !== source) return false;
@@ -145,7 +145,7 @@ export class DeviceRegistry {
   }
 
   /** A device's record as Query replies and Announces carry it. */
-  static record(d: DeviceState): BlockRecord {
+  static record(d: DeviceState): DeviceRecord {
     const c = d.cfg;
     return {
       device_id: c.device_id, storage_type: c.storage_type, access_type: c.access_type, device_class: c.device_class,
@@ -155,8 +155,8 @@ export class DeviceRegistry {
   }
 
   /** Device records for a Query sub-op answered from local knowledge (0x01, 0x02, 0x03). */
-  records(sub: number): BlockRecord[] {
-    const out: BlockRecord[] = [];
+  records(sub: number): DeviceRecord[] {
+    const out: DeviceRecord[] = [];
     for (const d of this.byId.values()) {
       if (sub === 0x03 && d.cfg.san_id !== this.san) continue;
       out.push(DeviceRegistry.record(d));
@@ -166,7 +166,7 @@ export class DeviceRegistry {
   }
 
   /** The configured devices' records (what this manager announces). */
-  configuredRecords(): BlockRecord[] {
+  configuredRecords(): DeviceRecord[] {
     return this.announceCap([...this.byId.values()].filter((d) => !d.dynamic).map((d) => DeviceRegistry.record(d)));
   }
 

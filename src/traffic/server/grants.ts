@@ -3,7 +3,7 @@
 
 import type { HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import type { BlockRecord } from '../../protocol/codec.js';
+import type { AllocRecord } from '../../protocol/access.js';
 import { OP_ALLOCATE } from '../../protocol/fields.js';
 import type { DeviceConfig } from '../config.js';
 import type { ManagerContext } from './context.js';
@@ -13,16 +13,15 @@ import {
 } from './model.js';
 import { decide } from './placement.js';
 
-export function allocReq(p: BlockRecord): AllocReq {
+export function allocReq(p: AllocRecord): AllocReq {
   return {
-    storage_type: p['storage_type'] as number, access_type: p['access_type'] as number,
-    capacity_kb: p['capacity_kb'] as number, bandwidth_kb: p['bandwidth_kb'] as number,
-    qos: p['qos'] as number, flags: (p['flags'] as number) & 0x0f, timeout_ms: p['timeout_ms'] as number,
+    storage_type: p.storage_type, access_type: p.access_type, capacity_kb: p.capacity_kb, bandwidth_kb: p.bandwidth_kb,
+    qos: p.qos, flags: p.flags & 0x0f, timeout_ms: p.timeout_ms,
   };
 }
 
 /** The Allocate block of a reply: the device's types when placed, else the request's. */
-export function allocBlock(req: AllocReq, session_id: number, capacity_kb = req.capacity_kb, d?: DeviceConfig): BlockRecord {
+export function allocBlock(req: AllocReq, session_id: number, capacity_kb = req.capacity_kb, d?: DeviceConfig): AllocRecord {
   return {
     storage_type: d ? d.storage_type : req.storage_type, access_type: d ? d.access_type : req.access_type,
     session_id, capacity_kb, bandwidth_kb: req.bandwidth_kb, qos: req.qos, flags: req.flags, timeout_ms: req.timeout_ms,

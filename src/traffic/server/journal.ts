@@ -6,28 +6,39 @@
 //
 // Every change is appended (write(2), no fsync) before the reply that
 // acknowledges it leaves the server, so a killed process loses nothing it
-// acknowledged; the file is fsynced every SYNC_MS in the background (a power
-// loss can cost the last SYNC_MS of changes, never the file's validity). A
-// crash can only cut the last line short: a reader ignores a torn last line.
+// acknowledged: `appended` counts the records handed in, `written` those the
+// kernel has, and the server holds a reply back until `written` reaches the
+// count its change made (server/replyGate.ts). The file I/O never runs on the
+// event loop: records are written by one asynchronous write at a time (the
+// records of a whole turn, and those arriving meanwhile, go in the next one:
+// group commit), so a slow disk delays only the replies that wait for it,
+// never another client's Query. The file is fsynced every SYNC_MS in the
+// background (a power loss can cost the last SYNC_MS of changes, never the
+// file's validity). A crash can only cut the last line short: a reader
+// ignores a torn last line.
 // When the journal holds many more records than live sessions it is
-// compacted: the live sessions are written to a temp file beside it (fsynced,
-// off the event loop), the records appended meanwhile follow, and a rename
-// replaces the journal atomically. Temp files of dead processes
-// (`FILE.tmp-PID`) are removed at start.
+// compacted: the live sessions are written to a temp file beside it (in
+// chunks, fsynced, off the event loop), the records written meanwhile follow,
+// and a rename replaces the journal atomically; writes pause (the event loop
+// does not) for the last step. Temp files of dead processes (`FILE.tmp-PID`)
+// are removed at start.
 //
 // A version-1 state file (one JSON document, written whole) is still read.
 
 import {
-  appendFileSync, closeSync, existsSync, fdatasync, fdatasyncSync, openSync, readFileSync, readdirSync, renameSync,
-  unlinkSync, writeFileSync, writeSync,
+  close, closeSync, existsSync, fdatasync, fdatasyncSync, open, openSync, readFileSync, readdirSync, renameSync, unlinkSync,
+  write, writeFileSync,
 } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
+import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { hex, type Session } from './model.js';
 import { sessionToJson, type ManagerState, type SessionJson } from './persistence.js';
 import type { SessionListener } from './sessions.js';
 
 const SYNC_MS = 50;
+const openFd = promisify(open);
+const closeFd = promisify(close);
 /** Compact when the records since the last compaction exceed this and twice the live sessions. */
 const COMPACT_MIN = 20_000;
 
@@ -160,7 +171,12 @@ export interface JournalStats {
   records: number;
   compactions: number;
   syncs: number;
+  /** Asynchronous writes (each carries the records of one or more turns). */
+  writes: number;
 }
+
+/** Lines of the compaction snapshot joined per write (a join never blocks the loop for long). */
+const SNAPSHOT_CHUNK = 1000;
 
 export class StateJournal implements SessionListener {
   private fd = -1;
@@ -168,16 +184,26 @@ export class StateJournal implements SessionListener {
   /** The last `put` line of each live session: what a compaction writes. */
   private readonly lines = new Map<number, string>();
   private sinceCompaction = 0;
+  /** Records handed in (put/del) so far. */
+  appended = 0;
+  /** Records the kernel has (their write returned); replies wait for this to reach their change. */
+  written = 0;
+  /** Called after each write that advanced `written`. */
+  onWritten: (() => void) | null = null;
+  private writing = false;
+  /** Compaction's last step (append, rename, reopen): no write starts. */
+  private swapping = false;
   private unsynced = false;
   private syncing = false;
   private readonly syncTimer: NodeJS.Timeout;
-  private flushScheduled = false;
-  /** Lines appended while a compaction runs (they follow its snapshot). */
+  private writeScheduled = false;
+  /** Lines written while a compaction runs (they follow its snapshot). */
   private during: string[] | null = null;
   private compaction: Promise<void> | null = null;
+  private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
   private nextSessionId = 1;
   private retired: number[] = [];
-  readonly stats: JournalStats = { records: 0, compactions: 0, syncs: 0 };
+  readonly stats: JournalStats = { records: 0, compactions: 0, syncs: 0, writes: 0 };
 
   constructor(
     readonly path: string,
@@ -191,7 +217,8 @@ export class StateJournal implements SessionListener {
   /**
    * Writes the whole state (header + live sessions) to a temp file, fsyncs
    * it and renames it over the journal, then keeps the journal open for
-   * appending. Throws (one line) when the file cannot be written.
+   * appending. Throws (one line) when the file cannot be written. (At start,
+   * before the server listens: synchronous on purpose.)
    */
   start(sessions: Iterable<Session>, retired: number[], nextSessionId: number): void {
     this.lines.clear();
@@ -200,7 +227,7 @@ export class StateJournal implements SessionListener {
     this.nextSessionId = nextSessionId;
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {
-      writeFileSync(tmp, this.snapshotText());
+      writeFileSync(tmp, [this.headerLine(), ...this.lines.values()].join('\n') + '\n');
       const fd = openSync(tmp, 'r+');
       try {
         fdatasyncSync(fd);
@@ -228,11 +255,6 @@ export class StateJournal implements SessionListener {
     return JSON.stringify(h);
   }
 
-  private snapshotText(): string {
-    const parts = [this.headerLine(), ...this.lines.values()];
-    return parts.join('\n') + '\n';
-  }
-
   put(s: Session): void {
     const line = JSON.stringify({ put: sessionToJson(s) });
     if (!this.lines.has(s.session_id)) this.nextSessionId = s.session_id >= 0xffff ? 1 : s.session_id + 1;
@@ -245,86 +267,133 @@ export class StateJournal implements SessionListener {
     this.append(JSON.stringify({ del: id }));
   }
 
+  /** Every record handed in has been written. */
+  get idle(): boolean {
+    return this.written === this.appended && !this.writing;
+  }
+
   private append(line: string): void {
     this.pending.push(line);
-    if (!this.flushScheduled) {
+    this.appended++;
+    if (!this.writeScheduled) {
       // Changes that no reply follows (an Announce's teardown) are written at the end of the turn.
-      this.flushScheduled = true;
+      this.writeScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** Writes the pending records (called before every reply leaves the server). */
+  /**
+   * Starts writing the pending records (called when the replies to a chunk of
+   * requests are ready; they leave once the write returns). One write at a
+   * time: records arriving meanwhile go in the next one.
+   */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.pending.length === 0 || this.fd < 0) return;
+    this.writeScheduled = false;
+    if (this.writing || this.swapping || this.pending.length === 0 || this.fd < 0) return;
     const lines = this.pending;
     this.pending = [];
-    try {
-      writeSync(this.fd, lines.join('\n') + '\n');
-    } catch (e) {
-      this.log(`event=state_write_error file=${this.path} error=${(e as NodeJS.ErrnoException).code ?? oneLine(e)}`);
-      return;
-    }
-    this.stats.records += lines.length;
-    this.sinceCompaction += lines.length;
-    this.unsynced = true;
-    if (this.during) this.during.push(...lines);
-    else if (this.sinceCompaction > Math.max(COMPACT_MIN, 2 * this.lines.size)) this.compaction = this.compact();
+    this.writing = true;
+    writeAll(this.fd, Buffer.from(lines.join('\n') + '\n'), (err) => {
+      this.writing = false;
+      this.stats.writes++;
+      if (err) {
+        // Logged, and the replies go anyway (the server keeps serving; the log says what the file lacks).
+        this.log(`event=state_write_error file=${this.path} error=${err.code ?? err.message}`);
+      } else {
+        this.stats.records += lines.length;
+        this.sinceCompaction += lines.length;
+        this.unsynced = true;
+        if (this.during) this.during.push(...lines);
+        else if (this.sinceCompaction > Math.max(COMPACT_MIN, 2 * this.lines.size)) this.compaction = this.compact();
+      }
+      this.written += lines.length;
+      this.onWritten?.();
+      this.wake();
+      this.flush();
+    });
   }
 
   private sync(): void {
-    if (!this.unsynced || this.syncing || this.fd < 0) return;
+    if (!this.unsynced || this.syncing || this.swapping || this.fd < 0) return;
     this.unsynced = false;
     this.syncing = true;
     fdatasync(this.fd, (err) => {
       this.syncing = false;
       this.stats.syncs++;
       if (err) this.log(`event=state_sync_error file=${this.path} error=${err.code ?? err.message}`);
+      this.wake();
     });
   }
 
-  /** Replaces the journal by its live sessions; records appended meanwhile follow them. */
+  private until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ ready, resolve }));
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.ready()) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /** Replaces the journal by its live sessions; records written meanwhile follow them. */
   private async compact(): Promise<void> {
     this.during = [];
-    const text = this.snapshotText();
+    // The sessions as they are now; every record written from here on is also kept in `during`.
+    const snapshot = [this.headerLine(), ...this.lines.values()];
     const tmp = `${this.path}.tmp-${process.pid}`;
+    let swapped = false;
     try {
       const fh = await openAsync(tmp, 'w');
       try {
-        await fh.writeFile(text);
+        for (let i = 0; i < snapshot.length; i += SNAPSHOT_CHUNK) {
+          await fh.write(snapshot.slice(i, i + SNAPSHOT_CHUNK).join('\n') + '\n');
+        }
         await fh.datasync();
+        // Last step: no write may reach the old file after its records were copied.
+        this.swapping = true;
+        await this.until(() => !this.writing && !this.syncing);
+        if (this.during.length > 0) await fh.write(this.during.join('\n') + '\n');
       } finally {
         await fh.close();
       }
-      // From here on synchronous: nothing is appended between these steps.
-      this.flush();
-      if (this.during.length > 0) appendFileSync(tmp, this.during.join('\n') + '\n');
-      renameSync(tmp, this.path);
+      await renameAsync(tmp, this.path);
+      swapped = true;
       const old = this.fd;
-      this.fd = openSync(this.path, 'a');
-      closeSync(old);
+      this.fd = await openFd(this.path, 'a');
+      await closeFd(old);
       this.sinceCompaction = this.during.length;
       this.stats.compactions++;
     } catch (e) {
       this.log(`event=state_compaction_error file=${this.path} error=${(e as NodeJS.ErrnoException).code ?? oneLine(e)}`);
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // never written
+      if (!swapped) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // never written
+        }
       }
     } finally {
       this.during = null;
       this.compaction = null;
+      this.swapping = false;
+      this.flush();
     }
   }
 
-  /** Flushes, waits for a running compaction, fsyncs and closes. */
+  /** Writes what is pending, waits for a running compaction, fsyncs and closes. */
   async close(): Promise<void> {
     clearInterval(this.syncTimer);
-    this.flush();
-    if (this.compaction) await this.compaction;
-    this.flush();
+    for (;;) {
+      this.flush();
+      if (this.compaction) await this.compaction;
+      else if (this.fd < 0 || (this.idle && !this.syncing)) break;
+      else await this.until(() => (this.idle && !this.syncing) || this.compaction !== null);
+    }
     if (this.fd >= 0) {
       try {
         fdatasyncSync(this.fd);
@@ -335,4 +404,13 @@ export class StateJournal implements SessionListener {
       this.fd = -1;
     }
   }
+}
+
+/** write(2) until the whole buffer is in (a regular file takes it whole; the loop is for the rare short write). */
+function writeAll(fd: number, buf: Buffer, done: (err: NodeJS.ErrnoException | null) => void): void {
+  write(fd, buf, 0, buf.length, null, (err, n) => {
+    if (err) done(err);
+    else if (n < buf.length) writeAll(fd, buf.subarray(n), done);
+    else done(null);
+  });
 }

@@ -2,10 +2,12 @@
 // cannot serve whole goes to the peers one by one; a relayed grant becomes a
 // local proxy session whose operations are forwarded to the peer's session.
 
+import {
+  recordAs, type AllocRecord, type FreeRecord, type InitRecord, type SessionRefRecord,
+} from '../../protocol/access.js';
 import { isDevicesPayload, type HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import type { BlockRecord } from '../../protocol/codec.js';
-import { OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS } from '../../protocol/fields.js';
+import { ALLOC_BLOCK, FREE_BLOCK, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS } from '../../protocol/fields.js';
 import type { ManagerContext } from './context.js';
 import { allocBlock, grant, refuse } from './grants.js';
 import {
@@ -45,17 +47,16 @@ export async function forwardAllocate<T>(
         continue;
       }
       const status = r.header.sub_opcode;
-      const g = r.payload as BlockRecord | null;
-      if (status === OK && g && !isDevicesPayload(g) && typeof g['session_id'] === 'number') {
+      const g = status === OK ? recordAs(r.payloadBlock, r.payload, ALLOC_BLOCK) : null;
+      if (g) {
         const id = ctx.table.newId();
         if (id === null) return ctx.reply(h, NO_CAPACITY);
         const s: Session = {
-          session_id: id, client_id: client, device_id: 0, storage_type: g['storage_type'] as number,
-          access_type: g['access_type'] as number, capacity_kb: g['capacity_kb'] as number,
-          bandwidth_kb: g['bandwidth_kb'] as number, qos: g['qos'] as number, flags: (g['flags'] as number) & 0x0f,
-          exclusive: ((g['flags'] as number) & FLAG_EXCLUSIVE) !== 0, expandable: false, state: 'ALLOCATED',
+          session_id: id, client_id: client, device_id: 0, storage_type: g.storage_type, access_type: g.access_type,
+          capacity_kb: g.capacity_kb, bandwidth_kb: g.bandwidth_kb, qos: g.qos, flags: g.flags & 0x0f,
+          exclusive: (g.flags & FLAG_EXCLUSIVE) !== 0, expandable: false, state: 'ALLOCATED',
           created_ms: ctx.now(), activated_ms: null, init: null,
-          remote: { san_id: peer.san_id, server_id: r.header.server_id ?? 0n, session_id: g['session_id'] }, source,
+          remote: { san_id: peer.san_id, server_id: r.header.server_id ?? 0n, session_id: g.session_id }, source,
         };
         ctx.table.bind(s);
         ctx.changed();
@@ -85,13 +86,16 @@ export async function forwardAllocate<T>(
   return ctx.reply(h, status);
 }
 
+/** The request block of a session operation: Modify's Allocate block, Initialize's, Free's, Statistics' reference. */
+export type SessionRequest = AllocRecord | InitRecord | FreeRecord | SessionRefRecord;
+
 /** Forwards Initialize/Modify/Statistics/Free of a proxy session to the peer's session and mirrors the outcome. */
-export function forwardSession<T>(ctx: ManagerContext<T>, h: HeaderFields, s: Session, p: BlockRecord): FrameSpec | Promise<FrameSpec> {
+export function forwardSession<T>(ctx: ManagerContext<T>, h: HeaderFields, s: Session, p: SessionRequest): FrameSpec | Promise<FrameSpec> {
   const remote = s.remote!;
   const peer = ctx.config.peers.find((x) => x.san_id === remote.san_id);
   if (!peer || !ctx.askPeer) return ctx.reply(h, TIMEOUT);
   if (!ctx.waits.take(s.client_id)) return ctx.reply(h, NO_CAPACITY);
-  const timeout = ctx.forwardBudget(h.opcode === OP_MODIFY ? (p['timeout_ms'] as number) : DEFAULT_TIMEOUT_MS);
+  const timeout = ctx.forwardBudget('timeout_ms' in p ? p.timeout_ms : DEFAULT_TIMEOUT_MS);
   ctx.counters.forwards++;
   const spec: FrameSpec = {
     opcode: h.opcode!, src_san: ctx.san, dst_san: remote.san_id, client_id: s.client_id, server_id: remote.server_id,
@@ -102,26 +106,28 @@ export function forwardSession<T>(ctx: ManagerContext<T>, h: HeaderFields, s: Se
     ctx.waits.release(s.client_id);
     if (!r || r.header.sub_opcode === null) return ctx.reply(h, TIMEOUT);
     const status = r.header.sub_opcode;
-    const g = r.payload && !isDevicesPayload(r.payload) ? (r.payload as BlockRecord) : null;
+    const g = r.payload && !isDevicesPayload(r.payload) ? r.payload : null;
+    const freed = recordAs(r.payloadBlock, r.payload, FREE_BLOCK);
+    const modified = recordAs(r.payloadBlock, r.payload, ALLOC_BLOCK);
     const live = ctx.table.get(s.session_id) === s;
     if (live && status === UNKNOWN_SESSION) {
       ctx.table.unbind(s);
       ctx.changed();
     } else if (live && status === OK) {
-      if (h.opcode === OP_FREE && (p['release_kb'] === 0 || (g && g['release_kb'] === 0))) {
+      if (h.opcode === OP_FREE && (('release_kb' in p && p.release_kb === 0) || freed?.release_kb === 0)) {
         ctx.table.unbind(s);
-      } else if (h.opcode === OP_FREE && g) {
-        s.capacity_kb = Math.max(0, s.capacity_kb - (g['release_kb'] as number));
+      } else if (h.opcode === OP_FREE && freed) {
+        s.capacity_kb = Math.max(0, s.capacity_kb - freed.release_kb);
         ctx.table.touch(s);
       } else if (h.opcode === OP_INITIALIZE) {
         s.state = 'ACTIVE';
         if (s.activated_ms === null) s.activated_ms = ctx.now();
         ctx.table.touch(s);
-      } else if (h.opcode === OP_MODIFY && g) {
-        s.capacity_kb = g['capacity_kb'] as number;
-        s.bandwidth_kb = g['bandwidth_kb'] as number;
-        s.qos = g['qos'] as number;
-        s.flags = (g['flags'] as number) & 0x0f;
+      } else if (h.opcode === OP_MODIFY && modified) {
+        s.capacity_kb = modified.capacity_kb;
+        s.bandwidth_kb = modified.bandwidth_kb;
+        s.qos = modified.qos;
+        s.flags = modified.flags & 0x0f;
         s.exclusive = (s.flags & FLAG_EXCLUSIVE) !== 0;
         ctx.table.touch(s);
       }

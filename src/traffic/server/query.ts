@@ -2,9 +2,9 @@
 // 0xFF adds each peer's Query 0x01, asked in parallel (peers that do not
 // answer are left out).
 
-import { isDevicesPayload, type HeaderFields } from '../../protocol/decode.js';
+import { devicesAs, type DeviceRecord } from '../../protocol/access.js';
+import type { HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import type { BlockRecord } from '../../protocol/codec.js';
 import { OP_QUERY } from '../../protocol/fields.js';
 import type { ManagerContext } from './context.js';
 import { DEFAULT_TIMEOUT_MS, OK, SUBOP_ANYWHERE, TOO_LARGE } from './model.js';
@@ -17,7 +17,7 @@ const RECORD_SIZE = 20;
  */
 export function query<T>(ctx: ManagerContext<T>, h: HeaderFields, maxPayload: number): FrameSpec | Promise<FrameSpec> {
   const sub = h.sub_opcode!;
-  const whole = (recs: BlockRecord[]): FrameSpec =>
+  const whole = (recs: DeviceRecord[]): FrameSpec =>
     recs.length * RECORD_SIZE > maxPayload ? ctx.reply(h, TOO_LARGE) : ctx.reply(h, OK, { devices: recs });
   if (sub !== SUBOP_ANYWHERE || !ctx.askPeer || ctx.config.peers.length === 0) {
     const bytes = ctx.registry.encodedRecords(sub);
@@ -36,11 +36,12 @@ export function query<T>(ctx: ManagerContext<T>, h: HeaderFields, maxPayload: nu
   return Promise.all(asks).then((answers) => {
     ctx.waits.release(client);
     const recs = ctx.registry.records(sub);
-    const seen = new Set(recs.map((r) => `${r['san_id']}:${r['device_id']}`));
+    const seen = new Set(recs.map((r) => `${r.san_id}:${r.device_id}`));
     for (const a of answers) {
-      if (!a || a.header.sub_opcode !== OK || !a.payload || !isDevicesPayload(a.payload)) continue;
-      for (const r of a.payload.devices) {
-        const key = `${r['san_id']}:${r['device_id']}`;
+      const devices = a && a.header.sub_opcode === OK ? devicesAs(a.payloadBlock, a.payload) : null;
+      if (!devices) continue;
+      for (const r of devices) {
+        const key = `${r.san_id}:${r.device_id}`;
         if (seen.has(key)) continue;
         seen.add(key);
         recs.push(r);

@@ -3,7 +3,7 @@
 
 import type { HeaderFields } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import type { BlockRecord } from '../../protocol/codec.js';
+import type { AllocRecord, FreeRecord, InitRecord, SessionRefRecord } from '../../protocol/access.js';
 import type { ManagerContext } from './context.js';
 import { allocReq, serveWaiters } from './grants.js';
 import {
@@ -23,15 +23,11 @@ function isPow2(n: number): boolean {
 /** The session named by the request if the requester owns it; other clients' sessions are not revealed. */
 export type OwnLookup = (h: HeaderFields, id: number) => Session | undefined;
 
-export function initialize<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: BlockRecord): Reply {
-  const s = own(h, p['session_id'] as number);
+export function initialize<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: InitRecord): Reply {
+  const s = own(h, p.session_id);
   if (!s) return ctx.reply(h, UNKNOWN_SESSION);
   if (s.remote) return forwardSession(ctx, h, s, p);
-  const sizes = {
-    stripe_size: p['stripe_size'] as number,
-    cache_line_size: p['cache_line_size'] as number,
-    block_size: p['block_size'] as number,
-  };
+  const sizes = { stripe_size: p.stripe_size, cache_line_size: p.cache_line_size, block_size: p.block_size };
   for (const k of ['stripe_size', 'cache_line_size', 'block_size'] as const) {
     const v = sizes[k];
     const r = INIT_RULES[k];
@@ -42,8 +38,8 @@ export function initialize<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderF
     stripe_size: raid ? sizes.stripe_size || INIT_RULES.stripe_size.dflt : 0,
     cache_line_size: sizes.cache_line_size || INIT_RULES.cache_line_size.dflt,
     block_size: sizes.block_size || INIT_RULES.block_size.dflt,
-    include_device_id: p['include_device_id'] as number,
-    exclude_device_id: p['exclude_device_id'] as number,
+    include_device_id: p.include_device_id,
+    exclude_device_id: p.exclude_device_id,
   };
   if (raid && applied.stripe_size < applied.block_size) return ctx.reply(h, MALFORMED);
   const inc = applied.include_device_id;
@@ -63,9 +59,9 @@ export function initialize<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderF
   return ctx.reply(h, OK, { session_id: s.session_id, reserved: 0, ...applied });
 }
 
-export function modify<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: BlockRecord): Reply {
-  const id = p['session_id'] as number;
-  if (id === 0 || p['capacity_kb'] === 0) return ctx.reply(h, MALFORMED);
+export function modify<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: AllocRecord): Reply {
+  const id = p.session_id;
+  if (id === 0 || p.capacity_kb === 0) return ctx.reply(h, MALFORMED);
   const s = own(h, id);
   if (!s) return ctx.reply(h, UNKNOWN_SESSION);
   if (s.remote) return forwardSession(ctx, h, s, p);
@@ -98,18 +94,18 @@ export function modify<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderField
   return out;
 }
 
-export function statistics<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: BlockRecord): Reply {
-  const s = own(h, p['session_id'] as number);
+export function statistics<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: SessionRefRecord): Reply {
+  const s = own(h, p.session_id);
   if (!s) return ctx.reply(h, UNKNOWN_SESSION);
   if (s.remote) return forwardSession(ctx, h, s, p);
   return ctx.reply(h, OK, statsBlock(s, ctx.now()));
 }
 
-export function free<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: BlockRecord): Reply {
-  const s = own(h, p['session_id'] as number);
+export function free<T>(ctx: ManagerContext<T>, own: OwnLookup, h: HeaderFields, p: FreeRecord): Reply {
+  const s = own(h, p.session_id);
   if (!s) return ctx.reply(h, UNKNOWN_SESSION);
   if (s.remote) return forwardSession(ctx, h, s, p);
-  const release = p['release_kb'] as number;
+  const release = p.release_kb;
   let done = release;
   if (release === 0 || release >= s.capacity_kb) {
     ctx.table.unbind(s);
