@@ -5,7 +5,7 @@
 // < 1 s, views redraw < 100 ms.
 
 import { compileFilter } from '../src/analysis/filter/index.js';
-import { FrameView } from '../src/tui/frameview.js';
+import { FrameRows } from '../src/tui/frameRows.js';
 import { ioBins } from '../src/tui/ioView.js';
 import { latencyGroups } from '../src/tui/latencyData.js';
 import { FileSource } from '../src/tui/source.js';
@@ -31,12 +31,12 @@ export function measureTuiViews(capture: string, filterText = 'vvmp.reply && vvm
   const src = new FileSource(capture, store);
   while (!src.done) (src as unknown as { slice(): void }).slice();
   const loadS = (performance.now() - t0) / 1000;
-  const view = new FrameView(store);
+  const view = new FrameRows(store);
   const filterS = time(() => {
     view.setFilter(compileFilter(filterText));
     while (view.step(1000));
   }) / 1000;
-  const whole = new FrameView(store);
+  const whole = new FrameRows(store);
   const views: Record<string, [number, number]> = {};
   // Each view caches its numbers by (filter, rows): a redraw reuses them.
   const cached = <T>(make: () => T): [number, number] => {

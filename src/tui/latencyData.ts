@@ -8,7 +8,7 @@
 import { LatencyHistogram, type Percentiles } from '../analysis/latency.js';
 import { readField } from '../protocol/codec.js';
 import { HEADER, OPCODES, type FieldDef } from '../protocol/fields.js';
-import type { FrameView } from './frameview.js';
+import type { FrameRows } from './frameRows.js';
 import type { FrameStore } from './store.js';
 
 export type LatencyGrouping = 'opcode' | 'client' | 'server';
@@ -85,7 +85,7 @@ function group(label: string, filter: string, h: LatencyHistogram): LatencyGroup
 }
 
 /** Latency groups for the rows `view` shows (every frame without a filter). */
-export function latencyGroups(store: FrameStore, view: FrameView, by: LatencyGrouping): LatencyGroup[] {
+export function latencyGroups(store: FrameStore, view: FrameRows, by: LatencyGrouping): LatencyGroup[] {
   const out: LatencyGroup[] = [];
   const whole = !view.filter && store.first === 0;
   if (whole && by === 'opcode') {
