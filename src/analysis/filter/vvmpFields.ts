@@ -6,7 +6,7 @@
 
 import type { AnalyzedFrame } from '../frame.js';
 import { accessFor, Header } from '../../protocol/access.js';
-import { hexId, readField } from '../../protocol/codec.js';
+import { hexId } from '../../protocol/codec.js';
 import { EXPERT_CODES } from '../../protocol/expert.js';
 import {
   HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUSES,
@@ -156,11 +156,15 @@ function canonSession(s: string): string {
   return m ? `${hexId(BigInt(m[1]!))}/${BigInt(m[2]!)}` : s;
 }
 
-/** Blocks whose u16 session_id the derived `vvmp.session_id` shows (as the Lua dissector does), with its declaration. */
-const SESSION_FIELD: ReadonlyMap<BlockLayout, FieldDef> = new Map(PAYLOAD_BLOCKS.flatMap((b) => {
-  const sf = accessFor(b).field['session_id'];
-  return !b.repeated && sf && sf.width === 2 ? [[b, sf] as const] : [];
-}));
+/** Blocks whose u16 session_id the derived `vvmp.session_id` shows (as the Lua dissector does): its declaration and reader. */
+const SESSION_FIELD: ReadonlyMap<BlockLayout, { def: FieldDef; get: (b: Uint8Array, base: number) => number }> = new Map(
+  PAYLOAD_BLOCKS.flatMap((b) => {
+    const acc = accessFor(b);
+    const def = acc.field['session_id'];
+    return !b.repeated && def && def.width === 2
+      ? [[b, { def, get: acc.get['session_id'] as (b: Uint8Array, base: number) => number }] as const] : [];
+  }),
+);
 
 const SUB_OPCODE = Header.field.sub_opcode;
 
@@ -190,12 +194,12 @@ function derivedFields(): FilterField[] {
     (f, p) => {
       const d = f.decoded;
       const sf = d.payloadBlock ? SESSION_FIELD.get(d.payloadBlock) : undefined;
-      return sf !== undefined && p(readField(d.bytes, HEADER_SIZE, sf) as number);
+      return sf !== undefined && p(sf.get(d.bytes, HEADER_SIZE));
     });
   sessionId.raw = (f, p) => {
     const d = f.decoded;
     const sf = d.payloadBlock ? SESSION_FIELD.get(d.payloadBlock) : undefined;
-    return sf !== undefined && p(d.bytes.subarray(HEADER_SIZE + sf.offset, HEADER_SIZE + sf.offset + sf.width));
+    return sf !== undefined && p(d.bytes.subarray(HEADER_SIZE + sf.def.offset, HEADER_SIZE + sf.def.offset + sf.def.width));
   };
   const payload: BytesField = {
     name: `${P}.payload`, type: 'bytes', help: 'Payload bytes that were not decoded (unknown opcode, wrong size, cut off)',
