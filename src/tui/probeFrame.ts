@@ -90,6 +90,8 @@ export interface FrameColumns {
   latencyOf(seq: number): number;
   peerOf(seq: number): number;
   extrasOf(seq: number): readonly Finding[] | undefined;
+  /** Worst severity of the frame's findings, 0 when it has none. */
+  severity(seq: number): number;
   /** The capture's first packet time (frame.time_relative). */
   readonly firstStamp: { sec: number; nsec: number } | null;
 }
@@ -144,8 +146,12 @@ export class ProbeFrame implements AnalyzedFrame {
     };
   }
 
-  /** The decoder's findings followed by the kept ones, as toFrame gives them. */
+  /**
+   * The decoder's findings followed by the kept ones, as toFrame gives them.
+   * Most frames have none, which the store's severity column tells without decoding.
+   */
   get expert(): Finding[] {
+    if (this.expertList === null && this.cols.severity(this.seq) === 0) this.expertList = [];
     if (this.expertList === null) {
       const own = this.decoded.findings;
       const extras = this.cols.extrasOf(this.seq);
