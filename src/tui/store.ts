@@ -4,14 +4,16 @@
 // on demand. It knows nothing of blessed.
 //
 // Per frame (index `seq` = frame number − 1, slot = seq mod capacity):
-//   packet, time (sec, nsec, digits), flow id + direction, opcode, sub-opcode,
-//   flags, worst severity, peer frame, latency, session (interned), and where
+//   packet, time (sec, nsec, digits), flow row (the analysis' flow table) +
+//   direction, opcode, sub-opcode, row flags, worst severity, peer frame,
+//   latency, session (interned), and where
 //   its bytes sit in the arena (chunk, offset, length).
 // Rare data lives in a sparse Map: exchange-level findings (timeout,
 // reply_unmatched, txid_duplicate, …) that the decoder cannot recompute.
 // `get(seq)` re-decodes the bytes with the field table and puts the stored
 // context back, giving the same AnalyzedFrame the analyzer produced; the few
-// frames on screen are cached.
+// frames on screen are cached. `probe(seq)` is the same frame read in place
+// (probeFrame.ts): what the filter pass tests a million frames with.
 //
 // Frames arrive through the analysis pipeline (`store.packet(p)`), whatever
 // the source: a file read in slices, a live capture. Counts, flows and
