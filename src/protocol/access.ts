@@ -75,6 +75,18 @@ export const Free = accessOf(FREE_BLOCK);
 export const SessionRef = accessOf(SESSION_REF);
 export const Stats = accessOf(STATS_BLOCK);
 
+const BY_LAYOUT: ReadonlyMap<BlockLayout, BlockAccess<BlockLayout>> = new Map(
+  [Header, Alloc, Device, Init, Free, SessionRef, Stats].map((a) => [a.layout as BlockLayout, a as unknown as BlockAccess<BlockLayout>]),
+);
+
+/**
+ * The accessors of any layout of the table, by layout (the same objects as
+ * `Header`, `Alloc`…): for code that walks the table, such as display filters.
+ */
+export function accessFor(layout: BlockLayout): BlockAccess<BlockLayout> {
+  return BY_LAYOUT.get(layout) ?? (accessOf(layout) as unknown as BlockAccess<BlockLayout>);
+}
+
 export type HeaderRecord = RecordOf<typeof HEADER>;
 export type AllocRecord = RecordOf<typeof ALLOC_BLOCK>;
 export type DeviceRecord = RecordOf<typeof DEVICE_RECORD>;

@@ -3,6 +3,7 @@
 
 import { byteSum } from './checksum.js';
 import { readBlock, readId, readUint, type BlockRecord } from './codec.js';
+import { Header } from './access.js';
 import { finding, type Finding } from './expert.js';
 import {
   HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING, STATUS_TOO_LARGE, opcodeDef, statusName,
@@ -178,6 +179,27 @@ function checkReserved(block: BlockLayout, rec: BlockRecord, index: number, find
     return true;
   }
   return false;
+}
+
+/**
+ * The layout `decodeFrame` decodes the payload of `bytes` with (its
+ * `payloadBlock`), found from the header alone without decoding anything:
+ * `bytes` are the frame's present bytes, trailing bytes of a UDP datagram
+ * excluded (as `DecodedFrame.bytes`). Filters and the UI read payload fields
+ * in place with it.
+ */
+export function payloadBlockOf(bytes: Uint8Array): BlockLayout | null {
+  const n = bytes.length;
+  if (n < HEADER_SIZE) return null;
+  const opcode = Header.get.opcode(bytes, 0);
+  const def = opcodeDef(opcode);
+  if (!def) return null;
+  const payloadLen = 4 * Header.get.length(bytes, 0);
+  if (n !== HEADER_SIZE + payloadLen) return null; // cut off
+  const reply = (opcode & REPLY_BIT) !== 0;
+  const block = reply ? def.reply : def.request;
+  if (block === null || payloadLen === 0 && reply && Header.get.sub_opcode(bytes, 0) > STATUS_PENDING) return null;
+  return (block.repeated ? payloadLen % block.size === 0 : payloadLen === block.size) ? block : null;
 }
 
 /**

@@ -10,7 +10,7 @@ import { compileFilter } from '../analysis/filter/index.js';
 import { ExpertView } from './expertView.js';
 import { FilterBar } from './filterBar.js';
 import { FlowsView } from './flowsView.js';
-import { FrameView } from './frameview.js';
+import { FrameRows } from './frameRows.js';
 import { FramesView } from './framesView.js';
 import { HelpView } from './help.js';
 import { actionFor, hints, keyName, type Action } from './keys.js';
@@ -52,7 +52,7 @@ export function runApp(store: FrameStore, source: Source, opts: AppOptions): Pro
 
 class App implements CommandHost {
   readonly screen: blessed.Widgets.Screen;
-  readonly frames: FrameView;
+  readonly frames: FrameRows;
   readonly theme: Theme;
   readonly live: boolean;
   readonly ui = new UiState();
@@ -97,7 +97,7 @@ class App implements CommandHost {
     const tput = (this.screen as unknown as { tput: { unicode: boolean; brokenACS: boolean } }).tput;
     if (tput.unicode) tput.brokenACS = true;
 
-    this.frames = new FrameView(store);
+    this.frames = new FrameRows(store);
     this.headerBox = pane(this.screen);
     this.headerBox.show();
     this.filterBar = new FilterBar(this.screen, this.theme);

@@ -3,13 +3,12 @@
 // ←/→ move the cursor over the time bins, Space anchors a range, Enter
 // filters the Frames view to the selected bin or range (frame.time).
 
-import type blessed from 'blessed';
+import { ChartView } from './chartView.js';
 import { durationText, niceStep, rateText, vbars } from './graph.js';
 import type { Action } from './keys.js';
 import type { FrameStore } from './store.js';
-import type { FrameView } from './frameview.js';
+import type { FrameRows } from './frameRows.js';
 import { esc, fit, fitRight, plural, thousands } from './text.js';
-import { pane, place, type AppContext, type View } from './view.js';
 
 const AXIS_W = 9;
 
@@ -31,7 +30,7 @@ export interface IoBins {
  * over the time they span: the whole capture, or under a filter from its
  * first to its last frame (so filtering to a time range zooms in).
  */
-export function ioBins(store: FrameStore, view: FrameView, maxBins: number): IoBins | null {
+export function ioBins(store: FrameStore, view: FrameRows, maxBins: number): IoBins | null {
   const rows = view.filter ? view.length : store.size;
   if (rows === 0) return null;
   const seqAt = (r: number): number => (view.filter ? view.seqAt(r) : store.first + r);
@@ -70,38 +69,14 @@ export function timeText(baseSec: number, baseNsec: number, offset: number): str
   return `${ns / 1_000_000_000n}${frac ? '.' + frac : ''}`;
 }
 
-export class IoView implements View {
+export class IoView extends ChartView<IoBins | null> {
   readonly id = 'io' as const;
-  private readonly box: blessed.Widgets.BoxElement;
-  private width = 80;
-  private height = 1;
   private cursor = 0;
   private anchor: number | null = null;
-  private cache: { key: string; bins: IoBins | null } | null = null;
-
-  constructor(private readonly ctx: AppContext) {
-    this.box = pane(ctx.screen);
-  }
-
-  show(): void {
-    this.box.show();
-  }
-
-  hide(): void {
-    this.box.hide();
-  }
-
-  layout(top: number, height: number, width: number): void {
-    this.width = width;
-    this.height = height;
-    place(this.box, top, 0, width, height);
-  }
 
   private bins(): IoBins | null {
     const { store, frames } = this.ctx;
-    const key = `${frames.filter?.text ?? ''}|${frames.length}|${store.total}|${store.first}|${this.width}`;
-    if (this.cache?.key !== key) this.cache = { key, bins: ioBins(store, frames, Math.max(8, this.width - AXIS_W - 1)) };
-    return this.cache.bins;
+    return this.data(String(this.width), () => ioBins(store, frames, Math.max(8, this.width - AXIS_W - 1)));
   }
 
   handle(action: Action): boolean {
@@ -118,9 +93,8 @@ export class IoView implements View {
       case 'toggle': this.anchor = this.anchor === null ? this.cursor : null; break;
       case 'enter': {
         const [lo, hi] = this.range(n);
-        const base = this.ctx.frames.filter ? `(${this.ctx.frames.filter.text}) && ` : '';
         this.anchor = null;
-        this.ctx.applyFilter(`${base}frame.time >= ${timeText(b.baseSec, b.baseNsec, lo * b.bin)} && frame.time < ${timeText(b.baseSec, b.baseNsec, (hi + 1) * b.bin)}`);
+        this.filterTo(`frame.time >= ${timeText(b.baseSec, b.baseNsec, lo * b.bin)} && frame.time < ${timeText(b.baseSec, b.baseNsec, (hi + 1) * b.bin)}`);
         return true;
       }
       default: return false;
@@ -136,11 +110,11 @@ export class IoView implements View {
   }
 
   render(): void {
-    const { theme, frames } = this.ctx;
+    const { theme } = this.ctx;
     const w = this.width;
     const b = this.bins();
     const lines: string[] = [];
-    const scope = frames.filter ? `filter: ${frames.filter.text}` : 'whole capture';
+    const scope = this.scope();
     if (!b) {
       this.box.setContent(esc(' I/O graph: no VVMP frames (yet)'));
       return;

@@ -6,9 +6,9 @@
 // histogram class, so percentiles are computed one way only.
 
 import { LatencyHistogram, type Percentiles } from '../analysis/latency.js';
-import { readField } from '../protocol/codec.js';
-import { HEADER, OPCODES, type FieldDef } from '../protocol/fields.js';
-import type { FrameView } from './frameview.js';
+import { Header } from '../protocol/access.js';
+import { OPCODES } from '../protocol/fields.js';
+import type { FrameRows } from './frameRows.js';
 import type { FrameStore } from './store.js';
 
 export type LatencyGrouping = 'opcode' | 'client' | 'server';
@@ -63,15 +63,11 @@ function bucketsOf(h: LatencyHistogram): number[] {
   return out;
 }
 
-const ID_FIELD: Record<'client' | 'server', FieldDef> = {
-  client: HEADER.fields.find((f) => f.name === 'client_id')!,
-  server: HEADER.fields.find((f) => f.name === 'server_id')!,
+/** A reply's client or server id, read in place from its header when the view asks (not kept per frame); null when cut off. */
+const ID_OF: Record<'client' | 'server', (bytes: Uint8Array) => bigint | null> = {
+  client: (b) => (Header.has.client_id(b.length) ? Header.get.client_id(b, 0) : null),
+  server: (b) => (Header.has.server_id(b.length) ? Header.get.server_id(b, 0) : null),
 };
-
-/** A reply's client or server id, read from its header when the view asks (not kept per frame). */
-function idOf(bytes: Uint8Array, f: FieldDef): bigint | null {
-  return bytes.length >= f.offset + f.width ? (readField(bytes, 0, f) as bigint) : null;
-}
 
 const OPNAME = new Map<number, string>(OPCODES.map((o) => [o.code & 0x7fff, o.name]));
 
@@ -84,8 +80,10 @@ function group(label: string, filter: string, h: LatencyHistogram): LatencyGroup
   return pct ? { label, filter, n: h.n, pct, buckets: bucketsOf(h) } : null;
 }
 
+const NO_COUNTS = new Float64Array(0);
+
 /** Latency groups for the rows `view` shows (every frame without a filter). */
-export function latencyGroups(store: FrameStore, view: FrameView, by: LatencyGrouping): LatencyGroup[] {
+export function latencyGroups(store: FrameStore, view: FrameRows, by: LatencyGrouping): LatencyGroup[] {
   const out: LatencyGroup[] = [];
   const whole = !view.filter && store.first === 0;
   if (whole && by === 'opcode') {
@@ -96,18 +94,23 @@ export function latencyGroups(store: FrameStore, view: FrameView, by: LatencyGro
     }
     return out;
   }
-  const hist = new Map<bigint, LatencyHistogram>();
+  // Each group's samples (µs) as a list: a capture names thousands of clients, and a
+  // histogram per µs for each (dense up to ~1 s, walked bucket by bucket) took minutes.
+  const samples = new Map<bigint, number[]>();
   const rows = whole ? store.size : view.length;
   for (let r = 0; r < rows; r++) {
     const seq = whole ? store.first + r : view.seqAt(r);
     const ms = store.latencyOf(seq);
     if (Number.isNaN(ms)) continue;
     // Group keys: the opcode, or the id (-1: the reply is too short to carry one).
-    const key = by === 'opcode' ? BigInt((store.opcode(seq) ?? 0) & 0x7fff) : idOf(store.bytesOf(seq), ID_FIELD[by]) ?? -1n;
-    let h = hist.get(key);
-    if (!h) hist.set(key, (h = new LatencyHistogram()));
-    h.add(Math.round(ms * 1e3));
+    const key = by === 'opcode' ? BigInt((store.opcode(seq) ?? 0) & 0x7fff) : ID_OF[by](store.bytesOf(seq)) ?? -1n;
+    let list = samples.get(key);
+    if (!list) samples.set(key, (list = []));
+    list.push(Math.round(ms * 1e3));
   }
+  // The same histogram class as the analysis' (one way to compute percentiles), fed the samples as they are.
+  const hist = new Map<bigint, LatencyHistogram>();
+  for (const [key, list] of samples) hist.set(key, LatencyHistogram.from({ counts: NO_COUNTS, rare: Float64Array.from(list) }));
   for (const [key, h] of [...hist].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     let label: string;
     let filter: string;

@@ -3,51 +3,26 @@
 // the selected group drawn in the terminal. Enter on a group opens its
 // histogram; Enter on a bucket filters the Frames view to the replies in it.
 
-import type blessed from 'blessed';
+import { ChartView } from './chartView.js';
 import type { Action } from './keys.js';
 import { isMove, ListCursor } from './list.js';
 import { bucketFilter, bucketLabel, bucketOf, GROUPINGS, latencyGroups, type LatencyGroup, type LatencyGrouping } from './latencyData.js';
 import { hbar } from './graph.js';
 import { esc, fit, fitRight, plural, thousands } from './text.js';
-import { pane, place, type AppContext, type View } from './view.js';
 
 type Focus = 'groups' | 'buckets';
 
-export class LatencyView implements View {
+export class LatencyView extends ChartView<LatencyGroup[]> {
   readonly id = 'latency' as const;
-  private readonly box: blessed.Widgets.BoxElement;
-  private width = 80;
-  private height = 1;
   private by: LatencyGrouping = 'opcode';
   private focus: Focus = 'groups';
   private readonly groupCursor = new ListCursor();
   private readonly bucketCursor = new ListCursor();
-  private cache: { key: string; groups: LatencyGroup[] } | null = null;
-
-  constructor(private readonly ctx: AppContext) {
-    this.box = pane(ctx.screen);
-  }
-
-  show(): void {
-    this.box.show();
-  }
-
-  hide(): void {
-    this.box.hide();
-  }
-
-  layout(top: number, height: number, width: number): void {
-    this.width = width;
-    this.height = height;
-    place(this.box, top, 0, width, height);
-  }
 
   /** Groups for the current rows, recomputed only when the rows or the grouping changed. */
   private groups(): LatencyGroup[] {
     const { store, frames } = this.ctx;
-    const key = `${this.by}|${frames.filter?.text ?? ''}|${frames.length}|${store.total}|${store.first}`;
-    if (this.cache?.key !== key) this.cache = { key, groups: latencyGroups(store, frames, this.by) };
-    return this.cache.groups;
+    return this.data(this.by, () => latencyGroups(store, frames, this.by));
   }
 
   /** Buckets of a group shown: from its first to its last non-empty bucket. */
@@ -91,8 +66,7 @@ export class LatencyView implements View {
     if (isMove(action)) return this.bucketCursor.move(action, b - a, this.height);
     if (action === 'enter') {
       const i = a + this.bucketCursor.sel;
-      const base = this.ctx.frames.filter ? `(${this.ctx.frames.filter.text}) && ` : '';
-      this.ctx.applyFilter(`${base}${g.filter} && ${bucketFilter(i)}`);
+      this.filterTo(`${g.filter} && ${bucketFilter(i)}`);
       return true;
     }
     return false;
@@ -103,7 +77,7 @@ export class LatencyView implements View {
     const w = this.width;
     const groups = this.groups();
     const lines: string[] = [];
-    const scope = frames.filter ? `filter: ${frames.filter.text}` : 'whole capture';
+    const scope = this.scope();
     const tabs = GROUPINGS.map((x) => (x === this.by ? theme.inverse(esc(` ${x} `)) : esc(` ${x} `))).join('');
     const heading = ' Latency to first reply, by';
     lines.push(theme.bold(esc(heading)) + tabs + esc(fit(`  ←/→ · ${scope}`, Math.max(0, w - heading.length - 24))));

@@ -4,14 +4,16 @@
 // on demand. It knows nothing of blessed.
 //
 // Per frame (index `seq` = frame number − 1, slot = seq mod capacity):
-//   packet, time (sec, nsec, digits), flow id + direction, opcode, sub-opcode,
-//   flags, worst severity, peer frame, latency, session (interned), and where
+//   packet, time (sec, nsec, digits), flow row (the analysis' flow table) +
+//   direction, opcode, sub-opcode, row flags, worst severity, peer frame,
+//   latency, session (interned), and where
 //   its bytes sit in the arena (chunk, offset, length).
 // Rare data lives in a sparse Map: exchange-level findings (timeout,
 // reply_unmatched, txid_duplicate, …) that the decoder cannot recompute.
 // `get(seq)` re-decodes the bytes with the field table and puts the stored
 // context back, giving the same AnalyzedFrame the analyzer produced; the few
-// frames on screen are cached.
+// frames on screen are cached. `probe(seq)` is the same frame read in place
+// (probeFrame.ts): what the filter pass tests a million frames with.
 //
 // Frames arrive through the analysis pipeline (`store.packet(p)`), whatever
 // the source: a file read in slices, a live capture. Counts, flows and
@@ -20,57 +22,29 @@
 
 import type { Packet } from '../capture/packet.js';
 import type { AnalyzedFrame } from '../analysis/frame.js';
-import type { FlowTable } from '../analysis/flows.js';
 import { Pipeline, type PipelineOptions } from '../analysis/pipeline.js';
 import { Summary } from '../analysis/summary.js';
 import type { SessionRecord } from '../analysis/sessions.js';
-import type { Endpoint, SegmentEvent, Transport } from '../net/types.js';
-import { decodeFrame } from '../protocol/decode.js';
+import type { SegmentEvent } from '../net/types.js';
 import { EXPERT_CODES, expertCodesWhere, severityRank, type ExpertCode, type Finding, type Severity } from '../protocol/expert.js';
+import { FlowEntry } from './flowEntry.js';
+import { ProbeFrame } from './probeFrame.js';
 import { SeqList } from './seqlist.js';
+
+export { FlowEntry } from './flowEntry.js';
 
 /** Findings the decoder produces from a frame's bytes alone; everything else is kept beside the frame. */
 const DECODE_CODES: ReadonlySet<ExpertCode> = expertCodesWhere((d) => d.scope === 'frame');
 
-const F_DIR_BA = 1; // sent by the flow's b endpoint
-const F_HAS_OPCODE = 2;
-const F_HAS_SUB = 4;
-const F_REPLY = 8;
+/** Bits of the per-frame `rowFlags` column. */
+const FROM_B = 1; // sent by the flow's b endpoint
+const HAS_OPCODE = 2;
+const HAS_SUB_OPCODE = 4;
+const IS_REPLY = 8;
 
 export const DEFAULT_RING = 100_000;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const CACHE_SIZE = 256;
-
-/**
- * One flow: its endpoints as objects (for filters), its numbers as the
- * analysis counts them (the `stats` flow table, row `id`).
- */
-export class FlowEntry {
-  constructor(
-    readonly id: number,
-    readonly key: string,
-    readonly transport: Transport,
-    /** The endpoint that sent the flow's first frame, and the other. */
-    readonly a: Endpoint,
-    readonly b: Endpoint,
-    readonly aText: string,
-    readonly bText: string,
-    private readonly table: FlowTable,
-  ) {}
-
-  private get rec() {
-    return this.table.record(this.id);
-  }
-
-  get frames(): number { return this.rec.frames; }
-  get bytes(): number { return this.rec.bytes; }
-  get firstSec(): number { return this.rec.firstSec; }
-  get firstNsec(): number { return this.rec.firstNsec; }
-  get lastSec(): number { return this.rec.lastSec; }
-  get lastNsec(): number { return this.rec.lastNsec; }
-  /** Frames with an error finding. */
-  get errors(): number { return this.rec.errors; }
-}
 
 export interface ExpertGroup {
   code: ExpertCode;
@@ -128,7 +102,7 @@ export class FrameStore {
   private tsNsec = new Uint32Array(0);
   private tsDigits = new Uint8Array(0);
   private flow = new Uint32Array(0);
-  private flags = new Uint8Array(0);
+  private rowFlags = new Uint8Array(0);
   private opcodeCol = new Uint16Array(0);
   private subCol = new Uint8Array(0);
   private sev = new Uint8Array(0);
@@ -252,7 +226,7 @@ export class FrameStore {
 
   opcode(seq: number): number | null {
     const s = seq % this.cap;
-    return this.flags[s]! & F_HAS_OPCODE ? this.opcodeCol[s]! : null;
+    return this.rowFlags[s]! & HAS_OPCODE ? this.opcodeCol[s]! : null;
   }
 
   sessionOf(seq: number): string | null {
@@ -276,12 +250,25 @@ export class FrameStore {
   }
 
   isReply(seq: number): boolean {
-    return (this.flags[seq % this.cap]! & F_REPLY) !== 0;
+    return (this.rowFlags[seq % this.cap]! & IS_REPLY) !== 0;
   }
 
   /** Frame number of the frame's peer (a reply's request, a request's first reply), or 0. */
   peerOf(seq: number): number {
     return this.peerCol[seq % this.cap]!;
+  }
+
+  secOf(seq: number): number {
+    return this.tsSec[seq % this.cap]!;
+  }
+
+  nsecOf(seq: number): number {
+    return this.tsNsec[seq % this.cap]!;
+  }
+
+  stampOf(seq: number): { sec: number; nsec: number; digits: number } {
+    const s = seq % this.cap;
+    return { sec: this.tsSec[s]!, nsec: this.tsNsec[s]!, digits: this.tsDigits[s]! };
   }
 
   /** Capture time in seconds (absolute), for time arithmetic over many frames. */
@@ -308,7 +295,7 @@ export class FrameStore {
 
   /** The frame's endpoint that sent it: true when it is the flow's b endpoint. */
   fromB(seq: number): boolean {
-    return (this.flags[seq % this.cap]! & F_DIR_BA) !== 0;
+    return (this.rowFlags[seq % this.cap]! & FROM_B) !== 0;
   }
 
   /** Seconds since the capture's first packet. */
@@ -370,38 +357,31 @@ export class FrameStore {
     return f;
   }
 
-  /** The frame rebuilt without caching (filters walking many frames). */
+  /** The frame rebuilt without caching: a plain object, decoded whole. */
   build(seq: number): AnalyzedFrame {
-    const s = seq % this.cap;
-    const flow = this.flows[this.flow[s]!]!;
-    const ba = (this.flags[s]! & F_DIR_BA) !== 0;
-    const d = decodeFrame(this.bytesOf(seq), { udp: flow.transport === 'udp' });
-    const extra = this.extras.get(seq);
-    if (extra) for (const x of extra) d.findings.push(x);
-    const lat = this.latency[s]!;
-    const peer = this.peerCol[s]!;
-    const sid = this.sessionCol[s]!;
-    return {
-      number: seq + 1,
-      packet: this.packetNo[s]!,
-      firstPacket: this.firstPackets.get(seq) ?? this.packetNo[s]!,
-      tsSec: this.tsSec[s]!,
-      tsNsec: this.tsNsec[s]!,
-      tsDigits: this.tsDigits[s]!,
-      transport: flow.transport,
-      src: ba ? flow.b : flow.a,
-      dst: ba ? flow.a : flow.b,
-      srcText: ba ? flow.bText : flow.aText,
-      dstText: ba ? flow.aText : flow.bText,
-      flowKey: flow.key,
-      decoded: d,
-      session: sid === 0 ? null : this.sessionKeys[sid - 1]!,
-      expert: d.findings,
-      latencyMs: Number.isNaN(lat) ? null : lat,
-      peer: peer === 0 ? null : peer,
-      firstSec: this.pipeline.analyzer.first?.sec, // frame.time_relative
-      firstNsec: this.pipeline.analyzer.first?.nsec,
-    };
+    this.builder.reset(seq);
+    return this.builder.toFrame();
+  }
+
+  private readonly builder = new ProbeFrame(this);
+  private readonly probeFrame = new ProbeFrame(this);
+
+  /**
+   * The frame for one test, in place: a reused object over the arena bytes
+   * and the columns (see ProbeFrame), valid until the next call. Filters walk frames with it.
+   */
+  probe(seq: number): AnalyzedFrame {
+    this.probeFrame.reset(seq);
+    return this.probeFrame;
+  }
+
+  /** Exchange-level findings kept beside the frame (the decoder cannot recompute them). */
+  extrasOf(seq: number): readonly Finding[] | undefined {
+    return this.extras.get(seq);
+  }
+
+  get firstStamp(): { sec: number; nsec: number } | null {
+    return this.pipeline.analyzer.first ?? null;
   }
 
   // ---- intake (analyzer hooks) ---------------------------------------------------
@@ -419,29 +399,34 @@ export class FrameStore {
     const s = seq % this.cap;
     this.store(seq, s, bytes);
 
+    // The flow's row in the analysis' flow table (what `stats` lists): a new key adds the next row.
+    const knownFlows = this.summary.flows.size;
+    this.summary.frame(f);
     let fid = this.flowIds.get(f.flowKey);
-    let flow: FlowEntry;
     if (fid === undefined) {
-      fid = this.flows.length;
-      flow = new FlowEntry(fid, f.flowKey, f.transport, f.src, f.dst, f.srcText, f.dstText, this.summary.flows);
-      this.flows.push(flow);
+      fid = this.summary.flows.size - 1;
+      if (this.summary.flows.size !== knownFlows + 1 || fid !== this.flows.length) {
+        throw new Error(`frame store: flow ${f.flowKey} is not the analysis' next flow row`);
+      }
+      this.flows.push(new FlowEntry(fid, f.flowKey, f.transport, f.src, f.dst, f.srcText, f.dstText, this.summary.flows));
       this.flowIds.set(f.flowKey, fid);
       this.endpointWidth = Math.max(this.endpointWidth, f.srcText.length, f.dstText.length);
-    } else flow = this.flows[fid]!;
+    }
+    const flow = this.flows[fid]!;
     const ba = f.srcText !== flow.aText;
 
     const h = d.header;
-    let flags = ba ? F_DIR_BA : 0;
-    if (h.opcode !== null) flags |= F_HAS_OPCODE;
-    if (h.sub_opcode !== null) flags |= F_HAS_SUB;
-    if (d.reply) flags |= F_REPLY;
+    let flags = ba ? FROM_B : 0;
+    if (h.opcode !== null) flags |= HAS_OPCODE;
+    if (h.sub_opcode !== null) flags |= HAS_SUB_OPCODE;
+    if (d.reply) flags |= IS_REPLY;
     this.packetNo[s] = f.packet;
     if (f.firstPacket !== f.packet) this.firstPackets.set(seq, f.firstPacket);
     this.tsSec[s] = f.tsSec;
     this.tsNsec[s] = f.tsNsec;
     this.tsDigits[s] = f.tsDigits;
     this.flow[s] = fid;
-    this.flags[s] = flags;
+    this.rowFlags[s] = flags;
     this.opcodeCol[s] = h.opcode ?? 0;
     this.subCol[s] = h.sub_opcode ?? 0;
     this.peerCol[s] = f.peer ?? 0;
@@ -462,7 +447,6 @@ export class FrameStore {
     if (extra) this.extras.set(seq, extra);
     this.sev[s] = worst;
     this.total = seq + 1;
-    this.summary.frame(f);
 
     // A request's first reply completes it: the analyzer set the request's peer (and maybe
     // session) then. After a PENDING, the grant no longer changes the request (as in read).
@@ -535,7 +519,7 @@ export class FrameStore {
     this.tsNsec = grow(this.tsNsec, (k) => new Uint32Array(k));
     this.tsDigits = grow(this.tsDigits, (k) => new Uint8Array(k));
     this.flow = grow(this.flow, (k) => new Uint32Array(k));
-    this.flags = grow(this.flags, (k) => new Uint8Array(k));
+    this.rowFlags = grow(this.rowFlags, (k) => new Uint8Array(k));
     this.opcodeCol = grow(this.opcodeCol, (k) => new Uint16Array(k));
     this.subCol = grow(this.subCol, (k) => new Uint8Array(k));
     this.sev = grow(this.sev, (k) => new Uint8Array(k));

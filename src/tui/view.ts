@@ -2,7 +2,7 @@
 
 import blessed from 'blessed';
 import type { FrameStore } from './store.js';
-import type { FrameView } from './frameview.js';
+import type { FrameRows } from './frameRows.js';
 import type { Action } from './keys.js';
 import type { Theme } from './text.js';
 import type { Source } from './source.js';
@@ -13,7 +13,7 @@ export type ViewId = 'frames' | 'flows' | 'sessions' | 'expert' | 'latency' | 'i
 export interface AppContext {
   readonly screen: blessed.Widgets.Screen;
   readonly store: FrameStore;
-  readonly frames: FrameView;
+  readonly frames: FrameRows;
   readonly theme: Theme;
   readonly live: boolean;
   readonly ui: UiState;

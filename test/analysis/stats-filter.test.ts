@@ -24,7 +24,8 @@ const FILTERS = ['vvmp.client_id == 0x11', '!vvmp.reply', 'vvmp.reply', 'vvmp.se
 
 function allFrames(file: string): AnalyzedFrame[] {
   const out: AnalyzedFrame[] = [];
-  const p = new Pipeline({ settled: (f) => out.push(f) });
+  // Filters read fields where they lie in the frame's bytes: frames kept past the pass keep their own.
+  const p = new Pipeline({ settled: (f) => out.push(f) }, { keepBytes: true });
   readCaptureFile(file, p.packet);
   p.end();
   return out;

@@ -14,7 +14,7 @@ import { cellText, makeColumn } from '../../src/tui/columns.js';
 import { CommandError, completeCommand, parseCommand } from '../../src/tui/commands.js';
 import { completeFilter, fieldNames } from '../../src/tui/completion.js';
 import { sessionRecordFilter, sessionRecordOf } from '../../src/tui/filters.js';
-import { FrameView } from '../../src/tui/frameview.js';
+import { FrameRows } from '../../src/tui/frameRows.js';
 import { ioBins, timeText } from '../../src/tui/ioView.js';
 import { BUCKET_EDGES_US, bucketFilter, bucketOf, latencyGroups } from '../../src/tui/latencyData.js';
 import { LineEditor } from '../../src/tui/lineEdit.js';
@@ -36,8 +36,8 @@ function loadDemo(): { store: FrameStore; source: FileSource } {
   return { store, source };
 }
 
-function shownRows(store: FrameStore, filter: string): FrameView {
-  const v = new FrameView(store);
+function shownRows(store: FrameStore, filter: string): FrameRows {
+  const v = new FrameRows(store);
   v.setFilter(compileFilter(filter));
   while (v.step(1000));
   return v;
@@ -145,7 +145,7 @@ describe('on captures/demo.pcapng', () => {
       .toEqual(stats.flows.map((f) => ({ a: f.a, b: f.b, frames: f.frames, bytes: f.bytes, errors: f.errors })));
     // The Latency view's groups together give the transaction percentiles stats prints.
     const all = new LatencyHistogram();
-    const whole = new FrameView(store);
+    const whole = new FrameRows(store);
     for (const g of latencyGroups(store, whole, 'opcode')) {
       for (let i = 0; i < g.buckets.length; i++) expect(g.buckets[i]).toBeGreaterThanOrEqual(0);
     }
@@ -156,7 +156,7 @@ describe('on captures/demo.pcapng', () => {
   it('per-frame latency groups hold the analysis\' samples exactly (by opcode, client, server)', () => {
     const everything = shownRows(store, 'frame');
     const fromFrames = latencyGroups(store, everything, 'opcode');
-    const fromAnalysis = latencyGroups(store, new FrameView(store), 'opcode');
+    const fromAnalysis = latencyGroups(store, new FrameRows(store), 'opcode');
     expect(fromFrames).toEqual(fromAnalysis);
     const n = fromAnalysis.reduce((x, g) => x + g.n, 0);
     expect(latencyGroups(store, everything, 'client').reduce((x, g) => x + g.n, 0)).toBe(n);
@@ -164,7 +164,7 @@ describe('on captures/demo.pcapng', () => {
   });
 
   it('a bucket\'s filter selects exactly the replies counted in it', () => {
-    for (const g of latencyGroups(store, new FrameView(store), 'opcode')) {
+    for (const g of latencyGroups(store, new FrameRows(store), 'opcode')) {
       g.buckets.forEach((count, i) => {
         if (count === 0) return;
         const v = shownRows(store, `${g.filter} && ${bucketFilter(i)}`);
@@ -186,7 +186,7 @@ describe('on captures/demo.pcapng', () => {
   });
 
   it('I/O bins count every shown frame once; a bin\'s time filter selects its frames', () => {
-    const b = ioBins(store, new FrameView(store), 60)!;
+    const b = ioBins(store, new FrameRows(store), 60)!;
     expect(b.frames.reduce((x, y) => x + y, 0)).toBe(store.total);
     expect(b.errors.reduce((x, y) => x + y, 0)).toBe(Array.from({ length: store.total }, (_, s) => store.severity(s) === 3).filter(Boolean).length);
     b.frames.forEach((count, i) => {

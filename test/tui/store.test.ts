@@ -10,7 +10,7 @@ import { Pipeline } from '../../src/analysis/pipeline.js';
 import { readCaptureFile } from '../../src/capture/file.js';
 import { frameJsonLine } from '../../src/output/frameJson.js';
 import { buildTree, treeLines } from '../../src/output/tree.js';
-import { FrameView } from '../../src/tui/frameview.js';
+import { FrameRows } from '../../src/tui/frameRows.js';
 import { flowFilter, sessionRecordFilter } from '../../src/tui/filters.js';
 import { helpLines } from '../../src/tui/help.js';
 import { KEY_TABLE, actionFor, hints, keyLabel, keyName } from '../../src/tui/keys.js';
@@ -243,10 +243,10 @@ describe('LiveSource', () => {
   });
 });
 
-describe('FrameView', () => {
+describe('FrameRows', () => {
   it('filters in slices and maps rows to frames', () => {
     const store = loaded();
-    const v = new FrameView(store);
+    const v = new FrameRows(store);
     expect(v.length).toBe(18);
     v.setFilter(compileFilter('vvmp.reply == 1'));
     expect(v.pending).toBe(true);
@@ -262,7 +262,7 @@ describe('FrameView', () => {
 
   it('tests new frames as they arrive and re-tests frames that change', () => {
     const store = new FrameStore();
-    const v = new FrameView(store);
+    const v = new FrameRows(store);
     v.setFilter(compileFilter('expert.code == timeout || vvmp.session == "0xaa/17"'));
     for (const pk of packetsOf(scenario())) {
       store.packet(pk);
@@ -277,7 +277,7 @@ describe('FrameView', () => {
 
   it('agrees with the flow and session filters the UI writes', () => {
     const store = loaded();
-    const v = new FrameView(store);
+    const v = new FrameRows(store);
     v.setFilter(compileFilter(flowFilter(store.flows[1]!)));
     while (v.step(5));
     expect(Array.from({ length: v.length }, (_, i) => v.seqAt(i) + 1)).toEqual([13, 14]);

@@ -5,8 +5,8 @@
 // filterable with no edit here.
 
 import type { AnalyzedFrame } from '../frame.js';
-import { hexId, type BlockRecord } from '../../protocol/codec.js';
-import type { DevicesPayload } from '../../protocol/decode.js';
+import { accessFor, Header } from '../../protocol/access.js';
+import { hexId } from '../../protocol/codec.js';
 import { EXPERT_CODES } from '../../protocol/expert.js';
 import {
   HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUSES,
@@ -49,41 +49,50 @@ export function vvmpBytes(f: AnalyzedFrame): Buffer {
   return d.trailing > 0 && b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.length + d.trailing) : b;
 }
 
+/**
+ * Records of `block` in the frame (0 when its payload was not decoded with
+ * it): read from the frame's length, as the decoder lays them out.
+ */
+function recordCount(f: AnalyzedFrame, block: BlockLayout): number {
+  const d = f.decoded;
+  if (d.payloadBlock !== block) return 0;
+  return block.repeated ? (d.bytes.length - HEADER_SIZE) / block.size : 1;
+}
+
 /** Calls `p` with the start offset of each of the block's records in the frame; true when one satisfies it. */
 function eachRecord(f: AnalyzedFrame, block: BlockLayout, p: (at: number, i: number) => boolean): boolean {
-  const d = f.decoded;
-  if (d.payloadBlock !== block) return false;
-  if (!block.repeated) return p(HEADER_SIZE, 0);
-  const n = (d.payload as DevicesPayload).devices.length;
+  const n = recordCount(f, block);
   for (let i = 0; i < n; i++) if (p(HEADER_SIZE + i * block.size, i)) return true;
   return false;
 }
 
-/** A getter for a table field of `block`; null/undefined values mean absent. */
+/**
+ * A table field read in place from the frame's bytes (the field table's
+ * accessor; no header object or payload record is read): a header field is
+ * present when its bytes are, a payload field in each record of its block.
+ */
 function tableVisit<T>(block: BlockLayout, def: FieldDef): Visit<T> {
-  const key = def.name;
+  const get = accessFor(block).get[def.name]! as (b: Uint8Array, base: number) => T;
+  const end = def.offset + def.width;
   if (block === HEADER) {
     return (f, p) => {
-      const v = (f.decoded.header as unknown as Record<string, T | null>)[key];
-      return v !== null && v !== undefined && p(v);
+      const b = f.decoded.bytes;
+      return b.length >= end && p(get(b, 0));
     };
   }
+  const size = block.size;
   if (block.repeated) {
     return (f, p) => {
       const d = f.decoded;
       if (d.payloadBlock !== block) return false;
-      const recs = (d.payload as DevicesPayload).devices;
-      for (let i = 0; i < recs.length; i++) {
-        if (p(recs[i]![key] as T)) return true;
-      }
+      const b = d.bytes;
+      for (let at = HEADER_SIZE; at < b.length; at += size) if (p(get(b, at))) return true;
       return false;
     };
   }
   return (f, p) => {
     const d = f.decoded;
-    if (d.payloadBlock !== block) return false;
-    const v = (d.payload as BlockRecord)[key];
-    return v !== undefined && p(v as T);
+    return d.payloadBlock === block && p(get(d.bytes, HEADER_SIZE));
   };
 }
 
@@ -136,9 +145,7 @@ function bitFields(block: BlockLayout, def: FieldDef): FilterField[] {
 }
 
 function blockField(block: BlockLayout): FilterField {
-  const present = block.repeated
-    ? (f: AnalyzedFrame) => f.decoded.payloadBlock === block && (f.decoded.payload as DevicesPayload).devices.length > 0
-    : (f: AnalyzedFrame) => f.decoded.payloadBlock === block;
+  const present = (f: AnalyzedFrame) => recordCount(f, block) > 0;
   const raw: Visit<Buffer> = (f, p) => eachRecord(f, block, (at) => p(f.decoded.bytes.subarray(at, at + block.size)));
   return proto(block.prefix, `${block.label}${block.repeated ? 's (at least one)' : ''} present`, present, raw);
 }
@@ -149,13 +156,17 @@ function canonSession(s: string): string {
   return m ? `${hexId(BigInt(m[1]!))}/${BigInt(m[2]!)}` : s;
 }
 
-/** Blocks whose u16 session_id the derived `vvmp.session_id` shows (as the Lua dissector does). */
-const SESSION_OFFSET: ReadonlyMap<BlockLayout, number> = new Map(PAYLOAD_BLOCKS.flatMap((b) => {
-  const sf = b.fields.find((x) => x.name === 'session_id');
-  return !b.repeated && sf && sf.width === 2 ? [[b, sf.offset] as const] : [];
-}));
+/** Blocks whose u16 session_id the derived `vvmp.session_id` shows (as the Lua dissector does): its declaration and reader. */
+const SESSION_FIELD: ReadonlyMap<BlockLayout, { def: FieldDef; get: (b: Uint8Array, base: number) => number }> = new Map(
+  PAYLOAD_BLOCKS.flatMap((b) => {
+    const acc = accessFor(b);
+    const def = acc.field['session_id'];
+    return !b.repeated && def && def.width === 2
+      ? [[b, { def, get: acc.get['session_id'] as (b: Uint8Array, base: number) => number }] as const] : [];
+  }),
+);
 
-const SUB_OPCODE = HEADER.fields.find((x) => x.name === 'sub_opcode')!;
+const SUB_OPCODE = Header.field.sub_opcode;
 
 /** Response time of a reply: its latency, kept to the microsecond. */
 const responseTime: TimeField = {
@@ -173,24 +184,28 @@ const responseTime: TimeField = {
 
 function derivedFields(): FilterField[] {
   const status = narrow(`${P}.status`, `Reply status: ${Object.values(STATUSES).join(', ')} or a number`,
-    single((f) => (f.decoded.reply ? f.decoded.header.sub_opcode : null)), namesOf(STATUSES));
+    (f, p) => {
+      const b = f.decoded.bytes;
+      return f.decoded.reply === true && Header.has.sub_opcode(b.length) && p(Header.get.sub_opcode(b, 0));
+    }, namesOf(STATUSES));
   status.raw = (f, p) => f.decoded.reply === true && f.decoded.bytes.length > SUB_OPCODE.offset
     && p(f.decoded.bytes.subarray(SUB_OPCODE.offset, SUB_OPCODE.offset + 1));
   const sessionId = narrow(`${P}.session_id`, 'Session id of any payload that carries one',
-    single((f) => {
+    (f, p) => {
       const d = f.decoded;
-      return d.payloadBlock && SESSION_OFFSET.has(d.payloadBlock) ? ((d.payload as BlockRecord).session_id as number) : null;
-    }));
+      const sf = d.payloadBlock ? SESSION_FIELD.get(d.payloadBlock) : undefined;
+      return sf !== undefined && p(sf.get(d.bytes, HEADER_SIZE));
+    });
   sessionId.raw = (f, p) => {
     const d = f.decoded;
-    const off = d.payloadBlock ? SESSION_OFFSET.get(d.payloadBlock) : undefined;
-    return off !== undefined && p(d.bytes.subarray(HEADER_SIZE + off, HEADER_SIZE + off + 2));
+    const sf = d.payloadBlock ? SESSION_FIELD.get(d.payloadBlock) : undefined;
+    return sf !== undefined && p(d.bytes.subarray(HEADER_SIZE + sf.def.offset, HEADER_SIZE + sf.def.offset + sf.def.width));
   };
   const payload: BytesField = {
     name: `${P}.payload`, type: 'bytes', help: 'Payload bytes that were not decoded (unknown opcode, wrong size, cut off)',
     ...withPresent<Buffer>((f, p) => {
       const d = f.decoded;
-      return !(d.payloadBlock && d.payload) && d.bytes.length > HEADER_SIZE && p(d.bytes.subarray(HEADER_SIZE));
+      return d.payloadBlock === null && d.bytes.length > HEADER_SIZE && p(d.bytes.subarray(HEADER_SIZE));
     }),
   };
   payload.raw = payload.some;

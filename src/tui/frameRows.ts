@@ -12,7 +12,7 @@ import type { FrameStore } from './store.js';
 /** Filter fields whose value can change after a frame arrived. */
 const MUTABLE_FIELD = /^(expert(\.|$)|vvmp\.(peer|session|session_id|latency)$)/;
 
-export class FrameView {
+export class FrameRows {
   filter: CompiledFilter | null = null;
   private readonly matches = new SeqList(1024);
   /** Next frame to test. */
@@ -100,7 +100,7 @@ export class FrameView {
 
   private test(seq: number): boolean {
     try {
-      return this.filter!.test(this.store.build(seq));
+      return this.filter!.test(this.store.probe(seq));
     } catch (e) {
       this.lastError = (e as Error).message;
       return false;
