@@ -14,7 +14,7 @@ import { finding, type Finding } from '../protocol/expert.js';
 import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
 import {
   ALLOC_BLOCK, ANNOUNCE_BOOT, DEFAULT_TIMEOUT_MS, FREE_BLOCK, HEADER_SIZE, OP_ALLOCATE, OP_ANNOUNCE, OP_FREE,
-  OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK, STATUS_PENDING, isErrorStatus, opcodeDef,
+  OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK, STATUS_PENDING, isErrorStatus,
 } from '../protocol/fields.js';
 import type { AnalyzedFrame } from './frame.js';
 import { MinHeap, type HeapItem } from './heap.js';
@@ -267,7 +267,7 @@ export class ExchangeTracker {
     if (this.open.find(txid, client, -1) !== null) {
       addFinding(f, finding('txid_duplicate', `transaction ${txid} of client ${hex(client)} is still outstanding`));
     }
-    const def = opcodeDef(op);
+    const def = d.def;
     const role = def?.session ?? null;
     const alloc = d.payloadBlock === ALLOC_BLOCK;
     let timeoutMs = DEFAULT_TIMEOUT_MS;
@@ -350,7 +350,8 @@ export class ExchangeTracker {
   private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame, base: number, status: number): SessionRecord | null {
     const h = d.header;
     const server = h.server_id!;
-    const role = opcodeDef(base)?.session ?? null;
+    // The reply's definition is its request's (opcodeDef ignores the reply bit).
+    const role = d.def?.session ?? null;
     const alloc = d.payloadBlock === ALLOC_BLOCK;
     if (role === 'assigns' && r.session) {
       const s = r.session;

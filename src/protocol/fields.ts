@@ -253,6 +253,11 @@ export const OPCODES: readonly OpcodeDef[] = [
 export const OPCODE_BY_CODE: ReadonlyMap<number, OpcodeDef> = new Map(OPCODES.map((o) => [o.code, o]));
 export const OPCODE_BY_NAME: ReadonlyMap<string, OpcodeDef> = new Map(OPCODES.map((o) => [o.name.toLowerCase(), o]));
 
+/** Opcode definitions indexed by code (the codes are small): a lookup per frame without hashing. */
+const OPCODE_AT: readonly (OpcodeDef | undefined)[] = Array.from(
+  { length: Math.max(...OPCODES.map((o) => o.code)) + 1 }, (_, code) => OPCODE_BY_CODE.get(code),
+);
+
 export const REPLY_BIT = 0x8000;
 export const OP_QUERY = 0x0001;
 export const OP_ALLOCATE = 0x0002;
@@ -268,7 +273,8 @@ export const ANNOUNCE_BOOT = 0x02;
  * one. 0x8007 (a reply to Announce) is unknown: Announce has no reply.
  */
 export function opcodeDef(opcode: number): OpcodeDef | undefined {
-  const def = OPCODE_BY_CODE.get(opcode & 0x7fff);
+  const code = opcode & 0x7fff;
+  const def = code < OPCODE_AT.length ? OPCODE_AT[code] : undefined;
   if (!def) return undefined;
   if (opcode & REPLY_BIT && !def.hasReply) return undefined;
   return def;
