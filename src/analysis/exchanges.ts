@@ -9,7 +9,7 @@
 import type { Packet } from '../capture/packet.js';
 import type { FrameEvent } from '../net/types.js';
 import { endpointText } from '../net/endpoint.js';
-import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
+import { decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
 import {
@@ -23,6 +23,10 @@ import type { LatencyStats } from './latency.js';
 import { TransactionStats } from './transactions.js';
 import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
 import { Clock, stamp, type Stamp } from './time.js';
+
+/** Decoder options, made once (not an object per frame). */
+const UDP: DecodeOptions = Object.freeze({ udp: true });
+const TCP: DecodeOptions = Object.freeze({ udp: false });
 
 /** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
 export const LATE_REPLY_GRACE_NS = 60e9;
@@ -155,7 +159,7 @@ export class ExchangeTracker {
    * other frame is final once the caller calls `close` for it.
    */
   frame(e: FrameEvent): AnalyzedFrame {
-    const d = decodeFrame(e.data, { udp: e.transport === 'udp' });
+    const d = decodeFrame(e.data, e.transport === 'udp' ? UDP : TCP);
     const p = e.packet;
     const f: AnalyzedFrame = {
       number: ++this.vvmpFrames,

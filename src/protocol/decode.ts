@@ -2,7 +2,7 @@
 // single-frame expert findings out. It never throws.
 
 import { byteSum } from './checksum.js';
-import { readBlock, readId, readUint, type BlockRecord } from './codec.js';
+import { compileBitsTest, readBlock, readId, readUint, type BitsTest, type BlockRecord } from './codec.js';
 import { Header } from './access.js';
 import { finding, type Finding } from './expert.js';
 import {
@@ -185,27 +185,22 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   return frame;
 }
 
-/** Index in `block.fields` of the first reserved field or reserved bit set in the record at `base`, or -1. */
-type ReservedCheck = (b: Uint8Array, base: number) => number;
-const reservedChecks = new Map<BlockLayout, ReservedCheck>();
+const reservedChecks = new Map<BlockLayout, BitsTest>();
 
 /**
  * The reserved-bits test of a layout, made from the table once: the fields
- * that must be zero (whole, or under a mask) read in place, in table order.
+ * that must be zero (whole, or under their reserved mask), read in place in
+ * table order; returns the index in `block.fields` of the first set, or -1.
  */
-function reservedCheck(block: BlockLayout): ReservedCheck {
+function reservedCheck(block: BlockLayout): BitsTest {
   let check = reservedChecks.get(block);
   if (check) return check;
-  const tests = block.fields.map((f, i) => {
-    const read = (b: Uint8Array, base: number) => Number(readUint(b, base + f.offset, f.width));
-    if (f.kind === 'reserved') return { i, read, mask: -1 };
-    if (f.reservedMask !== undefined && f.reservedMask !== 0) return { i, read, mask: f.reservedMask };
-    return null;
-  }).filter((t) => t !== null);
-  check = (b, base) => {
-    for (const t of tests) if ((t.read(b, base) & t.mask) !== 0) return t.i;
-    return -1;
-  };
+  const tests = block.fields.flatMap((f, index) => {
+    if (f.kind === 'reserved') return [{ index, offset: f.offset, width: f.width, mask: -1 }];
+    if (f.reservedMask !== undefined && f.reservedMask !== 0) return [{ index, offset: f.offset, width: f.width, mask: f.reservedMask }];
+    return [];
+  });
+  check = compileBitsTest(tests);
   reservedChecks.set(block, check);
   return check;
 }
