@@ -14,7 +14,7 @@ import { finding, type Finding } from '../protocol/expert.js';
 import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
 import {
   ALLOC_BLOCK, ANNOUNCE_BOOT, DEFAULT_TIMEOUT_MS, FREE_BLOCK, HEADER_SIZE, OP_ALLOCATE, OP_ANNOUNCE, OP_FREE,
-  OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK, STATUS_PENDING, isErrorStatus,
+  OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK, STATUS_PENDING, isErrorStatus, replyStatus,
 } from '../protocol/fields.js';
 import type { AnalyzedFrame } from './frame.js';
 import { MinHeap, type HeapItem } from './heap.js';
@@ -204,9 +204,9 @@ export class ExchangeTracker {
     if (included) {
       const d = f.decoded;
       const h = d.header;
-      if (d.reply && d.status !== null && h.sub_opcode !== null && isErrorStatus(h.sub_opcode)
-        && h.opcode !== null && h.server_id !== null && d.bytes.length >= HEADER_SIZE) {
-        this.tx.errorReply(d.status, h.server_id);
+      const status = h.opcode === null || h.sub_opcode === null ? null : replyStatus(h.opcode, h.sub_opcode);
+      if (status !== null && isErrorStatus(status) && h.server_id !== null && d.bytes.length >= HEADER_SIZE) {
+        this.tx.errorReply(d.status!, h.server_id);
       }
       if (this.frameSession && this.include !== null) this.sessions.select(this.frameSession);
     }
@@ -315,7 +315,7 @@ export class ExchangeTracker {
       addFinding(f, finding('reply_unmatched', `no request seen for transaction ${txid} of client ${hex(client)}`));
       return;
     }
-    const status = h.sub_opcode!;
+    const status = replyStatus(h.opcode!, h.sub_opcode!)!;
     const isPending = status === STATUS_PENDING;
     const req = r.frame!;
     // A request is final at its first reply (read prints it then): that reply
