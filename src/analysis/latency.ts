@@ -143,8 +143,12 @@ export class LatencyHistogram {
 }
 
 /** Latencies per request opcode. */
+/** Opcodes below this have their histogram in an array as well as in the Map. */
+const SMALL_OPCODES = 64;
+
 export class LatencyStats {
   private readonly byOpcode = new Map<number, LatencyHistogram>();
+  private readonly small: (LatencyHistogram | undefined)[] = new Array<LatencyHistogram | undefined>(SMALL_OPCODES).fill(undefined);
 
   /** One reply's latency in whole microseconds. */
   add(opcode: number, us: number): void {
@@ -188,8 +192,14 @@ export class LatencyStats {
   }
 
   private histogram(opcode: number): LatencyHistogram {
+    // Opcodes are small numbers: an array finds the histogram per reply without hashing.
+    if (opcode >= 0 && opcode < SMALL_OPCODES) {
+      const h = this.small[opcode];
+      if (h !== undefined) return h;
+    }
     let h = this.byOpcode.get(opcode);
     if (!h) this.byOpcode.set(opcode, (h = new LatencyHistogram()));
+    if (opcode >= 0 && opcode < SMALL_OPCODES) this.small[opcode] = h;
     return h;
   }
 }

@@ -16,6 +16,11 @@ const EXACT_BITS = 8;
 /** Bucket of a value in whole µs (negative values, from clocks going back, count as 0). */
 export function bucketOf(us: number): number {
   if (us < EXACT) return us < 0 ? 0 : us;
+  if (us < 2 ** 31 && (us | 0) === us) {
+    // Whole µs within 31 bits (every real latency): the exponent from the leading zeros, no floating-point log.
+    const e = 31 - Math.clz32(us);
+    return EXACT + (e - EXACT_BITS) * SUB + (us >>> (e - SUB_BITS)) - SUB;
+  }
   const e = Math.floor(Math.log2(us));
   const sub = Math.floor(us / 2 ** (e - SUB_BITS)) - SUB;
   return EXACT + (e - EXACT_BITS) * SUB + sub;

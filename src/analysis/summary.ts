@@ -44,7 +44,14 @@ export class Summary {
   constructor(opts: { intervalMs?: number | null } = {}) {
     this.io = new IoTimeline(opts.intervalMs ?? null);
   }
-  readonly byOpcode = new Map<number, number>();
+  /** Frames by raw opcode: counted in an array indexed by opcode, listed in the order first seen. */
+  private readonly opCounts = new Float64Array(1 << 16);
+  private readonly opSeen: number[] = [];
+
+  /** Frames by raw opcode (in the order first seen). */
+  get byOpcode(): ReadonlyMap<number, number> {
+    return new Map(this.opSeen.map((op) => [op, this.opCounts[op]!]));
+  }
   readonly expertCounts = new Map<ExpertCode, number>();
   readonly expertFirstFrames = new Map<ExpertCode, number[]>();
   readonly flows = new FlowTable();
@@ -52,7 +59,7 @@ export class Summary {
   frame(f: AnalyzedFrame): void {
     this.vvmpFrames++;
     const op = f.decoded.header.opcode;
-    if (op !== null) this.byOpcode.set(op, (this.byOpcode.get(op) ?? 0) + 1);
+    if (op !== null && this.opCounts[op]!++ === 0) this.opSeen.push(op);
     for (const x of f.expert) this.count(x.code, f.number);
     const error = hasError(f.expert);
     this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, error);

@@ -125,3 +125,18 @@ export function devicesAs(payloadBlock: BlockLayout | null, payload: unknown): D
   const devices = (payload as { devices: unknown }).devices;
   return Array.isArray(devices) ? (devices as DeviceRecord[]) : null;
 }
+
+const SESSION_ID_READERS: ReadonlyMap<BlockLayout, (b: Uint8Array, base: number) => number> = new Map<BlockLayout, (b: Uint8Array, base: number) => number>([
+  [ALLOC_BLOCK, Alloc.get.session_id], [INIT_BLOCK, Init.get.session_id], [FREE_BLOCK, Free.get.session_id],
+  [SESSION_REF, SessionRef.get.session_id], [STATS_BLOCK, Stats.get.session_id],
+]);
+
+/**
+ * The session_id a payload record of `block` carries at `base`, read in
+ * place; null when the block has none (device records) or no block was
+ * decoded. The blocks of the opcodes whose `session` role is set all carry one.
+ */
+export function sessionIdIn(block: BlockLayout | null, b: Uint8Array, base: number): number | null {
+  const read = block === null ? undefined : SESSION_ID_READERS.get(block);
+  return read === undefined ? null : read(b, base);
+}

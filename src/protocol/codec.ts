@@ -96,6 +96,23 @@ function compileReader(layout: BlockLayout): BlockReader {
   return new Function('readUint', `return function read(b, base) { return { ${props.join(', ')} }; };`)(readUint) as BlockReader;
 }
 
+/** The index of the first field whose bits under `mask` are set (-1 for all bits), or -1 (see `compileBitsTest`). */
+export type BitsTest = (buf: Uint8Array, base: number) => number;
+
+/**
+ * A test made once from field declarations: reads each field in place at
+ * `base + offset` and returns the `index` of the first whose bits under
+ * `mask` are not all zero, or -1. One straight function, no loop or
+ * allocation per record (the decoder's reserved-bits check).
+ */
+export function compileBitsTest(fields: readonly { index: number; offset: number; width: number; mask: number }[]): BitsTest {
+  const lines = fields.map((f) => f.width === 8
+    ? `if ((readUint(b, base + ${f.offset}, 8) & ${BigInt.asUintN(64, BigInt(f.mask))}n) !== 0n) return ${f.index};`
+    : `if ((${readExpr(f.offset, f.width)} & ${f.mask}) !== 0) return ${f.index};`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('readUint', `return function test(b, base) { ${lines.join(' ')} return -1; };`)(readUint) as BitsTest;
+}
+
 /** One whole record of `layout` at `base`, typed from the table (`RecordOf<typeof ALLOC_BLOCK>` …). */
 export function readBlock<L extends BlockLayout>(buf: Uint8Array, base: number, layout: L): RecordOf<L> & BlockRecord {
   let read = readers.get(layout);

@@ -2,11 +2,11 @@
 // single-frame expert findings out. It never throws.
 
 import { byteSum } from './checksum.js';
-import { readBlock, readId, readUint, type BlockRecord } from './codec.js';
+import { compileBitsTest, readBlock, readId, readUint, type BitsTest, type BlockRecord } from './codec.js';
 import { Header } from './access.js';
 import { finding, type Finding } from './expert.js';
 import {
-  HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_OK, STATUS_PENDING, STATUS_TOO_LARGE, opcodeDef, statusName,
+  HEADER_SIZE, REPLY_BIT, STATUSES, STATUS_PENDING, STATUS_TOO_LARGE, isErrorStatus, opcodeDef, replyStatus, statusName,
   type BlockLayout, type OpcodeDef,
 } from './fields.js';
 
@@ -64,8 +64,18 @@ export function isDevicesPayload(p: Payload): p is DevicesPayload {
   return Array.isArray((p as DevicesPayload).devices);
 }
 
+const H = Header.get;
+
 /** Header fields whose bytes are present; the rest null (OUTPUT.md convention 2). */
 function readHeader(b: Buffer, n: number): HeaderFields {
+  // The usual case, a whole header: each field read where it lies by the table's compiled readers.
+  if (n >= HEADER_SIZE) {
+    return {
+      opcode: H.opcode(b, 0), src_san: H.src_san(b, 0), dst_san: H.dst_san(b, 0), client_id: H.client_id(b, 0),
+      server_id: H.server_id(b, 0), transaction_id: H.transaction_id(b, 0), sub_opcode: H.sub_opcode(b, 0),
+      length: H.length(b, 0), checksum: H.checksum(b, 0),
+    };
+  }
   return {
     opcode: n >= 2 ? (readUint(b, 0, 2) as number) : null,
     src_san: n >= 5 ? (readUint(b, 2, 3) as number) : null,
@@ -96,7 +106,8 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   const def = opcode === null ? undefined : opcodeDef(opcode);
   const reply = opcode === null ? null : (opcode & REPLY_BIT) !== 0;
   const sub = header.sub_opcode;
-  const status = reply && sub !== null ? statusName(sub) : null;
+  const statusCode = opcode === null || sub === null ? null : replyStatus(opcode, sub);
+  const status = statusCode === null ? null : statusName(statusCode);
   const frame: DecodedFrame = {
     bytes, header, def, reply, status, declaredSize, complete, trailing,
     name: opcode === null ? null : def ? def.name : 'Unknown',
@@ -121,14 +132,14 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   if (!def) {
     findings.push(finding('opcode_unknown', `opcode 0x${opcode!.toString(16).padStart(4, '0')} is not defined`));
   }
-  if (reply) {
-    if (!(sub! in STATUSES)) {
+  if (statusCode !== null) {
+    if (!(statusCode in STATUSES)) {
       findings.push(finding('subop_invalid', `reply status ${status} is not defined`));
     }
-    if (sub === STATUS_PENDING) {
+    if (statusCode === STATUS_PENDING) {
       findings.push(finding('status_pending', 'PENDING: a second reply follows when storage frees up'));
-    } else if (sub !== STATUS_OK) {
-      findings.push(finding('status_error', sub === STATUS_TOO_LARGE
+    } else if (isErrorStatus(statusCode)) {
+      findings.push(finding('status_error', statusCode === STATUS_TOO_LARGE
         ? `reply status ${status}: the whole answer does not fit this exchange (UDP bound or payload limit); ask over TCP`
         : `reply status ${status}`));
     }
@@ -139,7 +150,7 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
 
   const payloadLen = 4 * header.length!;
   const block = reply ? def.reply : def.request;
-  const errorReply = reply && sub !== STATUS_OK && sub !== STATUS_PENDING;
+  const errorReply = statusCode !== null && isErrorStatus(statusCode);
   if (errorReply && payloadLen === 0) return frame; // error replies may be empty
   if (block === null) {
     if (payloadLen !== 0) findings.push(finding('payload_size', `${def.name} request carries no payload, got ${payloadLen} bytes`));
@@ -157,28 +168,51 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
     const devices: BlockRecord[] = [];
     for (let at = HEADER_SIZE; at < frameLen; at += block.size) devices.push(readBlock(bytes, at, block));
     frame.payload = { devices };
-    for (let i = 0; i < devices.length; i++) if (checkReserved(block, devices[i]!, i, findings)) break;
+    const check = reservedCheck(block);
+    for (let i = 0; i < devices.length; i++) {
+      const bad = check(bytes, HEADER_SIZE + i * block.size);
+      if (bad >= 0) {
+        findings.push(reservedFinding(block, bad, devices[i]!, i));
+        break;
+      }
+    }
   } else {
     const rec = readBlock(bytes, HEADER_SIZE, block);
     frame.payload = rec;
-    checkReserved(block, rec, -1, findings);
+    const bad = reservedCheck(block)(bytes, HEADER_SIZE);
+    if (bad >= 0) findings.push(reservedFinding(block, bad, rec, -1));
   }
   return frame;
 }
 
-/** The first reserved field or bit set in record `index` of a repeated block (-1: the only record) → a finding; true if found. */
-function checkReserved(block: BlockLayout, rec: BlockRecord, index: number, findings: Finding[]): boolean {
-  for (const f of block.fields) {
-    const v = rec[f.name]!;
-    const bad = f.kind === 'reserved' ? v !== 0 : f.reservedMask !== undefined && f.reservedMask !== 0 && (Number(v) & f.reservedMask) !== 0;
-    if (!bad) continue;
-    const where = index >= 0 ? `${block.label.toLowerCase()} ${index + 1}: ` : '';
-    findings.push(finding('reserved_nonzero', f.kind === 'reserved'
-      ? `${where}${f.label.toLowerCase()} ${f.name} is ${v}, not 0`
-      : `${where}reserved bits of ${f.name} set (0x${Number(v).toString(16).padStart(2, '0')})`));
-    return true;
-  }
-  return false;
+const reservedChecks = new Map<BlockLayout, BitsTest>();
+
+/**
+ * The reserved-bits test of a layout, made from the table once: the fields
+ * that must be zero (whole, or under their reserved mask), read in place in
+ * table order; returns the index in `block.fields` of the first set, or -1.
+ */
+function reservedCheck(block: BlockLayout): BitsTest {
+  let check = reservedChecks.get(block);
+  if (check) return check;
+  const tests = block.fields.flatMap((f, index) => {
+    if (f.kind === 'reserved') return [{ index, offset: f.offset, width: f.width, mask: -1 }];
+    if (f.reservedMask !== undefined && f.reservedMask !== 0) return [{ index, offset: f.offset, width: f.width, mask: f.reservedMask }];
+    return [];
+  });
+  check = compileBitsTest(tests);
+  reservedChecks.set(block, check);
+  return check;
+}
+
+/** The finding for reserved field `at` of record `index` of a repeated block (-1: the only record). */
+function reservedFinding(block: BlockLayout, at: number, rec: BlockRecord, index: number): Finding {
+  const f = block.fields[at]!;
+  const v = rec[f.name]!;
+  const where = index >= 0 ? `${block.label.toLowerCase()} ${index + 1}: ` : '';
+  return finding('reserved_nonzero', f.kind === 'reserved'
+    ? `${where}${f.label.toLowerCase()} ${f.name} is ${v}, not 0`
+    : `${where}reserved bits of ${f.name} set (0x${Number(v).toString(16).padStart(2, '0')})`);
 }
 
 /**

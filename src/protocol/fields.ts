@@ -189,6 +189,14 @@ export const PAYLOAD_BLOCKS: readonly BlockLayout[] = [
 
 // ---- opcodes (section 3) and sub-opcodes (section 4) -----------------------
 
+/**
+ * What an opcode does to a session (VVMP.md section 7): `assigns` — its OK
+ * reply's session_id names a new session (Allocate); `names` — its request and
+ * reply payloads carry the session_id of an allocated session (Initialize,
+ * Free, Modify, Statistics); null — it has nothing to do with sessions.
+ */
+export type SessionRole = 'assigns' | 'names' | null;
+
 export interface OpcodeDef {
   readonly code: number;
   readonly name: string;
@@ -198,7 +206,13 @@ export interface OpcodeDef {
   readonly hasReply: boolean;
   /** Valid request sub-opcodes with their meaning. */
   readonly subops: Readonly<Record<number, string>>;
+  readonly session: SessionRole;
+  /** The request's `timeout_ms` sets its own timeout when non-zero (Allocate, Modify); otherwise DEFAULT_TIMEOUT_MS. */
+  readonly ownTimeout: boolean;
 }
+
+/** How long a request waits for its reply unless it sets its own (VVMP.md section 7). */
+export const DEFAULT_TIMEOUT_MS = 5000;
 
 const NO_QUALIFIER = { 0x00: 'no qualifier' };
 
@@ -206,23 +220,43 @@ export const OPCODES: readonly OpcodeDef[] = [
   {
     code: 0x0001, name: 'Query', request: null, reply: DEVICE_RECORD, hasReply: true,
     subops: { 0x01: 'this SAN', 0x02: 'all devices', 0x03: 'local devices', 0xff: 'all SANs' },
+    session: null, ownTimeout: false,
   },
   {
     code: 0x0002, name: 'Allocate', request: ALLOC_BLOCK, reply: ALLOC_BLOCK, hasReply: true,
     subops: { 0x01: 'local SAN only', 0x02: 'expandable', 0xff: 'anywhere' },
+    session: 'assigns', ownTimeout: true,
   },
-  { code: 0x0003, name: 'Initialize', request: INIT_BLOCK, reply: INIT_BLOCK, hasReply: true, subops: NO_QUALIFIER },
-  { code: 0x0004, name: 'Free', request: FREE_BLOCK, reply: FREE_BLOCK, hasReply: true, subops: NO_QUALIFIER },
-  { code: 0x0005, name: 'Modify', request: ALLOC_BLOCK, reply: ALLOC_BLOCK, hasReply: true, subops: NO_QUALIFIER },
-  { code: 0x0006, name: 'Statistics', request: SESSION_REF, reply: STATS_BLOCK, hasReply: true, subops: NO_QUALIFIER },
+  {
+    code: 0x0003, name: 'Initialize', request: INIT_BLOCK, reply: INIT_BLOCK, hasReply: true, subops: NO_QUALIFIER,
+    session: 'names', ownTimeout: false,
+  },
+  {
+    code: 0x0004, name: 'Free', request: FREE_BLOCK, reply: FREE_BLOCK, hasReply: true, subops: NO_QUALIFIER,
+    session: 'names', ownTimeout: false,
+  },
+  {
+    code: 0x0005, name: 'Modify', request: ALLOC_BLOCK, reply: ALLOC_BLOCK, hasReply: true, subops: NO_QUALIFIER,
+    session: 'names', ownTimeout: true,
+  },
+  {
+    code: 0x0006, name: 'Statistics', request: SESSION_REF, reply: STATS_BLOCK, hasReply: true, subops: NO_QUALIFIER,
+    session: 'names', ownTimeout: false,
+  },
   {
     code: 0x0007, name: 'Announce', request: DEVICE_RECORD, reply: null, hasReply: false,
     subops: { 0x01: 'periodic', 0x02: 'boot', 0x03: 'leaving' },
+    session: null, ownTimeout: false,
   },
 ];
 
 export const OPCODE_BY_CODE: ReadonlyMap<number, OpcodeDef> = new Map(OPCODES.map((o) => [o.code, o]));
 export const OPCODE_BY_NAME: ReadonlyMap<string, OpcodeDef> = new Map(OPCODES.map((o) => [o.name.toLowerCase(), o]));
+
+/** Opcode definitions indexed by code (the codes are small): a lookup per frame without hashing. */
+const OPCODE_AT: readonly (OpcodeDef | undefined)[] = Array.from(
+  { length: Math.max(...OPCODES.map((o) => o.code)) + 1 }, (_, code) => OPCODE_BY_CODE.get(code),
+);
 
 export const REPLY_BIT = 0x8000;
 export const OP_QUERY = 0x0001;
@@ -239,7 +273,8 @@ export const ANNOUNCE_BOOT = 0x02;
  * one. 0x8007 (a reply to Announce) is unknown: Announce has no reply.
  */
 export function opcodeDef(opcode: number): OpcodeDef | undefined {
-  const def = OPCODE_BY_CODE.get(opcode & 0x7fff);
+  const code = opcode & 0x7fff;
+  const def = code < OPCODE_AT.length ? OPCODE_AT[code] : undefined;
   if (!def) return undefined;
   if (opcode & REPLY_BIT && !def.hasReply) return undefined;
   return def;
@@ -261,6 +296,24 @@ export const STATUS_TOO_LARGE = 0x33;
 export const STATUS_BY_NAME: ReadonlyMap<string, number> = new Map(
   Object.entries(STATUSES).map(([v, n]) => [n, Number(v)]),
 );
+
+/**
+ * A reply's status is its header's sub_opcode (VVMP.md section 5); a request
+ * has none. `opcode` and `subOpcode` as read from the header.
+ */
+export function replyStatus(opcode: number, subOpcode: number): number | null {
+  return (opcode & REPLY_BIT) !== 0 ? subOpcode : null;
+}
+
+/** A status that refuses the request: neither OK nor PENDING (an error reply). */
+export function isErrorStatus(status: number): boolean {
+  return status !== STATUS_OK && status !== STATUS_PENDING;
+}
+
+/** The session role of a raw opcode, request or reply (null when unknown). */
+export function sessionRole(opcode: number): SessionRole {
+  return opcodeDef(opcode)?.session ?? null;
+}
 
 /** Status name as OUTPUT.md writes it: the table name, or `0x7E` for an unknown value. */
 export function statusName(value: number): string {

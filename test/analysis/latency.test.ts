@@ -80,3 +80,20 @@ describe('LatencyStats', () => {
     expect(s.overall()).toEqual(reference(Object.values(byOp).flat()));
   });
 });
+
+describe('rtHistogram buckets', () => {
+  it('property: every whole µs value falls in the one bucket whose range holds it (exact below 256, within 1/128 above)', async () => {
+    const { bucketOf, bucketTop } = await import('../../src/analysis/rtHistogram.js');
+    const fc = (await import('fast-check')).default;
+    const check = (us: number): void => {
+      const b = bucketOf(us);
+      expect(bucketTop(b)).toBeGreaterThanOrEqual(us);
+      if (b > 0) expect(bucketTop(b - 1)).toBeLessThan(us);
+      if (us < 256) expect(b).toBe(us);
+      else expect(bucketTop(b) - us).toBeLessThanOrEqual(us / 128);
+    };
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 40 }), (us) => check(us)), { numRuns: 5000 });
+    for (let k = 8; k <= 40; k++) for (const d of [-1, 0, 1]) check(2 ** k + d);
+    expect(bucketOf(-5)).toBe(0);
+  });
+});

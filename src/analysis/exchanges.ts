@@ -1,0 +1,461 @@
+// The exchange tracker: numbers VVMP frames, matches replies to requests,
+// measures latency, judges timeouts on capture time, raises the exchange
+// findings (txid_duplicate, reply_unmatched, timeout, session_unknown,
+// boot_teardown) and drives the session lifecycles (OUTPUT.md conventions
+// 5–10). It knows nothing of output order: it tells its listener when a
+// finding comes late and when a frame is final; analysis/release.ts orders
+// output, and analysis/analyzer.ts puts the two together.
+
+import type { Packet } from '../capture/packet.js';
+import type { FrameEvent } from '../net/types.js';
+import { endpointText } from '../net/endpoint.js';
+import { decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
+import { finding, type Finding } from '../protocol/expert.js';
+import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
+import {
+  ALLOC_BLOCK, ANNOUNCE_BOOT, DEFAULT_TIMEOUT_MS, FREE_BLOCK, HEADER_SIZE, OP_ALLOCATE, OP_ANNOUNCE, OP_FREE,
+  OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK, STATUS_PENDING, isErrorStatus, replyStatus,
+} from '../protocol/fields.js';
+import type { AnalyzedFrame } from './frame.js';
+import { MinHeap, type HeapItem } from './heap.js';
+import { OpenTable, type OpenEntry } from './openTable.js';
+import type { LatencyStats } from './latency.js';
+import { TransactionStats } from './transactions.js';
+import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
+import { Clock, stamp, type Stamp } from './time.js';
+
+/** Decoder options, made once (not an object per frame). */
+const UDP: DecodeOptions = Object.freeze({ udp: true });
+const TCP: DecodeOptions = Object.freeze({ udp: false });
+
+/** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
+export const LATE_REPLY_GRACE_NS = 60e9;
+
+interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {
+  /** The request frame; released (null) once the exchange is over, while the deadline heap may still hold this entry. */
+  frame: AnalyzedFrame | null;
+  t: number;
+  deadline: number;
+  /** Server id and session id named by the request (for session lookups on its reply). */
+  sessionId: number | null;
+  releaseKb: number;
+  serverId: bigint;
+  pending: boolean;
+  timedOut: boolean;
+  evicted: boolean;
+  session: SessionRecord | null;
+  /** The session record the request belongs to (its Allocate entry, or the session it names), once known. */
+  rec: SessionRecord | null;
+  /** Counted in the transaction stats: always without a display filter; with one, once the request is final and matches. */
+  included: boolean;
+}
+
+/** What the tracker tells whoever orders its output. */
+export interface ExchangeListener {
+  /** A finding added to a frame after `frame` returned it (a timeout). */
+  lateFinding?(f: AnalyzedFrame, x: Finding): void;
+  /**
+   * A frame is final: nothing about it changes any more. `included`: it
+   * matches the `include` option (true without one). `wasOpen`: a request the
+   * tracker kept open until now (answered, pending, timed out or the capture
+   * ended); other frames are final once `close` is called for them.
+   */
+  final?(f: AnalyzedFrame, included: boolean, wasOpen: boolean): void;
+}
+
+export interface ExchangeOptions {
+  /** Keep finished sessions in compact columns (stats on huge captures); the UI keeps records. */
+  compactSessions?: boolean;
+  /** What the statistics describe (`stats -Y`), tested on each frame once final (see AnalyzerOptions.include). */
+  include?: (f: AnalyzedFrame) => boolean;
+  /** Keep requests open until final and report them to `final` (ordered output, the `final` hook, or `include`). */
+  tracksFinal?: boolean;
+}
+
+export class ExchangeTracker {
+  packets = 0;
+  vvmpFrames = 0;
+  readonly sessions: SessionTable;
+  /** Requests, answers, timeouts, response times, error replies (see `include`). */
+  readonly tx = new TransactionStats();
+  first: Stamp | null = null;
+  /** The last packet's time, as numbers (no object per packet). */
+  private lastSec = 0;
+  private lastNsec = 0;
+  private lastDigits = 0;
+  /** The packet before the current one, and the first packet (frame.time_delta, frame.time_relative). */
+  private prevSec = 0;
+  private prevNsec = 0;
+  private firstSec = 0;
+  private firstNsec = 0;
+
+  private readonly clock = new Clock();
+  private now = -Infinity;
+  /** Requests not finally answered (or timed out within the grace), by transaction id. */
+  private readonly open = new OpenTable<OpenRequest>();
+  private readonly deadlines = new MinHeap<OpenRequest>();
+  /** Requests not final yet (tracked only with `tracksFinal`). */
+  private readonly unsettled = new Map<AnalyzedFrame, OpenRequest>();
+  /** The session record of the frame being analysed (for `include`). */
+  private frameSession: SessionRecord | null = null;
+  private readonly include: ((f: AnalyzedFrame) => boolean) | null;
+  private readonly tracksFinal: boolean;
+
+  constructor(private readonly listener: ExchangeListener = {}, opts: ExchangeOptions = {}) {
+    this.include = opts.include ?? null;
+    this.tracksFinal = (opts.tracksFinal ?? false) || this.include !== null;
+    this.sessions = new SessionTable(opts.compactSessions ?? false);
+  }
+
+  /** Whether a display filter selects what the statistics describe. */
+  get selecting(): boolean {
+    return this.include !== null;
+  }
+
+  get latency(): LatencyStats {
+    return this.tx.latency;
+  }
+
+  get last(): Stamp | null {
+    return this.first === null ? null : stamp(this.lastSec, this.lastNsec, this.lastDigits);
+  }
+
+  /** Requests still waiting for a reply (not timed out), among those counted. */
+  get openAtEnd(): number {
+    let n = 0;
+    for (const r of this.open.values()) if (!r.timedOut && r.included) n++;
+    return n;
+  }
+
+  /** Every capture packet, before its frames: counts it and moves capture time on (timeouts fire). */
+  packet(p: Packet): void {
+    this.packets++;
+    const t = this.clock.ns(p.tsSec, p.tsNsec);
+    if (this.first === null) {
+      this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
+      this.firstSec = this.lastSec = p.tsSec;
+      this.firstNsec = this.lastNsec = p.tsNsec;
+    }
+    this.prevSec = this.lastSec;
+    this.prevNsec = this.lastNsec;
+    this.lastSec = p.tsSec;
+    this.lastNsec = p.tsNsec;
+    this.lastDigits = p.tsDigits;
+    if (t > this.now) this.now = t;
+    this.expire(this.now, false);
+  }
+
+  /** The wall clock moved on with no packet (live capture on a quiet line): times out as a packet at that time would. */
+  tick(sec: number, nsec: number): void {
+    if (this.first === null) return;
+    const t = this.clock.ns(sec, nsec);
+    if (t > this.now) this.now = t;
+    this.expire(this.now, false);
+  }
+
+  /**
+   * Decodes and numbers a frame and takes part in its exchange. A request
+   * stays open (`isOpen`) until final when final frames are tracked; any
+   * other frame is final once the caller calls `close` for it.
+   */
+  frame(e: FrameEvent): AnalyzedFrame {
+    const d = decodeFrame(e.data, e.transport === 'udp' ? UDP : TCP);
+    const p = e.packet;
+    const f: AnalyzedFrame = {
+      number: ++this.vvmpFrames,
+      packet: p.index,
+      firstPacket: e.firstPacket ?? p.index,
+      tsSec: p.tsSec,
+      tsNsec: p.tsNsec,
+      tsDigits: p.tsDigits,
+      transport: e.transport,
+      src: e.src,
+      dst: e.dst,
+      srcText: endpointText(e.src),
+      dstText: endpointText(e.dst),
+      flowKey: e.flowKey,
+      decoded: d,
+      session: null,
+      expert: d.findings,
+      latencyMs: null,
+      peer: null,
+      firstSec: this.firstSec,
+      firstNsec: this.firstNsec,
+      prevSec: this.prevSec,
+      prevNsec: this.prevNsec,
+      packetData: p.data,
+      stream: e.stream,
+    };
+    if (e.desync) addFinding(f, finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
+    const t = this.clock.ns(p.tsSec, p.tsNsec);
+    this.frameSession = null;
+    if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
+    return f;
+  }
+
+  /** `f` is a request waiting to become final (only with `tracksFinal`). */
+  isOpen(f: AnalyzedFrame): boolean {
+    return this.unsettled.size !== 0 && this.unsettled.has(f);
+  }
+
+  /** The frame `frame` just returned is final (it is not open): error replies count, its session is marked, the listener is told. */
+  close(f: AnalyzedFrame): void {
+    const included = this.include === null || this.include(f);
+    if (included) {
+      const d = f.decoded;
+      const h = d.header;
+      const status = h.opcode === null || h.sub_opcode === null ? null : replyStatus(h.opcode, h.sub_opcode);
+      if (status !== null && isErrorStatus(status) && h.server_id !== null && d.bytes.length >= HEADER_SIZE) {
+        this.tx.errorReply(d.status!, h.server_id);
+      }
+      if (this.frameSession && this.include !== null) this.sessions.select(this.frameSession);
+    }
+    this.listener.final?.(f, included, false);
+  }
+
+  /** End of capture: requests whose deadline the last packet's time passed are timed out. */
+  expireAtEnd(): void {
+    this.expire(this.now, true);
+  }
+
+  /** End of capture, after `expireAtEnd`: every request still open is final now. */
+  closeOpen(): void {
+    for (const [f, r] of this.unsettled) this.finalRequest(f, r);
+    this.unsettled.clear();
+  }
+
+  /** A request is final (answered, pending, timed out, or the capture ended): with a filter, it counts now if it matches. */
+  private finalRequest(f: AnalyzedFrame, r: OpenRequest): void {
+    let included = true;
+    if (this.include !== null) {
+      included = this.include(f);
+      r.included = included;
+      if (included) {
+        this.tx.requests++;
+        if (r.rec) this.sessions.select(r.rec);
+      }
+    }
+    this.listener.final?.(f, included, true);
+  }
+
+  private settle(f: AnalyzedFrame): void {
+    const r = this.unsettled.get(f);
+    if (r === undefined) return;
+    this.unsettled.delete(f);
+    this.finalRequest(f, r);
+  }
+
+  // ---- exchanges ----------------------------------------------------------
+
+  private exchange(f: AnalyzedFrame, d: DecodedFrame, t: number): void {
+    const h = d.header;
+    const opcode = h.opcode!;
+    const client = h.client_id!;
+    if (opcode === OP_ANNOUNCE) {
+      if (h.sub_opcode === ANNOUNCE_BOOT) {
+        const n = this.sessions.boot(h.server_id!, frameStamp(f), f.number);
+        if (n > 0) addFinding(f, finding('boot_teardown', `boot of server ${hex(h.server_id!)} tears down ${n} live session${n === 1 ? '' : 's'}`));
+      }
+      return;
+    }
+    if (!d.reply) this.request(f, d, t, client);
+    else this.reply(f, d, t, client, opcode & ~REPLY_BIT);
+  }
+
+  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint): void {
+    const h = d.header;
+    const txid = h.transaction_id!;
+    const op = h.opcode!;
+    const server = h.server_id!;
+    if (this.include === null) this.tx.requests++;
+    if (this.open.find(txid, client, -1) !== null) {
+      addFinding(f, finding('txid_duplicate', `transaction ${txid} of client ${hex(client)} is still outstanding`));
+    }
+    const def = d.def;
+    const role = def?.session ?? null;
+    const alloc = d.payloadBlock === ALLOC_BLOCK;
+    let timeoutMs = DEFAULT_TIMEOUT_MS;
+    if (def?.ownTimeout && alloc) {
+      const asked = Alloc.get.timeout_ms(d.bytes, HEADER_SIZE);
+      if (asked > 0) timeoutMs = asked;
+    }
+    let session: SessionRecord | null = null;
+    let rec: SessionRecord | null = null;
+    // The session a request names (null: none, or no payload to read it from).
+    const sid = role === 'names' ? sessionIdIn(d.payloadBlock, d.bytes, HEADER_SIZE) : null;
+    if (role === 'assigns') {
+      session = this.sessions.begin(client, server, alloc ? Alloc.get.storage_type(d.bytes, HEADER_SIZE) : null,
+        alloc ? Alloc.get.capacity_kb(d.bytes, HEADER_SIZE) : null, frameStamp(f), f.number);
+      this.linkForward(session, d);
+      rec = session;
+    } else if (sid !== null && server !== 0n) {
+      const s = this.sessions.get(server, sid);
+      if (s) {
+        f.session = s.key;
+        rec = s;
+      } else if (this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) addFinding(f, unknownSession(server, sid));
+    }
+    const r: OpenRequest = {
+      frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
+      sessionId: sid, releaseKb: d.payloadBlock === FREE_BLOCK ? Free.get.release_kb(d.bytes, HEADER_SIZE) : 0, serverId: server,
+      pending: false, timedOut: false, evicted: false, session, rec, included: this.include === null,
+      heapIndex: -1, nextInBucket: null, seq: 0,
+    };
+    this.open.add(r);
+    this.deadlines.push(r.deadline, r);
+    this.frameSession = rec;
+    if (this.tracksFinal) this.unsettled.set(f, r);
+  }
+
+  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint, base: number): void {
+    const h = d.header;
+    const txid = h.transaction_id!;
+    const r = this.open.find(txid, client, base);
+    if (r === null) {
+      addFinding(f, finding('reply_unmatched', `no request seen for transaction ${txid} of client ${hex(client)}`));
+      return;
+    }
+    const status = replyStatus(h.opcode!, h.sub_opcode!)!;
+    const isPending = status === STATUS_PENDING;
+    const req = r.frame!;
+    // A request is final at its first reply (read prints it then): that reply
+    // measures the latency, is its peer and names its session. After a
+    // PENDING, the grant answers the exchange but no longer changes the request.
+    const first = !r.pending;
+    // Whole microseconds: exact in the latency histogram and in the output.
+    const us = Math.round((t - r.t) / 1e3);
+    if (first) {
+      f.latencyMs = us / 1e3;
+      req.peer = f.number;
+    }
+    f.peer = req.number;
+    if (isPending) {
+      // The exchange stays open with no deadline until the final reply.
+      r.pending = true;
+    } else {
+      this.open.remove(r);
+    }
+    // Answered or pending: no deadline left to watch.
+    this.deadlines.remove(r);
+    const rec = this.sessionReply(r, f, d, base, status);
+    this.frameSession = rec;
+    if (r.rec === null) r.rec = rec;
+    if (first && req.session === null && f.session !== null) req.session = f.session;
+    this.settle(req);
+    // Counted once the request is final (a filter decides on it then).
+    if (r.included) {
+      if (first) this.tx.responseTime(r.opcode, client, h.server_id!, us);
+      if (!isPending) this.tx.answered++;
+    }
+    if (!isPending) r.frame = null;
+  }
+
+  /** What a reply does to its session (convention 7); returns the session record it belongs to. */
+  private sessionReply(r: OpenRequest, f: AnalyzedFrame, d: DecodedFrame, base: number, status: number): SessionRecord | null {
+    const h = d.header;
+    const server = h.server_id!;
+    // The reply's definition is its request's (opcodeDef ignores the reply bit).
+    const role = d.def?.session ?? null;
+    const alloc = d.payloadBlock === ALLOC_BLOCK;
+    if (role === 'assigns' && r.session) {
+      const s = r.session;
+      // Keyed by the reply (convention 7): its server_id, and for PENDING the Allocate block's session_id.
+      if (status === STATUS_PENDING) this.sessions.waiting(s, server, alloc ? Alloc.get.session_id(d.bytes, HEADER_SIZE) : 0, f.number);
+      else if (status === STATUS_OK && alloc) {
+        this.sessions.allocated(s, server, Alloc.get.session_id(d.bytes, HEADER_SIZE), Alloc.get.storage_type(d.bytes, HEADER_SIZE),
+          Alloc.get.capacity_kb(d.bytes, HEADER_SIZE), frameStamp(f), f.number, f.latencyMs);
+        if (s.forwardedFor) s.forwardedFor.event('forwarded', f.number, `SAN ${h.src_san}`);
+      } else if (status !== STATUS_OK) this.sessions.rejected(s, server, d.status!, f.number);
+      f.session = s.key;
+      if (s.key) s.frames += 2;
+      return s;
+    }
+    if (role !== 'names') return null;
+    const sid = sessionIdIn(d.payloadBlock, d.bytes, HEADER_SIZE) ?? r.sessionId;
+    if (sid === null) return null;
+    const s = this.sessions.get(server, sid);
+    if (!s) {
+      const archived = this.sessions.keyIfSeen(server, sid);
+      if (archived !== null) {
+        f.session = archived;
+        return null;
+      }
+      if (r.serverId === 0n && this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) {
+        addFinding(f, unknownSession(server, sid));
+      }
+      return null;
+    }
+    f.session = s.key;
+    s.frames += 2;
+    if (status !== STATUS_OK) return s;
+    if (base === OP_INITIALIZE) this.sessions.initialized(s, f.number);
+    else if (base === OP_MODIFY) this.sessions.modified(s, alloc ? Alloc.get.capacity_kb(d.bytes, HEADER_SIZE) : null, f.number);
+    else if (base === OP_STATISTICS) s.event('stats', f.number);
+    else if (base === OP_FREE) {
+      const release = d.payloadBlock === FREE_BLOCK ? Free.get.release_kb(d.bytes, HEADER_SIZE) : r.releaseKb;
+      this.sessions.freed(s, release, frameStamp(f), f.number);
+    }
+    return s;
+  }
+
+  /**
+   * Cross-SAN (VVMP.md section 7): a manager forwards a client's Allocate to a
+   * peer with the same client_id, src_san = its SAN and dst_san = the peer's.
+   * Link it to the client's outstanding Allocate addressed to that SAN.
+   */
+  private linkForward(s: SessionRecord, d: DecodedFrame): void {
+    const h = d.header;
+    if (h.src_san === h.dst_san) return;
+    const r = this.open.oldest((r) => {
+      const o = r.frame?.decoded;
+      return o !== undefined && r.opcode === OP_ALLOCATE && r.session !== null && !r.pending && r.client === h.client_id
+        && o.header.transaction_id !== h.transaction_id && o.header.dst_san === h.src_san && r.session.forwardedTo === null;
+    });
+    if (r === null || r.session === null) return;
+    r.session.forwardedTo = s;
+    s.forwardedFor = r.session;
+    r.session.event('forwarded', s.firstFrame, `to SAN ${h.dst_san}`);
+  }
+
+  /** Requests whose deadline `now` is strictly past time out; at the end, the last packet's time counts too. */
+  private expire(now: number, atEnd: boolean): void {
+    while (this.deadlines.size > 0 && this.deadlines.peekKey() < now) {
+      const r = this.deadlines.pop()!;
+      // Answered (frame released), or waiting on a PENDING with no deadline.
+      if (r.evicted || r.frame === null || r.pending) continue;
+      if (!r.timedOut) {
+        r.timedOut = true;
+        const ms = (r.deadline - r.t) / 1e6;
+        const x = finding('timeout', `no reply within ${ms} ms`);
+        addFinding(r.frame, x);
+        this.listener.lateFinding?.(r.frame, x);
+        this.settle(r.frame);
+        if (r.included) this.tx.timedOut++;
+        if (!atEnd) this.deadlines.push(r.deadline + LATE_REPLY_GRACE_NS, r);
+      } else {
+        // Past the grace: forget it, so unanswered requests do not pile up.
+        r.evicted = true;
+        this.open.remove(r);
+        r.frame = null;
+      }
+    }
+  }
+}
+
+/** Adds an exchange finding after the frame's own (the decoder's findings and the frame's `expert` are one list). */
+function addFinding(f: AnalyzedFrame, x: Finding): void {
+  f.expert.push(x);
+}
+
+/** The frame's capture time as a Stamp (made only where a session keeps it). */
+function frameStamp(f: AnalyzedFrame): Stamp {
+  return stamp(f.tsSec, f.tsNsec, f.tsDigits);
+}
+
+function hex(v: bigint): string {
+  return '0x' + v.toString(16).padStart(16, '0');
+}
+
+function unknownSession(server: bigint, sid: number): Finding {
+  return finding('session_unknown', `session ${sessionKey(server, sid)} was not seen allocated since the server booted`);
+}
