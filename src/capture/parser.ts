@@ -20,6 +20,10 @@ import { CaptureError } from './errors.js';
 import type { Packet } from './packet.js';
 import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
 import { MAX_RECORD, type CaptureNote } from './notes.js';
+import {
+  BOM, BOM_SWAPPED, BT_EPB, BT_IDB, BT_PB, BT_SPB, PCAPNG_SHB, PCAP_NS, PCAP_NS_SWAPPED, PCAP_US, PCAP_US_SWAPPED,
+  blockName, hex32, minBlockLength, plural, roundUp4, u16, u32,
+} from './formats.js';
 
 /** Largest captured length we believe (Wireshark's and libpcap's largest maximum). */
 export const MAX_CAPLEN = 256 * 1024 * 1024;
@@ -32,19 +36,6 @@ const MAX_RECORD_BLOCK = MAX_RECORD + 65536;
 /** An accumulator larger than this is dropped once its record is done. */
 const ACC_KEEP = 8 * 1024 * 1024;
 
-const PCAP_US = 0xa1b2c3d4;
-const PCAP_US_SWAPPED = 0xd4c3b2a1;
-const PCAP_NS = 0xa1b23c4d;
-const PCAP_NS_SWAPPED = 0x4d3cb2a1;
-const PCAPNG_SHB = 0x0a0d0d0a;
-const BOM = 0x1a2b3c4d;
-const BOM_SWAPPED = 0x4d3c2b1a;
-
-const BT_IDB = 1;
-const BT_PB = 2; // obsolete Packet Block
-const BT_SPB = 3;
-const BT_EPB = 6;
-
 // Parser states.
 const S_MAGIC = 0;
 const S_PCAP_HEADER = 1;
@@ -52,56 +43,6 @@ const S_PCAP_RECORD = 2;
 const S_PCAPNG_BLOCK = 3;
 /** Discarding the rest of an oversized record (skipLeft bytes), then back to afterSkip. */
 const S_SKIP = 4;
-
-
-function u32(b: Buffer, p: number, le: boolean): number {
-  return le
-    ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
-    : ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-}
-
-function u16(b: Buffer, p: number, le: boolean): number {
-  return le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
-}
-
-function hex32(v: number): string {
-  return '0x' + v.toString(16).padStart(8, '0');
-}
-
-function blockName(type: number): string {
-  switch (type) {
-    case PCAPNG_SHB: return 'section header block';
-    case BT_IDB: return 'interface description block';
-    case BT_PB: return 'packet block';
-    case BT_SPB: return 'simple packet block';
-    case 4: return 'name resolution block';
-    case 5: return 'interface statistics block';
-    case BT_EPB: return 'enhanced packet block';
-    case 0x0a: return 'decryption secrets block';
-    default: return `block of type ${hex32(type)}`;
-  }
-}
-
-/** Rounds up to a multiple of 4 (arithmetic, not bitwise: lengths are unsigned 32-bit). */
-function roundUp4(n: number): number {
-  const r = n % 4;
-  return r === 0 ? n : n + 4 - r;
-}
-
-function minBlockLength(type: number): number {
-  switch (type) {
-    case PCAPNG_SHB: return 28;
-    case BT_IDB: return 20;
-    case BT_PB:
-    case BT_EPB: return 32;
-    case BT_SPB: return 16;
-    default: return 12;
-  }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
 
 export class CaptureParser {
   /** Detected format; null until the first 4 bytes arrived. */

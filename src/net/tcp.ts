@@ -3,8 +3,8 @@
 import type { Packet } from '../capture/packet.js';
 import { ipText } from './addr.js';
 import { flowKeyOf } from './endpoint.js';
-import { F_PROBE, F_REJECTED } from './framer.js';
 import type { IpOut } from './ip.js';
+import type { ConsumerFactory } from './reassembly.js';
 import { TcpStream, type StreamOwner } from './stream.js';
 import type { Endpoint, FrameEvent, NetOptions, NetSink, SegmentEvent, SegmentLoss } from './types.js';
 
@@ -23,8 +23,8 @@ function diff(a: number, b: number): number {
 }
 
 export class TcpConn implements StreamOwner {
-  /** Frames are cut in both directions: a VVMP port, or the heuristic found VVMP. */
-  vvmp: boolean;
+  /** The connection is the protocol's (a port in `ports`, or a direction's consumer recognised it): both directions are cut. */
+  claimed: boolean;
   readonly dirs: [TcpStream, TcpStream];
   closed = false;
   /** tcp.stream: set by the table when the connection is made. */
@@ -36,11 +36,11 @@ export class TcpConn implements StreamOwner {
     /** ep[0] → ep[1] is direction 0. */
     readonly ep: [Endpoint, Endpoint],
     readonly flowKey: string,
-    vvmp: boolean,
-    maxPayload: number,
+    claimed: boolean,
+    consumers: ConsumerFactory,
   ) {
-    this.vvmp = vvmp;
-    this.dirs = [new TcpStream(this, 0, maxPayload), new TcpStream(this, 1, maxPayload)];
+    this.claimed = claimed;
+    this.dirs = [new TcpStream(this, 0, consumers), new TcpStream(this, 1, consumers)];
   }
 
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
@@ -58,12 +58,12 @@ export class TcpConn implements StreamOwner {
     this.sink.segment(e);
   }
 
-  decide(dir: number, vvmp: boolean, packet: Packet): void {
-    if (!vvmp || this.vvmp) return;
-    this.vvmp = true;
+  decide(dir: number, claimed: boolean, packet: Packet): void {
+    if (!claimed || this.claimed) return;
+    this.claimed = true;
     const other = this.dirs[1 - dir]!;
-    if (other.framer.mode === F_PROBE) other.framer.promote(other.hasIsn, packet);
-    else if (other.framer.mode === F_REJECTED) other.restart();
+    if (other.consumer.undecided) other.consumer.accept(other.hasIsn, packet);
+    else if (other.consumer.refused) other.restart();
   }
 }
 
@@ -79,7 +79,7 @@ class ClosedConn {
   private readonly started1: boolean;
   private readonly next0: number;
   private readonly next1: number;
-  private readonly vvmp: boolean;
+  private readonly claimed: boolean;
   private readonly ep: [Endpoint, Endpoint];
   private readonly flowKey: string;
 
@@ -89,7 +89,7 @@ class ClosedConn {
     this.next0 = d0.next;
     this.started1 = d1.started;
     this.next1 = d1.next;
-    this.vvmp = conn.vvmp;
+    this.claimed = conn.claimed;
     this.ep = conn.ep;
     this.flowKey = conn.flowKey;
   }
@@ -101,7 +101,7 @@ class ClosedConn {
   }
 
   reportRetransmission(dir: number, packet: Packet, dataLen: number): void {
-    if (!this.vvmp) return;
+    if (!this.claimed) return;
     this.sink.segment({
       packet, flowKey: this.flowKey, src: this.ep[dir]!, dst: this.ep[1 - dir]!,
       code: 'tcp_retransmission', message: `retransmission: all ${dataLen} bytes already seen`,
@@ -119,6 +119,8 @@ export class TcpTable {
     private readonly opts: NetOptions,
     private readonly sink: NetSink,
     private readonly undecoded: (reason: string) => void,
+    /** Makes each direction's consumer of in-order bytes (for VVMP: net/framer.ts vvmpFramers). */
+    private readonly consumers: ConsumerFactory,
   ) {}
 
   /** Open connections (for tests and memory checks). */
@@ -202,12 +204,12 @@ export class TcpTable {
 
     const st = conn.dirs[dir]!;
     if (syn && !st.started) st.syn(seq);
-    if (dataLen > 0 && st.framer.mode !== F_REJECTED) {
+    if (dataLen > 0 && !st.consumer.refused) {
       st.segment(p, d, ps, end, missing, syn ? (seq + 1) >>> 0 : seq);
     }
     if (flags & ACK) {
       const other = conn.dirs[1 - dir]!;
-      if (other.framer.mode !== F_REJECTED) other.ack(ack, p);
+      if (!other.consumer.refused) other.ack(ack, p);
     }
     if (flags & RST) {
       this.close(conn, p);
@@ -241,7 +243,7 @@ export class TcpTable {
     const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
     const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
     const ep: [Endpoint, Endpoint] = dir === 0 ? [src, dst] : [dst, src];
-    const conn = new TcpConn(this.sink, key, ep, flowKeyOf('tcp', src, dst), match, this.opts.maxPayload);
+    const conn = new TcpConn(this.sink, key, ep, flowKeyOf('tcp', src, dst), match, this.consumers);
     if (this.conns.size >= MAX_CONNECTIONS) {
       const oldest = this.conns.values().next();
       if (!oldest.done) this.close(oldest.value, null);
