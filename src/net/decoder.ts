@@ -6,6 +6,7 @@ import { IP_OK, IP_UNDECODED, PROTO_TCP, PROTO_UDP, newIpOut, type IpOut } from 
 import { Ipv4 } from './ipv4.js';
 import { Ipv6 } from './ipv6.js';
 import { NET_IPV4, NET_IPV6, NET_SHORT, NET_UNSUPPORTED, decodeLink, type LinkOut } from './link.js';
+import { Conversations } from './conversations.js';
 import { vvmpFramers } from './framer.js';
 import type { ConsumerFactory } from './reassembly.js';
 import { TcpTable } from './tcp.js';
@@ -44,6 +45,8 @@ export class NetDecoder {
   private readonly ipv6: Ipv6;
   private readonly udp: UdpDecoder;
   readonly tcp: TcpTable;
+  /** Every UDP and TCP conversation of the capture, one index each (FrameEvent.flow). */
+  readonly conversations = new Conversations();
   private readonly reasons = new Map<number, string>();
   /** The error a sink threw (passed on, never counted as ours). */
   private sinkError: unknown = undefined;
@@ -76,8 +79,8 @@ export class NetDecoder {
     const drop = (v: string) => (why: FragmentDrop, packets: number): void => this.count(`${v} fragment ${why}`, packets);
     this.ipv4 = new Ipv4(MAX_PENDING_DATAGRAMS, drop('IPv4'));
     this.ipv6 = new Ipv6(MAX_PENDING_DATAGRAMS, drop('IPv6'));
-    this.udp = new UdpDecoder(this.opts, guarded, count);
-    this.tcp = new TcpTable(this.opts, guarded, count, consumers ?? vvmpFramers(this.opts.maxPayload));
+    this.udp = new UdpDecoder(this.opts, guarded, count, this.conversations);
+    this.tcp = new TcpTable(this.opts, guarded, count, consumers ?? vvmpFramers(this.opts.maxPayload), this.conversations);
   }
 
   packet(p: Packet): void {

@@ -13,6 +13,7 @@
 //   REJECTED heuristic mode: not VVMP
 
 import type { Packet } from '../capture/packet.js';
+import { Header } from '../protocol/access.js';
 import { decodeFrame, frameSizeAt, looksLikeVvmp } from '../protocol/decode.js';
 import { HEADER_SIZE, REPLY_BIT, STATUSES, opcodeDef } from '../protocol/fields.js';
 import type { ConsumerFactory, ConsumerHost, StreamConsumer } from './reassembly.js';
@@ -40,12 +41,12 @@ export const PLAUSIBLE_NEED_MORE: number = 2;
  */
 export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload: number, strict = false, anyChecksum = false): number {
   if (avail < 2) return PLAUSIBLE_NEED_MORE;
-  const opcode = (b[at]! << 8) | b[at + 1]!;
+  const opcode = Header.get.opcode(b, at);
   const def = opcodeDef(opcode);
   if (!def) return PLAUSIBLE_NO;
   if (avail < HEADER_SIZE) return PLAUSIBLE_NEED_MORE;
   if (!headerFits(b, at, opcode, maxPayload)) return PLAUSIBLE_NO;
-  const size = HEADER_SIZE + 4 * ((b[at + 29]! << 8) | b[at + 30]!);
+  const size = frameSizeAt(b, at)!;
   if (size > avail) return PLAUSIBLE_NEED_MORE;
   if (!anyChecksum && !looksLikeVvmp(b, at, avail, maxPayload)) return PLAUSIBLE_NO;
   if (strict) {
@@ -59,9 +60,9 @@ export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload
 function headerFits(b: Uint8Array, at: number, opcode: number, maxPayload: number): boolean {
   const def = opcodeDef(opcode);
   if (!def) return false;
-  const sub = b[at + 28]!;
+  const sub = Header.get.sub_opcode(b, at);
   if (opcode & REPLY_BIT ? !(sub in STATUSES) : !(sub in def.subops)) return false;
-  return 4 * ((b[at + 29]! << 8) | b[at + 30]!) <= maxPayload;
+  return frameSizeAt(b, at)! - HEADER_SIZE <= maxPayload;
 }
 
 
@@ -235,7 +236,7 @@ export class Framer implements StreamConsumer {
         const l = this.slen;
         this.sbuf = null;
         this.slen = 0;
-        if (b && l >= HEADER_SIZE && headerFits(b, 0, (b[0]! << 8) | b[1]!, this.maxPayload)) {
+        if (b && l >= HEADER_SIZE && headerFits(b, 0, Header.get.opcode(b, 0), this.maxPayload)) {
           this.mode = MODE_FRAMING;
           this.host.decide(true, pkt);
           this.data(b, 0, l, pkt);

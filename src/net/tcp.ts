@@ -2,6 +2,7 @@
 
 import type { Packet } from '../capture/packet.js';
 import { ipText } from './addr.js';
+import { CONV_TCP, type Conversations } from './conversations.js';
 import { flowKeyOf } from './endpoint.js';
 import type { IpOut } from './ip.js';
 import type { ConsumerFactory } from './reassembly.js';
@@ -32,7 +33,8 @@ export class TcpConn implements StreamOwner {
 
   constructor(
     private readonly sink: NetSink,
-    readonly key: string,
+    /** The conversation index (net/conversations.ts). */
+    readonly key: number,
     /** ep[0] → ep[1] is direction 0. */
     readonly ep: [Endpoint, Endpoint],
     readonly flowKey: string,
@@ -46,6 +48,7 @@ export class TcpConn implements StreamOwner {
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
     const e: FrameEvent = {
       packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data, stream: this.stream,
+      flow: this.key,
     };
     if (firstPacket !== packet.index) e.firstPacket = firstPacket;
     if (desync) e.desync = true;
@@ -110,10 +113,9 @@ class ClosedConn {
 }
 
 export class TcpTable {
-  private readonly conns = new Map<string, TcpConn>();
-  private readonly closed = new Map<string, ClosedConn>();
-  /** tcp.stream of every TCP conversation seen, on any port (Wireshark numbers them all). */
-  private readonly streams = new Map<string, number>();
+  /** By conversation index (net/conversations.ts), which also numbers tcp.stream for every TCP conversation. */
+  private readonly conns = new Map<number, TcpConn>();
+  private readonly closed = new Map<number, ClosedConn>();
 
   constructor(
     private readonly opts: NetOptions,
@@ -121,6 +123,7 @@ export class TcpTable {
     private readonly undecoded: (reason: string) => void,
     /** Makes each direction's consumer of in-order bytes (for VVMP: net/framer.ts vvmpFramers). */
     private readonly consumers: ConsumerFactory,
+    private readonly convs: Conversations,
   ) {}
 
   /** Open connections (for tests and memory checks). */
@@ -147,10 +150,10 @@ export class TcpTable {
     const dport = (d[o + 2]! << 8) | d[o + 3]!;
     const ports = this.opts.ports;
     const match = ports.has(sport) || ports.has(dport);
-    if (!match && !this.opts.heuristic) {
-      this.otherStream(d, ip.addrAt, ip.addrLen, sport, dport);
-      return;
-    }
+    const aa = ip.addrAt;
+    const al = ip.addrLen;
+    const key = this.convs.lookup(CONV_TCP, d, aa, al, sport, dport);
+    if (!match && !this.opts.heuristic) return;
 
     const seq = ((d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!) >>> 0;
     const ack = ((d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!) >>> 0;
@@ -160,12 +163,7 @@ export class TcpTable {
     const missing = ip.missing;
     const dataLen = end - ps + missing;
 
-    const aa = ip.addrAt;
-    const al = ip.addrLen;
-    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
-    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
-    const dir = ka <= kb ? 0 : 1;
-    const key = dir === 0 ? ka + kb : kb + ka;
+    const dir = this.convs.dir;
 
     let conn = this.conns.get(key);
     /** A SYN starting a new connection on ports used before: Wireshark starts a new tcp.stream. */
@@ -188,18 +186,11 @@ export class TcpTable {
           return;
         }
       }
-      if (!syn && dataLen <= 0) {
-        if (!this.streams.has(key)) this.streams.set(key, this.nextStream++);
-        return;
-      }
+      if (!syn && dataLen <= 0) return;
       if (old) this.closed.delete(key);
+      const fresh = this.convs.created;
       conn = this.create(d, aa, al, sport, dport, dir, key, match);
-      let stream = this.streams.get(key);
-      if (stream === undefined || ((reused || old !== undefined) && syn)) {
-        stream = this.nextStream++;
-        this.streams.set(key, stream);
-      }
-      conn.stream = stream;
+      conn.stream = !fresh && (reused || old !== undefined) && syn ? this.convs.renumber(key) : this.convs.stream(key);
     }
 
     const st = conn.dirs[dir]!;
@@ -220,16 +211,6 @@ export class TcpTable {
     }
   }
 
-  private nextStream = 0;
-
-  /** A segment on ports not decoded as VVMP still gets its conversation a tcp.stream number. */
-  private otherStream(d: Buffer, aa: number, al: number, sport: number, dport: number): void {
-    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
-    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
-    const key = ka <= kb ? ka + kb : kb + ka;
-    if (!this.streams.has(key)) this.streams.set(key, this.nextStream++);
-  }
-
   /** End of capture: every open stream is flushed as at FIN. */
   end(): void {
     for (const c of [...this.conns.values()]) this.close(c, null);
@@ -238,7 +219,7 @@ export class TcpTable {
   }
 
   private create(
-    d: Buffer, aa: number, al: number, sport: number, dport: number, dir: number, key: string, match: boolean,
+    d: Buffer, aa: number, al: number, sport: number, dport: number, dir: number, key: number, match: boolean,
   ): TcpConn {
     const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
     const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };

@@ -38,6 +38,13 @@ export interface FrameEvent {
    * port: Wireshark's tcp.stream / udp.stream.
    */
   stream?: number;
+  /**
+   * The conversation's index in the network layers' one table
+   * (net/conversations.ts): one per UDP address/port pair or TCP tuple, both
+   * transports together, kept across port reuse (unlike `stream`), from 0 in
+   * order of first appearance. Flow tables key by it instead of `flowKey`.
+   */
+  flow: number;
 }
 
 /** What a `tcp_gap` event says was lost (counted by `stats`). */

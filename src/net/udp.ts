@@ -4,6 +4,7 @@ import type { Packet } from '../capture/packet.js';
 import { looksLikeVvmp } from '../protocol/decode.js';
 import { ipText } from './addr.js';
 import { flowKeyOf } from './endpoint.js';
+import { CONV_UDP, type Conversations } from './conversations.js';
 import type { IpOut } from './ip.js';
 import type { Endpoint, NetOptions, NetSink } from './types.js';
 
@@ -11,8 +12,6 @@ interface UdpFlow {
   src: Endpoint;
   dst: Endpoint;
   flowKey: string;
-  /** udp.stream of the conversation. */
-  stream: number;
 }
 
 /**
@@ -23,15 +22,16 @@ interface UdpFlow {
 const FLOWS_PER_GENERATION = 8192;
 
 export class UdpDecoder {
-  private flows = new Map<string, UdpFlow>();
-  private olderFlows = new Map<string, UdpFlow>();
-  /** udp.stream of every UDP conversation seen, on any port (Wireshark numbers them all), by unordered address pair. */
-  private readonly streams = new Map<string, number>();
+  /** By conversation index × 2 + direction. */
+  private flows = new Map<number, UdpFlow>();
+  private olderFlows = new Map<number, UdpFlow>();
 
   constructor(
     private readonly opts: NetOptions,
     private readonly sink: NetSink,
     private readonly undecoded: (reason: string) => void,
+    /** Every UDP conversation seen, on any port, gets its udp.stream there (Wireshark numbers them all). */
+    private readonly convs: Conversations,
   ) {}
 
   datagram(p: Packet, ip: IpOut): void {
@@ -50,28 +50,25 @@ export class UdpDecoder {
     }
     const ps = o + 8;
     const ports = this.opts.ports;
+    const conv = this.convs.lookup(CONV_UDP, d, ip.addrAt, ip.addrLen, sport, dport);
     if (!ports.has(sport) && !ports.has(dport)) {
-      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) {
-        this.streamOf(d, ip.addrAt, ip.addrLen, sport, dport);
-        return;
-      }
+      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) return;
     }
-    const flow = this.flow(d, ip.addrAt, ip.addrLen, sport, dport);
+    const flow = this.flow(conv * 2 + this.convs.dir, d, ip.addrAt, ip.addrLen, sport, dport);
     this.sink.frame({
       packet: p, transport: 'udp', src: flow.src, dst: flow.dst, flowKey: flow.flowKey, data: d.subarray(ps, end),
-      stream: flow.stream,
+      stream: this.convs.stream(conv), flow: conv,
     });
   }
 
-  private flow(d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
-    const key = d.toString('latin1', aa, aa + 2 * al) + String.fromCharCode(sport, dport);
+  private flow(key: number, d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
     let f = this.flows.get(key);
     if (f) return f;
     f = this.olderFlows.get(key);
     if (!f) {
       const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
       const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
-      f = { src, dst, flowKey: flowKeyOf('udp', src, dst), stream: this.streamOf(d, aa, al, sport, dport) };
+      f = { src, dst, flowKey: flowKeyOf('udp', src, dst) };
     }
     if (this.flows.size >= FLOWS_PER_GENERATION) {
       this.olderFlows = this.flows;
@@ -79,14 +76,5 @@ export class UdpDecoder {
     }
     this.flows.set(key, f);
     return f;
-  }
-
-  private streamOf(d: Buffer, aa: number, al: number, sport: number, dport: number): number {
-    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
-    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
-    const key = ka <= kb ? ka + kb : kb + ka;
-    let n = this.streams.get(key);
-    if (n === undefined) this.streams.set(key, (n = this.streams.size));
-    return n;
   }
 }
