@@ -4,7 +4,8 @@
 // unfinished tail of one chunk and emits whole records. Like node-postgres' pg-protocol parser:
 //   - a record lying inside one chunk is emitted as a view (subarray) into that chunk: no copy;
 //   - only a record that spans chunks is assembled, in a reusable accumulator buffer.
-// Either way `Packet.data` is valid only during the callback (see packet.ts).
+// Either way `Packet.data` is valid only during the callback, and the Packet object itself is
+// one slot refilled for every packet (see packet.ts for who copies what).
 //
 // Errors: the first 4 bytes decide the format. No recognised magic (or fewer than 4 bytes at
 // end()) throws CaptureError: it is not a capture. Once the magic is recognised the input IS a
@@ -17,7 +18,7 @@
 // which are skipped without ever being held in memory (memory stays flat whatever the file says).
 
 import { CaptureError } from './errors.js';
-import type { Packet } from './packet.js';
+import { newPacketSlot, type Packet } from './packet.js';
 import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
 import { MAX_RECORD, type CaptureNote } from './notes.js';
 import {
@@ -68,6 +69,8 @@ export class CaptureParser {
   private lastSec = 0;
   private lastNsec = 0;
   private lastDigits = 6;
+  /** The one Packet handed to `onPacket`, refilled for every packet (see packet.ts: keepers copy). */
+  private readonly slot: Packet = newPacketSlot();
   /** Scratch result of tsFromUnits (avoids allocating a pair per packet). */
   private readonly t = { sec: 0, nsec: 0 };
 
@@ -260,17 +263,16 @@ export class CaptureParser {
               }
               nsec = frac * 1000;
             }
-            const pkt: Packet = {
-              index: ++this.packets,
-              tsSec: sec,
-              tsNsec: nsec,
-              tsDigits,
-              linkType,
-              data: buf.subarray(p + 16, p + total),
-              origLen: u32(buf, p + 12, le),
-              interfaceId: 0,
-              fileOffset: base + p,
-            };
+            const pkt = this.slot;
+            pkt.index = ++this.packets;
+            pkt.tsSec = sec;
+            pkt.tsNsec = nsec;
+            pkt.tsDigits = tsDigits;
+            pkt.linkType = linkType;
+            pkt.data = buf.subarray(p + 16, p + total);
+            pkt.origLen = u32(buf, p + 12, le);
+            pkt.interfaceId = 0;
+            pkt.fileOffset = base + p;
             p += total;
             onPacket(pkt);
           }
@@ -495,17 +497,16 @@ export class CaptureParser {
     interfaceId: number,
     fileOffset: number,
   ): void {
-    const pkt: Packet = {
-      index: ++this.packets,
-      tsSec: this.t.sec,
-      tsNsec: this.t.nsec,
-      tsDigits,
-      linkType,
-      data: buf.subarray(start, stop),
-      origLen,
-      interfaceId,
-      fileOffset,
-    };
+    const pkt = this.slot;
+    pkt.index = ++this.packets;
+    pkt.tsSec = this.t.sec;
+    pkt.tsNsec = this.t.nsec;
+    pkt.tsDigits = tsDigits;
+    pkt.linkType = linkType;
+    pkt.data = buf.subarray(start, stop);
+    pkt.origLen = origLen;
+    pkt.interfaceId = interfaceId;
+    pkt.fileOffset = fileOffset;
     this.lastSec = pkt.tsSec;
     this.lastNsec = pkt.tsNsec;
     this.lastDigits = tsDigits;
