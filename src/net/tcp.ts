@@ -1,13 +1,13 @@
 // TCP: segment header, the connection table, SYN/FIN/RST, ACKs to the other direction.
 
-import type { Packet } from '../capture/packet.js';
+import { newPacketSlot, type Packet } from '../capture/packet.js';
 import { ipText } from './addr.js';
 import { CONV_TCP, type Conversations } from './conversations.js';
 import { flowKeyOf } from './endpoint.js';
 import type { IpOut } from './ip.js';
 import type { ConsumerFactory } from './reassembly.js';
 import { TcpStream, type StreamOwner } from './stream.js';
-import type { Endpoint, FrameEvent, NetOptions, NetSink, SegmentEvent, SegmentLoss } from './types.js';
+import { newFrameEventSlot, type Endpoint, type FrameEvent, type NetOptions, type NetSink, type SegmentEvent, type SegmentLoss } from './types.js';
 
 const FIN = 0x01;
 const SYN = 0x02;
@@ -33,6 +33,8 @@ export class TcpConn implements StreamOwner {
 
   constructor(
     private readonly sink: NetSink,
+    /** The table's event, refilled for every frame (see FrameEvent). */
+    private readonly ev: FrameEvent,
     /** The conversation index (net/conversations.ts). */
     readonly key: number,
     /** ep[0] → ep[1] is direction 0. */
@@ -46,12 +48,16 @@ export class TcpConn implements StreamOwner {
   }
 
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
-    const e: FrameEvent = {
-      packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data, stream: this.stream,
-      flow: this.key,
-    };
-    if (firstPacket !== packet.index) e.firstPacket = firstPacket;
-    if (desync) e.desync = true;
+    const e = this.ev;
+    e.packet = packet;
+    e.src = this.ep[dir]!;
+    e.dst = this.ep[1 - dir]!;
+    e.flowKey = this.flowKey;
+    e.data = data;
+    e.stream = this.stream;
+    e.flow = this.key;
+    e.firstPacket = firstPacket !== packet.index ? firstPacket : undefined;
+    e.desync = desync ? true : undefined;
     this.sink.frame(e);
   }
 
@@ -116,6 +122,7 @@ export class TcpTable {
   /** By conversation index (net/conversations.ts), which also numbers tcp.stream for every TCP conversation. */
   private readonly conns = new Map<number, TcpConn>();
   private readonly closed = new Map<number, ClosedConn>();
+  private readonly ev: FrameEvent = newFrameEventSlot('tcp', newPacketSlot());
 
   constructor(
     private readonly opts: NetOptions,
@@ -224,7 +231,7 @@ export class TcpTable {
     const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
     const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
     const ep: [Endpoint, Endpoint] = dir === 0 ? [src, dst] : [dst, src];
-    const conn = new TcpConn(this.sink, key, ep, flowKeyOf('tcp', src, dst), match, this.consumers);
+    const conn = new TcpConn(this.sink, this.ev, key, ep, flowKeyOf('tcp', src, dst), match, this.consumers);
     if (this.conns.size >= MAX_CONNECTIONS) {
       const oldest = this.conns.values().next();
       if (!oldest.done) this.close(oldest.value, null);

@@ -1,12 +1,12 @@
 // UDP: one datagram, one candidate frame (the decoder judges short, truncated and trailing bytes).
 
-import type { Packet } from '../capture/packet.js';
+import { newPacketSlot, type Packet } from '../capture/packet.js';
 import { looksLikeVvmp } from '../protocol/decode.js';
 import { ipText } from './addr.js';
 import { flowKeyOf } from './endpoint.js';
 import { CONV_UDP, type Conversations } from './conversations.js';
 import type { IpOut } from './ip.js';
-import type { Endpoint, NetOptions, NetSink } from './types.js';
+import { newFrameEventSlot, type Endpoint, type FrameEvent, type NetOptions, type NetSink } from './types.js';
 
 interface UdpFlow {
   src: Endpoint;
@@ -25,6 +25,8 @@ export class UdpDecoder {
   /** By conversation index × 2 + direction. */
   private flows = new Map<number, UdpFlow>();
   private olderFlows = new Map<number, UdpFlow>();
+  /** The event refilled for every datagram (see FrameEvent). */
+  private readonly ev: FrameEvent = newFrameEventSlot('udp', newPacketSlot());
 
   constructor(
     private readonly opts: NetOptions,
@@ -55,10 +57,15 @@ export class UdpDecoder {
       if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) return;
     }
     const flow = this.flow(conv * 2 + this.convs.dir, d, ip.addrAt, ip.addrLen, sport, dport);
-    this.sink.frame({
-      packet: p, transport: 'udp', src: flow.src, dst: flow.dst, flowKey: flow.flowKey, data: d.subarray(ps, end),
-      stream: this.convs.stream(conv), flow: conv,
-    });
+    const e = this.ev;
+    e.packet = p;
+    e.src = flow.src;
+    e.dst = flow.dst;
+    e.flowKey = flow.flowKey;
+    e.data = d.subarray(ps, end);
+    e.stream = this.convs.stream(conv);
+    e.flow = conv;
+    this.sink.frame(e);
   }
 
   private flow(key: number, d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
