@@ -13,6 +13,12 @@ export const CONV_TCP = 1;
 const KEY_WORDS = 10;
 const FREE = -1;
 
+/** The last round of the key hash: the ports, then a final avalanche. */
+function mix(h: number, ports: number): number {
+  h = Math.imul(h ^ ports, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 function word(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
@@ -55,12 +61,12 @@ export class Conversations {
    * (`b[addrAt + addrLen..]`, `dport`), made if new; sets `dir` and `created`.
    */
   lookup(transport: number, b: Uint8Array, addrAt: number, addrLen: number, sport: number, dport: number): number {
+    if (addrLen === 4) return this.lookup4(transport, word(b, addrAt), word(b, addrAt + 4), sport, dport);
     const s = this.src;
     const d = this.dst;
-    const words = addrLen >> 2;
     for (let i = 0; i < 4; i++) {
-      s[i] = i < words ? word(b, addrAt + 4 * i) : 0;
-      d[i] = i < words ? word(b, addrAt + addrLen + 4 * i) : 0;
+      s[i] = word(b, addrAt + 4 * i);
+      d[i] = word(b, addrAt + 16 + 4 * i);
     }
     // Endpoints in order (address bytes, then port): both directions share one key.
     let order = 0;
@@ -70,14 +76,11 @@ export class Conversations {
     const lo = dir === 0 ? s : d;
     const hi = dir === 0 ? d : s;
     const ports = dir === 0 ? ((sport << 16) | dport) >>> 0 : ((dport << 16) | sport) >>> 0;
-    const head = transport | (addrLen << 8);
-
+    const head = transport | (16 << 8);
     let h = Math.imul(head ^ 0x811c9dc5, 0x01000193);
     for (let i = 0; i < 4; i++) h = Math.imul(h ^ lo[i]!, 0x9e3779b1) ^ (h >>> 15);
     for (let i = 0; i < 4; i++) h = Math.imul(h ^ hi[i]!, 0x85ebca6b) ^ (h >>> 13);
-    h = Math.imul(h ^ ports, 0xc2b2ae35);
-    h ^= h >>> 16;
-
+    h = mix(h, ports);
     this.dir = dir;
     const slots = this.slots;
     const mask = slots.length - 1;
@@ -94,24 +97,61 @@ export class Conversations {
         return id;
       }
     }
-    const id = this.add(h, head, lo, hi, ports);
-    this.streams[id] = this.nextStream[transport]!++;
-    this.created = true;
-    return id;
+    return this.add(h, transport, head, lo[0]!, lo[1]!, lo[2]!, lo[3]!, hi[0]!, hi[1]!, hi[2]!, hi[3]!, ports);
   }
 
-  private add(h: number, head: number, lo: Uint32Array, hi: Uint32Array, ports: number): number {
+  /** IPv4, the common case: the two address words in locals, no loops. */
+  private lookup4(transport: number, s: number, d: number, sport: number, dport: number): number {
+    const dir = s < d || (s === d && sport <= dport) ? 0 : 1;
+    const lo = dir === 0 ? s : d;
+    const hi = dir === 0 ? d : s;
+    const ports = dir === 0 ? ((sport << 16) | dport) >>> 0 : ((dport << 16) | sport) >>> 0;
+    const head = transport | (4 << 8);
+    let h = Math.imul(head ^ 0x811c9dc5, 0x01000193);
+    h = Math.imul(h ^ lo, 0x9e3779b1) ^ (h >>> 15);
+    h = Math.imul(h ^ hi, 0x85ebca6b) ^ (h >>> 13);
+    h = mix(h, ports);
+    this.dir = dir;
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const keys = this.keys;
+    const hashes = this.hashes;
+    for (let at = h & mask; ; at = (at + 1) & mask) {
+      const id = slots[at]!;
+      if (id === FREE) break;
+      if (hashes[id] !== h) continue;
+      const k = id * KEY_WORDS;
+      if (keys[k + 1] === lo && keys[k + 5] === hi && keys[k + 9] === ports && keys[k] === head) {
+        this.created = false;
+        return id;
+      }
+    }
+    return this.add(h, transport, head, lo, 0, 0, 0, hi, 0, 0, 0, ports);
+  }
+
+  private add(
+    h: number, transport: number, head: number,
+    l0: number, l1: number, l2: number, l3: number, h0: number, h1: number, h2: number, h3: number, ports: number,
+  ): number {
     const id = this.n++;
     if (id === this.hashes.length) this.growColumns();
     const k = id * KEY_WORDS;
     const keys = this.keys;
     keys[k] = head;
-    keys.set(lo, k + 1);
-    keys.set(hi, k + 5);
+    keys[k + 1] = l0;
+    keys[k + 2] = l1;
+    keys[k + 3] = l2;
+    keys[k + 4] = l3;
+    keys[k + 5] = h0;
+    keys[k + 6] = h1;
+    keys[k + 7] = h2;
+    keys[k + 8] = h3;
     keys[k + 9] = ports;
     this.hashes[id] = h;
     if (this.n * 2 > this.slots.length) this.rehash(this.slots.length * 2);
     else this.place(id, h);
+    this.streams[id] = this.nextStream[transport]!++;
+    this.created = true;
     return id;
   }
 

@@ -12,7 +12,7 @@
 // - Bytes the snaplen cut from a captured segment are not a hole: they count
 //   in sequence space and the consumer is told they are missing.
 
-import type { Packet } from '../capture/packet.js';
+import { newPacketSlot, type Packet } from '../capture/packet.js';
 import type { ConsumerFactory, ConsumerHost, StreamConsumer } from './reassembly.js';
 import type { SegmentLoss } from './types.js';
 
@@ -183,9 +183,16 @@ export class TcpStream implements ConsumerHost {
    * packet bytes, and a copy per connection would keep megabytes alive).
    */
   private keepTail(p: Packet): void {
-    const own = (this.own ??= { ...p });
-    Object.assign(own, p);
+    const own = (this.own ??= newPacketSlot());
+    own.index = p.index;
+    own.tsSec = p.tsSec;
+    own.tsNsec = p.tsNsec;
+    own.tsDigits = p.tsDigits;
+    own.linkType = p.linkType;
     own.data = NO_BYTES;
+    own.origLen = p.origLen;
+    own.interfaceId = p.interfaceId;
+    own.fileOffset = p.fileOffset;
     this.tail = own;
   }
 
