@@ -223,8 +223,7 @@ export class Analyzer {
       prevSec: this.prevSec,
       prevNsec: this.prevNsec,
       packetData: p.data,
-      stream: e.stream,
-      flow: e.flow,
+      stream: e.stream, flow: e.flow,
     };
     if (e.desync) f.expert.push(finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);
