@@ -185,6 +185,7 @@ export class ExchangeTracker {
       prevNsec: this.prevNsec,
       packetData: p.data,
       stream: e.stream,
+      flow: e.flow,
     };
     if (e.desync) addFinding(f, finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);

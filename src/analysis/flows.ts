@@ -2,7 +2,12 @@
 // in typed columns: a flow lives as long as the capture, and a hundred
 // thousand small objects made over a long run pinned pages of V8's old
 // generation all over it. Per flow the heap keeps only its key string (which
-// also gives its endpoints) and a map entry; the numbers are off-heap.
+// also gives its endpoints); the numbers are off-heap.
+//
+// Rows are found by the network layers' conversation index (FrameEvent.flow,
+// net/conversations.ts) through a typed array: no string hashing per frame.
+// Frames that come without one (made by hand, not from a capture) are found
+// by their key instead; a table gets all its frames one way or the other.
 
 import type { Transport } from '../net/types.js';
 import type { Stamp } from './time.js';
@@ -60,7 +65,10 @@ function splitKey(key: string): [Transport, string, string] {
 }
 
 export class FlowTable {
-  private readonly rowOf = new Map<string, number>();
+  /** Conversation index → row + 1 (0: no row yet). */
+  private rowOfConv = new Int32Array(1024);
+  /** Rows of frames without a conversation index, by key. */
+  private readonly rowOfKey = new Map<string, number>();
   private readonly keys: string[] = [];
   private readonly chunks: FlowChunk[] = [];
   /** A flow got a frame older than its first: rows are no longer in order of first frames. */
@@ -70,15 +78,22 @@ export class FlowTable {
     return this.keys.length;
   }
 
-  /** Frame `number` of flow `key`, sent by `src` (an endpoint text of the key), `size` bytes, at sec/nsec. */
-  frame(key: string, number: number, src: string, size: number, sec: number, nsec: number, digits: number, error: boolean): void {
-    let row = this.rowOf.get(key);
+  /**
+   * Frame `number` of flow `key`, sent by `src` (an endpoint text of the key),
+   * `size` bytes, at sec/nsec. `conv`: the flow's conversation index, when it
+   * came from the network layers (then `key` is read only for a new flow).
+   */
+  frame(
+    key: string, number: number, src: string, size: number, sec: number, nsec: number, digits: number, error: boolean,
+    conv?: number,
+  ): void {
+    let row = this.rowFor(key, conv);
     let c: FlowChunk;
     let at: number;
-    if (row === undefined) {
+    if (row < 0) {
       row = this.keys.length;
       this.keys.push(key);
-      this.rowOf.set(key, row);
+      this.setRow(key, conv, row);
       at = row % CHUNK_ROWS;
       if (at === 0) this.chunks.push(new FlowChunk());
       c = this.chunks[this.chunks.length - 1]!;
@@ -126,10 +141,31 @@ export class FlowTable {
     return this.unordered ? rows.sort((x, y) => this.firstFrameOf(x) - this.firstFrameOf(y)) : rows;
   }
 
-  /** One more frame of flow `key` has an error (a finding added after the frame was counted). */
-  error(key: string): void {
-    const row = this.rowOf.get(key);
-    if (row === undefined) return;
+  /** The row of the flow (-1: none yet). */
+  rowFor(key: string, conv?: number): number {
+    if (conv === undefined) return this.rowOfKey.get(key) ?? -1;
+    return conv < this.rowOfConv.length ? this.rowOfConv[conv]! - 1 : -1;
+  }
+
+  private setRow(key: string, conv: number | undefined, row: number): void {
+    if (conv === undefined) {
+      this.rowOfKey.set(key, row);
+      return;
+    }
+    if (conv >= this.rowOfConv.length) {
+      let n = this.rowOfConv.length * 2;
+      while (n <= conv) n *= 2;
+      const grown = new Int32Array(n);
+      grown.set(this.rowOfConv);
+      this.rowOfConv = grown;
+    }
+    this.rowOfConv[conv] = row + 1;
+  }
+
+  /** One more frame of flow `key` (conversation `conv`) has an error (a finding added after the frame was counted). */
+  error(key: string, conv?: number): void {
+    const row = this.rowFor(key, conv);
+    if (row < 0) return;
     this.chunks[Math.floor(row / CHUNK_ROWS)]!.errors[row % CHUNK_ROWS]!++;
   }
 

@@ -45,4 +45,6 @@ export interface AnalyzedFrame {
   packetData?: Buffer;
   /** tcp.stream / udp.stream: the conversation's index among all of the capture's, from 0. */
   stream?: number;
+  /** The conversation index from the network layers (FrameEvent.flow): flow tables key by it. Absent on frames made otherwise. */
+  flow?: number;
 }

@@ -62,7 +62,7 @@ export class Summary {
     if (op !== null && this.opCounts[op]!++ === 0) this.opSeen.push(op);
     for (const x of f.expert) this.count(x.code, f.number);
     const error = hasError(f.expert);
-    this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, error);
+    this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, error, f.flow);
     this.io.frame(f.tsSec, f.tsNsec, error);
   }
 
@@ -70,7 +70,7 @@ export class Summary {
   lateFinding(f: AnalyzedFrame, x: Finding): void {
     this.count(x.code, f.number);
     if (x.severity === 'error' && f.expert.filter((e) => e.severity === 'error').length === 1) {
-      this.flows.error(f.flowKey);
+      this.flows.error(f.flowKey, f.flow);
       this.io.error(f.tsSec, f.tsNsec);
     }
   }

@@ -1,4 +1,17 @@
 // What the capture layer hands on: one captured packet, whatever the file format or live backend.
+//
+// The rule (no allocation per packet on the read path): a Packet handed to a
+// PacketHandler is valid only during that call. The file/stream parser hands
+// on ONE object, refilled for every packet, and `data` is a view into the
+// reader's chunk, which is reused. Whoever keeps anything past the call copies
+// it: the numbers it needs (the analysis copies index and times into its
+// frames; the UI store, the file offset and length), `data` with
+// `Buffer.from` (the analysis for frames it holds, `read -x`, `live -w`
+// writes at once), or the whole packet (`{ ...p, data: Buffer.from(p.data) }`:
+// TCP segments queued out of order, replay's recorder). net/stream.ts keeps a
+// copy of the last packet of a stream for end-of-capture attribution.
+// FrameEvent.packet / SegmentEvent.packet are this same object: valid during
+// the sink call only.
 
 export interface Packet {
   /** Packet number in the capture, from 1. */
@@ -22,3 +35,8 @@ export interface Packet {
 }
 
 export type PacketHandler = (p: Packet) => void;
+
+/** A Packet to refill (a parser's slot); every field present, so its shape never changes. */
+export function newPacketSlot(): Packet {
+  return { index: 0, tsSec: 0, tsNsec: 0, tsDigits: 6, linkType: 0, data: Buffer.alloc(0), origLen: 0, interfaceId: 0, fileOffset: 0 };
+}

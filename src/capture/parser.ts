@@ -4,7 +4,8 @@
 // unfinished tail of one chunk and emits whole records. Like node-postgres' pg-protocol parser:
 //   - a record lying inside one chunk is emitted as a view (subarray) into that chunk: no copy;
 //   - only a record that spans chunks is assembled, in a reusable accumulator buffer.
-// Either way `Packet.data` is valid only during the callback (see packet.ts).
+// Either way `Packet.data` is valid only during the callback, and the Packet object itself is
+// one slot refilled for every packet (see packet.ts for who copies what).
 //
 // Errors: the first 4 bytes decide the format. No recognised magic (or fewer than 4 bytes at
 // end()) throws CaptureError: it is not a capture. Once the magic is recognised the input IS a
@@ -17,9 +18,13 @@
 // which are skipped without ever being held in memory (memory stays flat whatever the file says).
 
 import { CaptureError } from './errors.js';
-import type { Packet } from './packet.js';
+import { newPacketSlot, type Packet } from './packet.js';
 import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
 import { MAX_RECORD, type CaptureNote } from './notes.js';
+import {
+  BOM, BOM_SWAPPED, BT_EPB, BT_IDB, BT_PB, BT_SPB, PCAPNG_SHB, PCAP_NS, PCAP_NS_SWAPPED, PCAP_US, PCAP_US_SWAPPED,
+  blockName, hex32, minBlockLength, plural, roundUp4, u16, u32,
+} from './formats.js';
 
 /** Largest captured length we believe (Wireshark's and libpcap's largest maximum). */
 export const MAX_CAPLEN = 256 * 1024 * 1024;
@@ -32,19 +37,6 @@ const MAX_RECORD_BLOCK = MAX_RECORD + 65536;
 /** An accumulator larger than this is dropped once its record is done. */
 const ACC_KEEP = 8 * 1024 * 1024;
 
-const PCAP_US = 0xa1b2c3d4;
-const PCAP_US_SWAPPED = 0xd4c3b2a1;
-const PCAP_NS = 0xa1b23c4d;
-const PCAP_NS_SWAPPED = 0x4d3cb2a1;
-const PCAPNG_SHB = 0x0a0d0d0a;
-const BOM = 0x1a2b3c4d;
-const BOM_SWAPPED = 0x4d3c2b1a;
-
-const BT_IDB = 1;
-const BT_PB = 2; // obsolete Packet Block
-const BT_SPB = 3;
-const BT_EPB = 6;
-
 // Parser states.
 const S_MAGIC = 0;
 const S_PCAP_HEADER = 1;
@@ -52,56 +44,6 @@ const S_PCAP_RECORD = 2;
 const S_PCAPNG_BLOCK = 3;
 /** Discarding the rest of an oversized record (skipLeft bytes), then back to afterSkip. */
 const S_SKIP = 4;
-
-
-function u32(b: Buffer, p: number, le: boolean): number {
-  return le
-    ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
-    : ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-}
-
-function u16(b: Buffer, p: number, le: boolean): number {
-  return le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
-}
-
-function hex32(v: number): string {
-  return '0x' + v.toString(16).padStart(8, '0');
-}
-
-function blockName(type: number): string {
-  switch (type) {
-    case PCAPNG_SHB: return 'section header block';
-    case BT_IDB: return 'interface description block';
-    case BT_PB: return 'packet block';
-    case BT_SPB: return 'simple packet block';
-    case 4: return 'name resolution block';
-    case 5: return 'interface statistics block';
-    case BT_EPB: return 'enhanced packet block';
-    case 0x0a: return 'decryption secrets block';
-    default: return `block of type ${hex32(type)}`;
-  }
-}
-
-/** Rounds up to a multiple of 4 (arithmetic, not bitwise: lengths are unsigned 32-bit). */
-function roundUp4(n: number): number {
-  const r = n % 4;
-  return r === 0 ? n : n + 4 - r;
-}
-
-function minBlockLength(type: number): number {
-  switch (type) {
-    case PCAPNG_SHB: return 28;
-    case BT_IDB: return 20;
-    case BT_PB:
-    case BT_EPB: return 32;
-    case BT_SPB: return 16;
-    default: return 12;
-  }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
 
 export class CaptureParser {
   /** Detected format; null until the first 4 bytes arrived. */
@@ -127,6 +69,8 @@ export class CaptureParser {
   private lastSec = 0;
   private lastNsec = 0;
   private lastDigits = 6;
+  /** The one Packet handed to `onPacket`, refilled for every packet (see packet.ts: keepers copy). */
+  private readonly slot: Packet = newPacketSlot();
   /** Scratch result of tsFromUnits (avoids allocating a pair per packet). */
   private readonly t = { sec: 0, nsec: 0 };
 
@@ -319,17 +263,16 @@ export class CaptureParser {
               }
               nsec = frac * 1000;
             }
-            const pkt: Packet = {
-              index: ++this.packets,
-              tsSec: sec,
-              tsNsec: nsec,
-              tsDigits,
-              linkType,
-              data: buf.subarray(p + 16, p + total),
-              origLen: u32(buf, p + 12, le),
-              interfaceId: 0,
-              fileOffset: base + p,
-            };
+            const pkt = this.slot;
+            pkt.index = ++this.packets;
+            pkt.tsSec = sec;
+            pkt.tsNsec = nsec;
+            pkt.tsDigits = tsDigits;
+            pkt.linkType = linkType;
+            pkt.data = buf.subarray(p + 16, p + total);
+            pkt.origLen = u32(buf, p + 12, le);
+            pkt.interfaceId = 0;
+            pkt.fileOffset = base + p;
             p += total;
             onPacket(pkt);
           }
@@ -554,17 +497,16 @@ export class CaptureParser {
     interfaceId: number,
     fileOffset: number,
   ): void {
-    const pkt: Packet = {
-      index: ++this.packets,
-      tsSec: this.t.sec,
-      tsNsec: this.t.nsec,
-      tsDigits,
-      linkType,
-      data: buf.subarray(start, stop),
-      origLen,
-      interfaceId,
-      fileOffset,
-    };
+    const pkt = this.slot;
+    pkt.index = ++this.packets;
+    pkt.tsSec = this.t.sec;
+    pkt.tsNsec = this.t.nsec;
+    pkt.tsDigits = tsDigits;
+    pkt.linkType = linkType;
+    pkt.data = buf.subarray(start, stop);
+    pkt.origLen = origLen;
+    pkt.interfaceId = interfaceId;
+    pkt.fileOffset = fileOffset;
     this.lastSec = pkt.tsSec;
     this.lastNsec = pkt.tsNsec;
     this.lastDigits = tsDigits;

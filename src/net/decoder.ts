@@ -2,10 +2,13 @@
 
 import type { Packet } from '../capture/packet.js';
 import type { FragmentDrop } from './fragments.js';
-import { IP_HELD, IP_OK, PROTO_TCP, PROTO_UDP, newIpOut, type IpOut } from './ip.js';
+import { IP_OK, IP_UNDECODED, PROTO_TCP, PROTO_UDP, newIpOut, type IpOut } from './ip.js';
 import { Ipv4 } from './ipv4.js';
 import { Ipv6 } from './ipv6.js';
 import { NET_IPV4, NET_IPV6, NET_SHORT, NET_UNSUPPORTED, decodeLink, type LinkOut } from './link.js';
+import { Conversations } from './conversations.js';
+import { vvmpFramers } from './framer.js';
+import type { ConsumerFactory } from './reassembly.js';
 import { TcpTable } from './tcp.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, type NetOptions, type NetSink } from './types.js';
 import { UdpDecoder } from './udp.js';
@@ -42,11 +45,17 @@ export class NetDecoder {
   private readonly ipv6: Ipv6;
   private readonly udp: UdpDecoder;
   readonly tcp: TcpTable;
+  /** Every UDP and TCP conversation of the capture, one index each (FrameEvent.flow). */
+  readonly conversations = new Conversations();
   private readonly reasons = new Map<number, string>();
   /** The error a sink threw (passed on, never counted as ours). */
   private sinkError: unknown = undefined;
 
-  constructor(opts: Partial<NetOptions>, sink: NetSink) {
+  /**
+   * `consumers` makes what each TCP direction's in-order bytes go to; by
+   * default VVMP framing (net/framer.ts). Reassembly itself knows no protocol.
+   */
+  constructor(opts: Partial<NetOptions>, sink: NetSink, consumers?: ConsumerFactory) {
     this.opts = netOptions(opts);
     const guarded: NetSink = {
       frame: (e) => {
@@ -70,8 +79,8 @@ export class NetDecoder {
     const drop = (v: string) => (why: FragmentDrop, packets: number): void => this.count(`${v} fragment ${why}`, packets);
     this.ipv4 = new Ipv4(MAX_PENDING_DATAGRAMS, drop('IPv4'));
     this.ipv6 = new Ipv6(MAX_PENDING_DATAGRAMS, drop('IPv6'));
-    this.udp = new UdpDecoder(this.opts, guarded, count);
-    this.tcp = new TcpTable(this.opts, guarded, count);
+    this.udp = new UdpDecoder(this.opts, guarded, count, this.conversations);
+    this.tcp = new TcpTable(this.opts, guarded, count, consumers ?? vvmpFramers(this.opts.maxPayload), this.conversations);
   }
 
   packet(p: Packet): void {
@@ -105,17 +114,14 @@ export class NetDecoder {
 
   private decode(p: Packet): void {
     const net = decodeLink(p.linkType, p.data, this.link);
-    let r: string;
-    if (net === NET_IPV4) {
-      r = this.ipv4.decode(p, this.link.offset, this.ip);
-    } else if (net === NET_IPV6) {
-      r = this.ipv6.decode(p, this.link.offset, this.ip);
-    } else {
-      r = net === NET_UNSUPPORTED ? this.reason(0x10000 + p.linkType, 'link type ')
-        : net === NET_SHORT ? 'link header truncated' : 'not IP';
+    if (net !== NET_IPV4 && net !== NET_IPV6) {
+      this.count(net === NET_UNSUPPORTED ? this.reason(0x10000 + p.linkType, 'link type ')
+        : net === NET_SHORT ? 'link header truncated' : 'not IP', 1);
+      return;
     }
+    const r = net === NET_IPV4 ? this.ipv4.decode(p, this.link.offset, this.ip) : this.ipv6.decode(p, this.link.offset, this.ip);
     if (r !== IP_OK) {
-      if (r !== IP_HELD) this.count(r, 1);
+      if (r === IP_UNDECODED) this.count(this.ip.reason, 1);
       return;
     }
     const proto = this.ip.proto;

@@ -1,4 +1,6 @@
-// Cuts one direction of a TCP stream into VVMP frames (32 + 4 × length bytes).
+// Cuts one direction of a TCP stream into VVMP frames (32 + 4 × length bytes):
+// the StreamConsumer the decoder gives TCP reassembly (net/reassembly.ts), and,
+// through `FrameStream`, the framer of any VVMP byte stream (client, server, fuzzer).
 //
 // It is fed the direction's bytes in sequence order (`data`), told where bytes
 // are missing (`missing`: cut by the snaplen, or lost by the capture), and
@@ -11,69 +13,19 @@
 //   REJECTED heuristic mode: not VVMP
 
 import type { Packet } from '../capture/packet.js';
-import { decodeFrame, frameSizeAt, looksLikeVvmp } from '../protocol/decode.js';
-import { HEADER_SIZE, REPLY_BIT, STATUSES, opcodeDef } from '../protocol/fields.js';
+import { Header } from '../protocol/access.js';
+import { frameSizeAt } from '../protocol/decode.js';
+import { HEADER_SIZE } from '../protocol/fields.js';
+import { PLAUSIBLE_NEED_MORE, PLAUSIBLE_NO, PLAUSIBLE_YES, headerFits, plausibleAt } from './plausible.js';
+import type { ConsumerFactory, ConsumerHost, StreamConsumer } from './reassembly.js';
 
-export const F_FRAMING: number = 1;
-export const F_SKIP: number = 2;
-export const F_RESYNC: number = 3;
-export const F_PROBE: number = 4;
-export const F_DESYNC: number = 5;
-export const F_REJECTED: number = 6;
-
-export const PLAUSIBLE_NO: number = 0;
-export const PLAUSIBLE_YES: number = 1;
-export const PLAUSIBLE_NEED_MORE: number = 2;
-
-/**
- * Whether a VVMP frame starts at `at` with `avail` bytes present: NO, YES
- * (looksLikeVvmp: known opcode, fitting sub-opcode or status, length within
- * the limit, good checksum), or NEED_MORE when the bytes so far fit but the
- * frame is not all there to check its checksum. `strict` (used to resync
- * inside a stream) also wants the payload size the opcode calls for.
- * `anyChecksum`: a whole frame that fits passes with a bad checksum too (a
- * candidate right after a discontinuity, which needs confirming instead).
- */
-export function plausibleAt(b: Uint8Array, at: number, avail: number, maxPayload: number, strict = false, anyChecksum = false): number {
-  if (avail < 2) return PLAUSIBLE_NEED_MORE;
-  const opcode = (b[at]! << 8) | b[at + 1]!;
-  const def = opcodeDef(opcode);
-  if (!def) return PLAUSIBLE_NO;
-  if (avail < HEADER_SIZE) return PLAUSIBLE_NEED_MORE;
-  if (!headerFits(b, at, opcode, maxPayload)) return PLAUSIBLE_NO;
-  const size = HEADER_SIZE + 4 * ((b[at + 29]! << 8) | b[at + 30]!);
-  if (size > avail) return PLAUSIBLE_NEED_MORE;
-  if (!anyChecksum && !looksLikeVvmp(b, at, avail, maxPayload)) return PLAUSIBLE_NO;
-  if (strict) {
-    const f = decodeFrame(Buffer.from(b.buffer, b.byteOffset + at, size));
-    if (f.findings.some((x) => x.code === 'payload_size')) return PLAUSIBLE_NO;
-  }
-  return PLAUSIBLE_YES;
-}
-
-/** The lenient check of a whole header whose frame is not all present: opcode, sub-opcode/status, length limit. */
-function headerFits(b: Uint8Array, at: number, opcode: number, maxPayload: number): boolean {
-  const def = opcodeDef(opcode);
-  if (!def) return false;
-  const sub = b[at + 28]!;
-  if (opcode & REPLY_BIT ? !(sub in STATUSES) : !(sub in def.subops)) return false;
-  return 4 * ((b[at + 29]! << 8) | b[at + 30]!) <= maxPayload;
-}
-
-export interface FramerHost {
-  /** A frame (or what is present of it). `data` may be a view valid during the call. */
-  frame(data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void;
-  /** PROBE ended: the direction is VVMP or not. */
-  decide(vvmp: boolean, packet: Packet): void;
-  /**
-   * `n` captured bytes were given up without a frame: no frame boundary was
-   * found in them (resync), or they follow a tcp_desync frame. `why` says
-   * what made the boundary unknown. Reported once per run of such bytes.
-   */
-  skipped(n: number, packet: Packet, why: string): void;
-  /** Lost bytes cut the current frame: its `have` bytes (of `size`, -1 unknown) are dropped, not emitted. */
-  dropped(have: number, size: number): void;
-}
+// Framer modes (see the top of this file).
+const MODE_FRAMING: number = 1;
+const MODE_SKIP: number = 2;
+const MODE_RESYNC: number = 3;
+const MODE_PROBE: number = 4;
+const MODE_DESYNC: number = 5;
+const MODE_REJECTED: number = 6;
 
 /** Why the frame boundary is unknown (the text of a `skipped` report). */
 export const WHY_START = 'the capture starts mid-connection';
@@ -84,8 +36,13 @@ export const WHY_DESYNC = 'they follow a tcp_desync frame';
 
 const EMPTY = Buffer.alloc(0);
 
-export class Framer {
-  mode: number;
+/** The TCP reassembler's consumer that cuts VVMP frames (`maxPayload`: the receiver limit). */
+export function vvmpFramers(maxPayload: number): ConsumerFactory {
+  return (host) => new Framer(host, maxPayload, MODE_PROBE);
+}
+
+export class Framer implements StreamConsumer {
+  private mode: number;
   /** Largest frame accepted: 32 + maxPayload. */
   private readonly maxFrame: number;
   /** Header bytes of the current frame while fewer than 32 are held. */
@@ -108,7 +65,7 @@ export class Framer {
   private why = WHY_START;
 
   constructor(
-    private readonly host: FramerHost,
+    private readonly host: ConsumerHost,
     private readonly maxPayload: number,
     mode: number,
   ) {
@@ -121,27 +78,52 @@ export class Framer {
     return this.have + this.slen;
   }
 
+  get undecided(): boolean {
+    return this.mode === MODE_PROBE;
+  }
+
+  get refused(): boolean {
+    return this.mode === MODE_REJECTED;
+  }
+
+  /** Nothing more is framed (a frame over the receiver limit). */
+  get desynced(): boolean {
+    return this.mode === MODE_DESYNC;
+  }
+
+  beginAtStart(): void {
+    this.mode = MODE_FRAMING;
+  }
+
+  beginMidStream(): void {
+    this.resync();
+  }
+
+  restart(): void {
+    this.resync(WHY_PROBE);
+  }
+
   /** Feeds in-order bytes `buf[s, e)`; frames completed are attributed to `pkt`. */
   data(buf: Buffer, s: number, e: number, pkt: Packet): void {
     while (s < e) {
       switch (this.mode) {
-        case F_FRAMING:
+        case MODE_FRAMING:
           this.frameData(buf, s, e, pkt);
           return;
-        case F_SKIP: {
+        case MODE_SKIP: {
           const take = Math.min(this.skip, e - s);
           s += take;
           this.skip -= take;
-          if (this.skip === 0) this.mode = F_FRAMING;
+          if (this.skip === 0) this.mode = MODE_FRAMING;
           break;
         }
-        case F_RESYNC:
+        case MODE_RESYNC:
           s = this.resyncData(buf, s, e, pkt);
           break;
-        case F_PROBE:
+        case MODE_PROBE:
           s = this.probeData(buf, s, e, pkt);
           break;
-        case F_DESYNC:
+        case MODE_DESYNC:
           // Nothing more is framed here: the bytes are counted, and reported at the stream's end.
           this.skippedBytes += e - s;
           return;
@@ -162,7 +144,7 @@ export class Framer {
     if (n <= 0) return;
     const why = gap ? WHY_GAP : WHY_CUT;
     switch (this.mode) {
-      case F_FRAMING: {
+      case MODE_FRAMING: {
         if (this.have === 0) {
           this.resync(why);
           return;
@@ -180,28 +162,28 @@ export class Framer {
         this.resetFrame();
         if (rest > n) {
           this.skip = rest - n;
-          this.mode = F_SKIP;
+          this.mode = MODE_SKIP;
         } else if (rest === n) {
-          this.mode = F_FRAMING;
+          this.mode = MODE_FRAMING;
         } else {
           this.resync(why);
         }
         return;
       }
-      case F_SKIP:
+      case MODE_SKIP:
         if (this.skip > n) {
           this.skip -= n;
         } else {
-          if (this.skip === n) this.mode = F_FRAMING;
+          if (this.skip === n) this.mode = MODE_FRAMING;
           else this.resync(why);
           this.skip = 0;
         }
         return;
-      case F_RESYNC:
+      case MODE_RESYNC:
         // No candidate can be checked across the hole: decide with what is held.
         if (this.slen > 0) {
           this.rescan(pkt, true);
-          if (this.mode === F_FRAMING) {
+          if (this.mode === MODE_FRAMING) {
             this.missing(n, gap, pkt);
             return;
           }
@@ -209,19 +191,19 @@ export class Framer {
         this.reportSkipped(pkt);
         this.resync(why);
         return;
-      case F_PROBE: {
+      case MODE_PROBE: {
         // The first frame cannot be checked whole: judge its header alone.
         const b = this.sbuf;
         const l = this.slen;
         this.sbuf = null;
         this.slen = 0;
-        if (b && l >= HEADER_SIZE && headerFits(b, 0, (b[0]! << 8) | b[1]!, this.maxPayload)) {
-          this.mode = F_FRAMING;
+        if (b && l >= HEADER_SIZE && headerFits(b, 0, Header.get.opcode(b, 0), this.maxPayload)) {
+          this.mode = MODE_FRAMING;
           this.host.decide(true, pkt);
           this.data(b, 0, l, pkt);
           this.missing(n, gap, pkt);
         } else {
-          this.mode = F_REJECTED;
+          this.mode = MODE_REJECTED;
           this.host.decide(false, pkt);
         }
         return;
@@ -232,9 +214,9 @@ export class Framer {
   }
 
   /** The stream ended: a partial frame is emitted with what is present (short or truncated). */
-  flush(pkt: Packet): void {
-    if (this.mode === F_RESYNC && this.slen > 0) this.rescan(pkt, true);
-    if (this.mode === F_FRAMING && this.have > 0) {
+  end(pkt: Packet): void {
+    if (this.mode === MODE_RESYNC && this.slen > 0) this.rescan(pkt, true);
+    if (this.mode === MODE_FRAMING && this.have > 0) {
       const data = this.size < 0 ? Buffer.from(this.hdr!.subarray(0, this.have)) : this.cur.subarray(0, this.have);
       this.resetFrame();
       this.host.frame(data, pkt, false, this.first);
@@ -247,7 +229,8 @@ export class Framer {
     const n = this.skippedBytes;
     if (n === 0) return;
     this.skippedBytes = 0;
-    this.host.skipped(n, pkt, this.mode === F_DESYNC ? WHY_DESYNC : this.why);
+    const why = this.mode === MODE_DESYNC ? WHY_DESYNC : this.why;
+    this.host.skipped(n, pkt, `${n} captured bytes skipped: no VVMP frame starts in them (${why})`);
   }
 
   /**
@@ -255,13 +238,13 @@ export class Framer {
    * `trusted`: the bytes held start the direction's stream (its SYN was seen),
    * so framing starts at them; otherwise scan them for a header.
    */
-  promote(trusted: boolean, pkt: Packet): void {
-    if (this.mode !== F_PROBE) return;
+  accept(trusted: boolean, pkt: Packet): void {
+    if (this.mode !== MODE_PROBE) return;
     const b = this.sbuf;
     const l = this.slen;
     this.sbuf = null;
     this.slen = 0;
-    if (trusted) this.mode = F_FRAMING;
+    if (trusted) this.mode = MODE_FRAMING;
     else this.resync(WHY_PROBE);
     if (b && l > 0) this.data(b, 0, l, pkt);
   }
@@ -280,7 +263,7 @@ export class Framer {
         if (avail >= HEADER_SIZE) {
           const size = frameSizeAt(buf, s)!;
           if (size > this.maxFrame) {
-            this.mode = F_DESYNC;
+            this.mode = MODE_DESYNC;
             this.skippedBytes += e - s - HEADER_SIZE;
             host.frame(buf.subarray(s, s + HEADER_SIZE), pkt, true, pkt.index);
             return;
@@ -315,7 +298,7 @@ export class Framer {
         const size = frameSizeAt(hdr, 0)!;
         if (size > this.maxFrame) {
           this.resetFrame();
-          this.mode = F_DESYNC;
+          this.mode = MODE_DESYNC;
           this.skippedBytes += e - s;
           host.frame(Buffer.from(hdr), pkt, true, this.first);
           return;
@@ -388,10 +371,10 @@ export class Framer {
   private atStart = false;
 
   /** Frame boundary unknown from here on (`why`): scan for the next plausible header. */
-  resync(why: string = WHY_START): void {
+  private resync(why: string = WHY_START): void {
     this.skippedBytes += this.slen;
     this.why = why;
-    this.mode = F_RESYNC;
+    this.mode = MODE_RESYNC;
     this.atStart = true;
     this.sbuf = null;
     this.slen = 0;
@@ -408,7 +391,7 @@ export class Framer {
       if (p >= 0) {
         this.skippedBytes += p - s;
         this.reportSkipped(pkt);
-        this.mode = F_FRAMING;
+        this.mode = MODE_FRAMING;
         return p;
       }
       this.skippedBytes += (this.keep >= 0 ? this.keep : e) - s;
@@ -431,7 +414,7 @@ export class Framer {
       this.slen = 0;
       this.skippedBytes += p;
       this.reportSkipped(pkt);
-      this.mode = F_FRAMING;
+      this.mode = MODE_FRAMING;
       this.data(b, p, l, pkt);
       return;
     }
@@ -467,11 +450,11 @@ export class Framer {
     this.sbuf = null;
     this.slen = 0;
     if (v === PLAUSIBLE_NO) {
-      this.mode = F_REJECTED;
+      this.mode = MODE_REJECTED;
       this.host.decide(false, pkt);
       return e;
     }
-    this.mode = F_FRAMING;
+    this.mode = MODE_FRAMING;
     this.host.decide(true, pkt);
     if (b === buf) return s; // go on framing in place
     this.data(b, 0, avail, pkt);
@@ -491,5 +474,89 @@ export class Framer {
     }
     buf.copy(sb, this.slen, s, e);
     this.slen = need;
+  }
+}
+
+/** What `FrameStream` tells its user. */
+export interface FrameStreamOptions {
+  /** Largest payload accepted, in bytes (the receiver limit). */
+  maxPayload: number;
+  /** One whole frame: a view into the pushed chunk when it lies in one, else a buffer of its own. */
+  onFrame: (frame: Buffer) => void;
+  /** A header whose length is over the limit (VVMP.md section 1): the stream cannot be framed any more and stops. */
+  onOversize?: (header: Buffer, frameSize: number) => void;
+  /** `end()` came inside a frame: the bytes present of it (a copy). */
+  onPartial?: (bytes: Buffer) => void;
+}
+
+/** No capture packet: a FrameStream reads a socket, not a capture. */
+const NO_PACKET: Packet = {
+  index: 0, tsSec: 0, tsNsec: 0, tsDigits: 6, linkType: 0, data: EMPTY, origLen: 0, interfaceId: 0, fileOffset: 0,
+};
+
+/**
+ * The Framer on a plain byte stream whose first byte starts a frame (a TCP
+ * socket): push chunks in order, get whole frames. A frame inside one chunk
+ * is handed on as a view (no copy); one spanning chunks is gathered in a
+ * buffer of exactly its size, so a slow drip costs O(frame size).
+ */
+export class FrameStream {
+  private readonly framer: Framer;
+  private stopped = false;
+  private ending = false;
+  /** Frames handed on so far. */
+  frames = 0;
+
+  constructor(private readonly opts: FrameStreamOptions) {
+    const host: ConsumerHost = {
+      frame: (data, _packet, desync) => this.frame(data, desync),
+      decide: () => undefined,
+      skipped: () => undefined,
+      dropped: () => undefined,
+    };
+    this.framer = new Framer(host, opts.maxPayload, MODE_FRAMING);
+  }
+
+  /** Bytes of an incomplete frame held back. */
+  get buffered(): number {
+    return this.stopped ? 0 : this.framer.pending;
+  }
+
+  /** True once an oversize header stopped the stream (or `stop()` was called). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Drops what is held and ignores all further input. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.stopped || chunk.length === 0) return;
+    this.framer.data(chunk, 0, chunk.length, NO_PACKET);
+  }
+
+  /** No more bytes: a partial frame goes to `onPartial`. */
+  end(): void {
+    if (this.stopped) return;
+    this.ending = true;
+    this.framer.end(NO_PACKET);
+    this.stopped = true;
+  }
+
+  private frame(data: Buffer, desync: boolean): void {
+    if (this.stopped) return;
+    if (desync) {
+      this.stopped = true;
+      this.opts.onOversize?.(data, frameSizeAt(data, 0)!);
+      return;
+    }
+    if (this.ending) {
+      this.opts.onPartial?.(Buffer.from(data));
+      return;
+    }
+    this.frames++;
+    this.opts.onFrame(data);
   }
 }

@@ -4,5 +4,6 @@ export { NetDecoder, netOptions, MAX_PENDING_DATAGRAMS, type NetCounters } from 
 export { ipText, ipv4Text, ipv6Text } from './addr.js';
 export { endpointText, flowKeyOf } from './endpoint.js';
 export { decodeLink } from './link.js';
-export { plausibleAt } from './framer.js';
+export { plausibleAt } from './plausible.js';
+export { FrameStream, type FrameStreamOptions } from './framer.js';
 export * from './types.js';

@@ -15,17 +15,28 @@ export interface IpOut {
   missing: number;
   /** Upper-layer protocol: 6 TCP, 17 UDP, ... */
   proto: number;
+  /** With IP_UNDECODED: why the packet could not be decoded (the undecoded counter's name). */
+  reason: string;
 }
 
 export function newIpOut(): IpOut {
-  return { buf: Buffer.alloc(0), addrAt: 0, addrLen: 4, start: 0, end: 0, missing: 0, proto: 0 };
+  return { buf: Buffer.alloc(0), addrAt: 0, addrLen: 4, start: 0, end: 0, missing: 0, proto: 0, reason: '' };
 }
 
+/** What an IP layer made of a packet. */
+export type IpResult = typeof IP_OK | typeof IP_HELD | typeof IP_UNDECODED;
 /** The datagram is in `IpOut`. */
-export const IP_OK = '';
+export const IP_OK = 0;
 /** A fragment was stored; nothing to hand on yet. */
-export const IP_HELD = '-';
-// Any other result is the reason the packet could not be decoded.
+export const IP_HELD = 1;
+/** The packet cannot be decoded; `IpOut.reason` says why. */
+export const IP_UNDECODED = 2;
+
+/** Sets `out.reason` and returns IP_UNDECODED. */
+export function undecoded(out: IpOut, reason: string): IpResult {
+  out.reason = reason;
+  return IP_UNDECODED;
+}
 
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;

@@ -2,7 +2,7 @@
 
 import type { Packet } from '../capture/packet.js';
 import { Reassembler, type FragmentDrop } from './fragments.js';
-import { IP_HELD, IP_OK, cutBytes, type IpOut } from './ip.js';
+import { IP_HELD, IP_OK, cutBytes, undecoded, type IpOut, type IpResult } from './ip.js';
 
 /** Largest IPv4 datagram payload a reassembled datagram may have. */
 export const IPV4_MAX_DATAGRAM = 65535;
@@ -16,24 +16,24 @@ export class Ipv4 {
 
   /**
    * Decodes the IPv4 header at `o` of `p.data`. Returns IP_OK with `out`
-   * filled, IP_HELD for a stored fragment, or the reason it cannot be decoded.
+   * filled, IP_HELD for a stored fragment, or IP_UNDECODED with `out.reason`.
    */
-  decode(p: Packet, o: number, out: IpOut): string {
+  decode(p: Packet, o: number, out: IpOut): IpResult {
     const d = p.data;
     const len = d.length;
-    if (len - o < 20) return 'IPv4 header truncated';
+    if (len - o < 20) return undecoded(out, 'IPv4 header truncated');
     const vihl = d[o]!;
-    if (vihl >> 4 !== 4) return 'IPv4 bad version';
+    if (vihl >> 4 !== 4) return undecoded(out, 'IPv4 bad version');
     const hl = (vihl & 15) * 4;
-    if (hl < 20) return 'IPv4 bad header length';
-    if (len - o < hl) return 'IPv4 header truncated';
+    if (hl < 20) return undecoded(out, 'IPv4 bad header length');
+    if (len - o < hl) return undecoded(out, 'IPv4 header truncated');
     const total = (d[o + 2]! << 8) | d[o + 3]!;
     let end: number;
     let missing = 0;
     if (total === 0) {
       end = len; // TCP segmentation offload: the length was never filled in
     } else if (total < hl) {
-      return 'IPv4 bad total length';
+      return undecoded(out, 'IPv4 bad total length');
     } else if (o + total <= len) {
       end = o + total; // drops link-layer padding
     } else {

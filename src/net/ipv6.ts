@@ -2,7 +2,7 @@
 
 import type { Packet } from '../capture/packet.js';
 import { Reassembler, type FragmentDrop } from './fragments.js';
-import { IP_HELD, IP_OK, cutBytes, type IpOut } from './ip.js';
+import { IP_HELD, IP_OK, cutBytes, undecoded, type IpOut, type IpResult } from './ip.js';
 
 export const IPV6_MAX_DATAGRAM = 65535;
 
@@ -23,11 +23,11 @@ export class Ipv6 {
   }
 
   /** As Ipv4.decode, for the IPv6 header at `o` of `p.data`. */
-  decode(p: Packet, o: number, out: IpOut): string {
+  decode(p: Packet, o: number, out: IpOut): IpResult {
     const d = p.data;
     const len = d.length;
-    if (len - o < 40) return 'IPv6 header truncated';
-    if (d[o]! >> 4 !== 6) return 'IPv6 bad version';
+    if (len - o < 40) return undecoded(out, 'IPv6 header truncated');
+    if (d[o]! >> 4 !== 6) return undecoded(out, 'IPv6 bad version');
     const plen = (d[o + 4]! << 8) | d[o + 5]!;
     const start = o + 40;
     let end: number;
@@ -47,7 +47,7 @@ export class Ipv6 {
   private walk(
     d: Buffer, addrAt: number, nh: number, at: number, end: number, missing: number,
     out: IpOut, reassembled: boolean,
-  ): string {
+  ): IpResult {
     for (;;) {
       switch (nh) {
         case HOP_BY_HOP:
@@ -56,21 +56,21 @@ export class Ipv6 {
         case MOBILITY:
         case HIP:
         case SHIM6: {
-          if (end - at < 8) return 'IPv6 extension header truncated';
+          if (end - at < 8) return undecoded(out, 'IPv6 extension header truncated');
           const next = d[at]!;
           at += (d[at + 1]! + 1) * 8;
           nh = next;
           break;
         }
         case AH: {
-          if (end - at < 8) return 'IPv6 extension header truncated';
+          if (end - at < 8) return undecoded(out, 'IPv6 extension header truncated');
           const next = d[at]!;
           at += (d[at + 1]! + 2) * 4;
           nh = next;
           break;
         }
         case FRAGMENT: {
-          if (end - at < 8) return 'IPv6 extension header truncated';
+          if (end - at < 8) return undecoded(out, 'IPv6 extension header truncated');
           const next = d[at]!;
           const field = (d[at + 2]! << 8) | d[at + 3]!;
           const off = field & 0xfff8;
@@ -80,7 +80,7 @@ export class Ipv6 {
             nh = next;
             break;
           }
-          if (reassembled) return 'IPv6 nested fragment';
+          if (reassembled) return undecoded(out, 'IPv6 nested fragment');
           const key = d.toString('latin1', addrAt, addrAt + 32) + d.toString('latin1', at + 4, at + 8);
           const whole = this.frags.add(key, d, addrAt, 16, d, at + 8, end, off, more, next);
           if (!whole) return IP_HELD;
@@ -94,7 +94,7 @@ export class Ipv6 {
           break;
         }
         default:
-          if (at > end) return 'IPv6 extension header truncated';
+          if (at > end) return undecoded(out, 'IPv6 extension header truncated');
           out.buf = d;
           out.addrAt = addrAt;
           out.addrLen = 16;
@@ -104,7 +104,7 @@ export class Ipv6 {
           out.proto = nh;
           return IP_OK;
       }
-      if (at > end) return 'IPv6 extension header truncated';
+      if (at > end) return undecoded(out, 'IPv6 extension header truncated');
     }
   }
 }

@@ -1,5 +1,6 @@
 // One direction of a TCP connection: puts segments in sequence order and
-// hands the bytes to a Framer. Sequence numbers are compared modulo 2^32.
+// hands the bytes to its consumer (net/reassembly.ts; for VVMP the Framer),
+// knowing nothing of the protocol above. Sequence numbers are compared modulo 2^32.
 //
 // - Bytes before `next` were seen already: a segment carrying any of them is
 //   a retransmission (reported once per segment); only its new bytes go on.
@@ -9,10 +10,10 @@
 //   MAX_QUEUE_BYTES or MAX_QUEUE_SEGMENTS, or when the stream closes (FIN,
 //   RST, end of capture).
 // - Bytes the snaplen cut from a captured segment are not a hole: they count
-//   in sequence space and the Framer is told they are missing.
+//   in sequence space and the consumer is told they are missing.
 
-import type { Packet } from '../capture/packet.js';
-import { F_FRAMING, F_PROBE, F_REJECTED, Framer, WHY_PROBE, type FramerHost } from './framer.js';
+import { newPacketSlot, type Packet } from '../capture/packet.js';
+import type { ConsumerFactory, ConsumerHost, StreamConsumer } from './reassembly.js';
 import type { SegmentLoss } from './types.js';
 
 const NO_BYTES = Buffer.alloc(0);
@@ -22,11 +23,11 @@ export const MAX_QUEUE_SEGMENTS = 256;
 
 /** What a stream reports to (its connection). */
 export interface StreamOwner {
-  /** Whether segment findings are reported (the flow is VVMP). */
-  readonly vvmp: boolean;
+  /** Whether segment findings are reported (the connection is the protocol's). */
+  readonly claimed: boolean;
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void;
   segment(dir: number, packet: Packet, code: 'tcp_retransmission' | 'tcp_gap', message: string, loss?: SegmentLoss): void;
-  decide(dir: number, vvmp: boolean, packet: Packet): void;
+  decide(dir: number, claimed: boolean, packet: Packet): void;
 }
 
 interface Queued {
@@ -48,7 +49,7 @@ function diff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-export class TcpStream implements FramerHost {
+export class TcpStream implements ConsumerHost {
   /** Any segment or SYN seen: `next` is meaningful. */
   started = false;
   /** The SYN's sequence number is known (the stream's start was seen). */
@@ -58,7 +59,7 @@ export class TcpStream implements FramerHost {
   next = 0;
   /** FIN seen and flushed. */
   finished = false;
-  readonly framer: Framer;
+  readonly consumer: StreamConsumer;
   private queue: Queued[] = [];
   private queuedBytes = 0;
   /** The other direction acknowledged up to here (valid while ackPast). */
@@ -81,23 +82,23 @@ export class TcpStream implements FramerHost {
   constructor(
     private readonly owner: StreamOwner,
     private readonly dir: number,
-    maxPayload: number,
+    consumers: ConsumerFactory,
   ) {
-    this.framer = new Framer(this, maxPayload, F_PROBE);
+    this.consumer = consumers(this);
   }
 
-  // FramerHost
+  // ConsumerHost
   frame(data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
     this.owner.frame(this.dir, data, packet, desync, firstPacket);
   }
 
-  decide(vvmp: boolean, packet: Packet): void {
-    this.owner.decide(this.dir, vvmp, packet);
+  decide(claimed: boolean, packet: Packet): void {
+    this.owner.decide(this.dir, claimed, packet);
   }
 
-  skipped(n: number, packet: Packet, why: string): void {
-    if (!this.owner.vvmp) return;
-    this.owner.segment(this.dir, packet, 'tcp_gap', `${n} captured bytes skipped: no VVMP frame starts in them (${why})`,
+  skipped(n: number, packet: Packet, message: string): void {
+    if (!this.owner.claimed) return;
+    this.owner.segment(this.dir, packet, 'tcp_gap', message,
       { notCaptured: 0, skipped: n, droppedFrames: 0 });
   }
 
@@ -108,7 +109,7 @@ export class TcpStream implements FramerHost {
 
   /** Bytes held: partial frame, unjudged bytes, queued segments. */
   get held(): number {
-    return this.framer.pending + this.queuedBytes;
+    return this.consumer.pending + this.queuedBytes;
   }
 
   /** The SYN: the stream starts at isn + 1, at a frame boundary. */
@@ -117,7 +118,7 @@ export class TcpStream implements FramerHost {
     this.hasIsn = true;
     this.isn = isn;
     this.next = (isn + 1) >>> 0;
-    if (this.owner.vvmp) this.framer.mode = F_FRAMING;
+    if (this.owner.claimed) this.consumer.beginAtStart();
   }
 
   /** Forgets everything (heuristic: the direction is followed again from its next segment). */
@@ -132,7 +133,7 @@ export class TcpStream implements FramerHost {
     this.gapFrameBytes = 0;
     this.tail = null;
     this.own = null;
-    this.framer.resync(WHY_PROBE);
+    this.consumer.restart();
   }
 
   /**
@@ -146,7 +147,7 @@ export class TcpStream implements FramerHost {
       // Capture started mid-connection: begin here, boundary unknown.
       this.started = true;
       this.next = seq;
-      if (this.owner.vvmp) this.framer.resync();
+      if (this.owner.claimed) this.consumer.beginMidStream();
     }
     const d = diff(seq, this.next);
     if (d <= 0) {
@@ -166,14 +167,14 @@ export class TcpStream implements FramerHost {
       }
       if (this.gapBytes > 0) this.reportGap(pkt);
       this.deliver(buf, s, e, missing, pkt);
-      if (this.framer.pending > 0) this.keepTail(pkt);
+      if (this.consumer.pending > 0) this.keepTail(pkt);
       this.drain(pkt);
     } else {
       this.enqueue(pkt, buf, s, e, missing, seq, d, len);
       this.ackLoss(pkt);
       while (this.queue.length > MAX_QUEUE_SEGMENTS || this.queuedBytes > MAX_QUEUE_BYTES) this.giveUpHole(pkt);
     }
-    if (this.framer.mode === F_REJECTED) this.dropAll();
+    if (this.consumer.refused) this.dropAll();
   }
 
   /**
@@ -182,9 +183,16 @@ export class TcpStream implements FramerHost {
    * packet bytes, and a copy per connection would keep megabytes alive).
    */
   private keepTail(p: Packet): void {
-    const own = (this.own ??= { ...p });
-    Object.assign(own, p);
+    const own = (this.own ??= newPacketSlot());
+    own.index = p.index;
+    own.tsSec = p.tsSec;
+    own.tsNsec = p.tsNsec;
+    own.tsDigits = p.tsDigits;
+    own.linkType = p.linkType;
     own.data = NO_BYTES;
+    own.origLen = p.origLen;
+    own.interfaceId = p.interfaceId;
+    own.fileOffset = p.fileOffset;
     this.tail = own;
   }
 
@@ -204,7 +212,7 @@ export class TcpStream implements FramerHost {
     if (!this.ackPast || diff(ack, this.ackMark) > 0) this.ackMark = ack;
     this.ackPast = true;
     this.ackLoss(pkt);
-    if (this.framer.mode === F_REJECTED) this.dropAll();
+    if (this.consumer.refused) this.dropAll();
   }
 
   /**
@@ -237,13 +245,13 @@ export class TcpStream implements FramerHost {
     this.gapBytes = 0;
     this.gapFrames = 0;
     this.gapFrameBytes = 0;
-    if (at) this.framer.flush(at);
+    if (at) this.consumer.end(at);
     this.tail = null;
     this.own = null;
   }
 
   private retransmission(pkt: Packet, seen: number, len: number): void {
-    if (!this.owner.vvmp) return;
+    if (!this.owner.claimed) return;
     this.owner.segment(this.dir, pkt, 'tcp_retransmission',
       seen === len ? `retransmission: all ${len} bytes already seen` : `overlap: ${seen} of ${len} bytes already seen`);
   }
@@ -255,7 +263,7 @@ export class TcpStream implements FramerHost {
     this.gapBytes = 0;
     this.gapFrames = 0;
     this.gapFrameBytes = 0;
-    if (!this.owner.vvmp) return;
+    if (!this.owner.claimed) return;
     const cut = frames === 0 ? ''
       : frames === 1 ? `; the frame they cut is dropped (${kept} of its bytes were captured)`
         : `; the ${frames} frames they cut are dropped (${kept} of their bytes were captured)`;
@@ -264,8 +272,8 @@ export class TcpStream implements FramerHost {
   }
 
   private deliver(buf: Buffer, s: number, e: number, missing: number, pkt: Packet): void {
-    if (e > s) this.framer.data(buf, s, e, pkt);
-    if (missing > 0) this.framer.missing(missing, false, pkt);
+    if (e > s) this.consumer.data(buf, s, e, pkt);
+    if (missing > 0) this.consumer.missing(missing, false, pkt);
     this.next = (this.next + (e - s) + missing) >>> 0;
     if (this.ackPast && diff(this.ackMark, this.next) <= 0) this.ackPast = false;
   }
@@ -339,7 +347,7 @@ export class TcpStream implements FramerHost {
     const n = diff(seq, this.next);
     if (n <= 0) return;
     this.gapBytes += n;
-    this.framer.missing(n, true, pkt);
+    this.consumer.missing(n, true, pkt);
     this.next = seq;
     if (this.ackPast && diff(this.ackMark, this.next) <= 0) this.ackPast = false;
   }

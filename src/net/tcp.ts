@@ -1,12 +1,13 @@
 // TCP: segment header, the connection table, SYN/FIN/RST, ACKs to the other direction.
 
-import type { Packet } from '../capture/packet.js';
+import { newPacketSlot, type Packet } from '../capture/packet.js';
 import { ipText } from './addr.js';
+import { CONV_TCP, type Conversations } from './conversations.js';
 import { flowKeyOf } from './endpoint.js';
-import { F_PROBE, F_REJECTED } from './framer.js';
 import type { IpOut } from './ip.js';
+import type { ConsumerFactory } from './reassembly.js';
 import { TcpStream, type StreamOwner } from './stream.js';
-import type { Endpoint, FrameEvent, NetOptions, NetSink, SegmentEvent, SegmentLoss } from './types.js';
+import { newFrameEventSlot, type Endpoint, type FrameEvent, type NetOptions, type NetSink, type SegmentEvent, type SegmentLoss } from './types.js';
 
 const FIN = 0x01;
 const SYN = 0x02;
@@ -23,8 +24,8 @@ function diff(a: number, b: number): number {
 }
 
 export class TcpConn implements StreamOwner {
-  /** Frames are cut in both directions: a VVMP port, or the heuristic found VVMP. */
-  vvmp: boolean;
+  /** The connection is the protocol's (a port in `ports`, or a direction's consumer recognised it): both directions are cut. */
+  claimed: boolean;
   readonly dirs: [TcpStream, TcpStream];
   closed = false;
   /** tcp.stream: set by the table when the connection is made. */
@@ -32,23 +33,31 @@ export class TcpConn implements StreamOwner {
 
   constructor(
     private readonly sink: NetSink,
-    readonly key: string,
+    /** The table's event, refilled for every frame (see FrameEvent). */
+    private readonly ev: FrameEvent,
+    /** The conversation index (net/conversations.ts). */
+    readonly key: number,
     /** ep[0] → ep[1] is direction 0. */
     readonly ep: [Endpoint, Endpoint],
     readonly flowKey: string,
-    vvmp: boolean,
-    maxPayload: number,
+    claimed: boolean,
+    consumers: ConsumerFactory,
   ) {
-    this.vvmp = vvmp;
-    this.dirs = [new TcpStream(this, 0, maxPayload), new TcpStream(this, 1, maxPayload)];
+    this.claimed = claimed;
+    this.dirs = [new TcpStream(this, 0, consumers), new TcpStream(this, 1, consumers)];
   }
 
   frame(dir: number, data: Buffer, packet: Packet, desync: boolean, firstPacket: number): void {
-    const e: FrameEvent = {
-      packet, transport: 'tcp', src: this.ep[dir]!, dst: this.ep[1 - dir]!, flowKey: this.flowKey, data, stream: this.stream,
-    };
-    if (firstPacket !== packet.index) e.firstPacket = firstPacket;
-    if (desync) e.desync = true;
+    const e = this.ev;
+    e.packet = packet;
+    e.src = this.ep[dir]!;
+    e.dst = this.ep[1 - dir]!;
+    e.flowKey = this.flowKey;
+    e.data = data;
+    e.stream = this.stream;
+    e.flow = this.key;
+    e.firstPacket = firstPacket !== packet.index ? firstPacket : undefined;
+    e.desync = desync ? true : undefined;
     this.sink.frame(e);
   }
 
@@ -58,12 +67,12 @@ export class TcpConn implements StreamOwner {
     this.sink.segment(e);
   }
 
-  decide(dir: number, vvmp: boolean, packet: Packet): void {
-    if (!vvmp || this.vvmp) return;
-    this.vvmp = true;
+  decide(dir: number, claimed: boolean, packet: Packet): void {
+    if (!claimed || this.claimed) return;
+    this.claimed = true;
     const other = this.dirs[1 - dir]!;
-    if (other.framer.mode === F_PROBE) other.framer.promote(other.hasIsn, packet);
-    else if (other.framer.mode === F_REJECTED) other.restart();
+    if (other.consumer.undecided) other.consumer.accept(other.hasIsn, packet);
+    else if (other.consumer.refused) other.restart();
   }
 }
 
@@ -79,7 +88,7 @@ class ClosedConn {
   private readonly started1: boolean;
   private readonly next0: number;
   private readonly next1: number;
-  private readonly vvmp: boolean;
+  private readonly claimed: boolean;
   private readonly ep: [Endpoint, Endpoint];
   private readonly flowKey: string;
 
@@ -89,7 +98,7 @@ class ClosedConn {
     this.next0 = d0.next;
     this.started1 = d1.started;
     this.next1 = d1.next;
-    this.vvmp = conn.vvmp;
+    this.claimed = conn.claimed;
     this.ep = conn.ep;
     this.flowKey = conn.flowKey;
   }
@@ -101,7 +110,7 @@ class ClosedConn {
   }
 
   reportRetransmission(dir: number, packet: Packet, dataLen: number): void {
-    if (!this.vvmp) return;
+    if (!this.claimed) return;
     this.sink.segment({
       packet, flowKey: this.flowKey, src: this.ep[dir]!, dst: this.ep[1 - dir]!,
       code: 'tcp_retransmission', message: `retransmission: all ${dataLen} bytes already seen`,
@@ -110,15 +119,18 @@ class ClosedConn {
 }
 
 export class TcpTable {
-  private readonly conns = new Map<string, TcpConn>();
-  private readonly closed = new Map<string, ClosedConn>();
-  /** tcp.stream of every TCP conversation seen, on any port (Wireshark numbers them all). */
-  private readonly streams = new Map<string, number>();
+  /** By conversation index (net/conversations.ts), which also numbers tcp.stream for every TCP conversation. */
+  private readonly conns = new Map<number, TcpConn>();
+  private readonly closed = new Map<number, ClosedConn>();
+  private readonly ev: FrameEvent = newFrameEventSlot('tcp', newPacketSlot());
 
   constructor(
     private readonly opts: NetOptions,
     private readonly sink: NetSink,
     private readonly undecoded: (reason: string) => void,
+    /** Makes each direction's consumer of in-order bytes (for VVMP: net/framer.ts vvmpFramers). */
+    private readonly consumers: ConsumerFactory,
+    private readonly convs: Conversations,
   ) {}
 
   /** Open connections (for tests and memory checks). */
@@ -145,10 +157,10 @@ export class TcpTable {
     const dport = (d[o + 2]! << 8) | d[o + 3]!;
     const ports = this.opts.ports;
     const match = ports.has(sport) || ports.has(dport);
-    if (!match && !this.opts.heuristic) {
-      this.otherStream(d, ip.addrAt, ip.addrLen, sport, dport);
-      return;
-    }
+    const aa = ip.addrAt;
+    const al = ip.addrLen;
+    const key = this.convs.lookup(CONV_TCP, d, aa, al, sport, dport);
+    if (!match && !this.opts.heuristic) return;
 
     const seq = ((d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!) >>> 0;
     const ack = ((d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!) >>> 0;
@@ -158,12 +170,7 @@ export class TcpTable {
     const missing = ip.missing;
     const dataLen = end - ps + missing;
 
-    const aa = ip.addrAt;
-    const al = ip.addrLen;
-    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
-    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
-    const dir = ka <= kb ? 0 : 1;
-    const key = dir === 0 ? ka + kb : kb + ka;
+    const dir = this.convs.dir;
 
     let conn = this.conns.get(key);
     /** A SYN starting a new connection on ports used before: Wireshark starts a new tcp.stream. */
@@ -186,28 +193,21 @@ export class TcpTable {
           return;
         }
       }
-      if (!syn && dataLen <= 0) {
-        if (!this.streams.has(key)) this.streams.set(key, this.nextStream++);
-        return;
-      }
+      if (!syn && dataLen <= 0) return;
       if (old) this.closed.delete(key);
+      const fresh = this.convs.created;
       conn = this.create(d, aa, al, sport, dport, dir, key, match);
-      let stream = this.streams.get(key);
-      if (stream === undefined || ((reused || old !== undefined) && syn)) {
-        stream = this.nextStream++;
-        this.streams.set(key, stream);
-      }
-      conn.stream = stream;
+      conn.stream = !fresh && (reused || old !== undefined) && syn ? this.convs.renumber(key) : this.convs.stream(key);
     }
 
     const st = conn.dirs[dir]!;
     if (syn && !st.started) st.syn(seq);
-    if (dataLen > 0 && st.framer.mode !== F_REJECTED) {
+    if (dataLen > 0 && !st.consumer.refused) {
       st.segment(p, d, ps, end, missing, syn ? (seq + 1) >>> 0 : seq);
     }
     if (flags & ACK) {
       const other = conn.dirs[1 - dir]!;
-      if (other.framer.mode !== F_REJECTED) other.ack(ack, p);
+      if (!other.consumer.refused) other.ack(ack, p);
     }
     if (flags & RST) {
       this.close(conn, p);
@@ -218,16 +218,6 @@ export class TcpTable {
     }
   }
 
-  private nextStream = 0;
-
-  /** A segment on ports not decoded as VVMP still gets its conversation a tcp.stream number. */
-  private otherStream(d: Buffer, aa: number, al: number, sport: number, dport: number): void {
-    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
-    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
-    const key = ka <= kb ? ka + kb : kb + ka;
-    if (!this.streams.has(key)) this.streams.set(key, this.nextStream++);
-  }
-
   /** End of capture: every open stream is flushed as at FIN. */
   end(): void {
     for (const c of [...this.conns.values()]) this.close(c, null);
@@ -236,12 +226,12 @@ export class TcpTable {
   }
 
   private create(
-    d: Buffer, aa: number, al: number, sport: number, dport: number, dir: number, key: string, match: boolean,
+    d: Buffer, aa: number, al: number, sport: number, dport: number, dir: number, key: number, match: boolean,
   ): TcpConn {
     const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
     const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
     const ep: [Endpoint, Endpoint] = dir === 0 ? [src, dst] : [dst, src];
-    const conn = new TcpConn(this.sink, key, ep, flowKeyOf('tcp', src, dst), match, this.opts.maxPayload);
+    const conn = new TcpConn(this.sink, this.ev, key, ep, flowKeyOf('tcp', src, dst), match, this.consumers);
     if (this.conns.size >= MAX_CONNECTIONS) {
       const oldest = this.conns.values().next();
       if (!oldest.done) this.close(oldest.value, null);

@@ -12,7 +12,12 @@ export interface Endpoint {
   text?: string;
 }
 
-/** One candidate VVMP frame, cut out of a UDP datagram or a TCP stream. */
+/**
+ * One candidate VVMP frame, cut out of a UDP datagram or a TCP stream. The
+ * network layers refill one object per frame (no allocation per frame): it,
+ * like its `packet`, is valid during the sink call only; keep what you need
+ * (the analysis copies its fields into its own frame).
+ */
 export interface FrameEvent {
   /** The packet after which the frame was complete (for IPv4 fragments: the last fragment). */
   packet: Packet;
@@ -38,6 +43,13 @@ export interface FrameEvent {
    * port: Wireshark's tcp.stream / udp.stream.
    */
   stream?: number;
+  /**
+   * The conversation's index in the network layers' one table
+   * (net/conversations.ts): one per UDP address/port pair or TCP tuple, both
+   * transports together, kept across port reuse (unlike `stream`), from 0 in
+   * order of first appearance. Flow tables key by it instead of `flowKey`.
+   */
+  flow: number;
 }
 
 /** What a `tcp_gap` event says was lost (counted by `stats`). */
@@ -60,6 +72,15 @@ export interface SegmentEvent {
   message: string;
   /** tcp_gap: what was lost. */
   loss?: SegmentLoss;
+}
+
+/** A FrameEvent to refill; every field present, so its shape never changes. */
+export function newFrameEventSlot(transport: Transport, packet: Packet): FrameEvent {
+  const none: Endpoint = { ip: '', port: 0 };
+  return {
+    packet, transport, src: none, dst: none, flowKey: '', data: Buffer.alloc(0),
+    firstPacket: undefined, desync: undefined, stream: 0, flow: 0,
+  };
 }
 
 export interface NetSink {

@@ -1,18 +1,17 @@
 // UDP: one datagram, one candidate frame (the decoder judges short, truncated and trailing bytes).
 
-import type { Packet } from '../capture/packet.js';
+import { newPacketSlot, type Packet } from '../capture/packet.js';
 import { looksLikeVvmp } from '../protocol/decode.js';
 import { ipText } from './addr.js';
 import { flowKeyOf } from './endpoint.js';
+import { CONV_UDP, type Conversations } from './conversations.js';
 import type { IpOut } from './ip.js';
-import type { Endpoint, NetOptions, NetSink } from './types.js';
+import { newFrameEventSlot, type Endpoint, type FrameEvent, type NetOptions, type NetSink } from './types.js';
 
 interface UdpFlow {
   src: Endpoint;
   dst: Endpoint;
   flowKey: string;
-  /** udp.stream of the conversation. */
-  stream: number;
 }
 
 /**
@@ -23,15 +22,18 @@ interface UdpFlow {
 const FLOWS_PER_GENERATION = 8192;
 
 export class UdpDecoder {
-  private flows = new Map<string, UdpFlow>();
-  private olderFlows = new Map<string, UdpFlow>();
-  /** udp.stream of every UDP conversation seen, on any port (Wireshark numbers them all), by unordered address pair. */
-  private readonly streams = new Map<string, number>();
+  /** By conversation index × 2 + direction. */
+  private flows = new Map<number, UdpFlow>();
+  private olderFlows = new Map<number, UdpFlow>();
+  /** The event refilled for every datagram (see FrameEvent). */
+  private readonly ev: FrameEvent = newFrameEventSlot('udp', newPacketSlot());
 
   constructor(
     private readonly opts: NetOptions,
     private readonly sink: NetSink,
     private readonly undecoded: (reason: string) => void,
+    /** Every UDP conversation seen, on any port, gets its udp.stream there (Wireshark numbers them all). */
+    private readonly convs: Conversations,
   ) {}
 
   datagram(p: Packet, ip: IpOut): void {
@@ -50,28 +52,30 @@ export class UdpDecoder {
     }
     const ps = o + 8;
     const ports = this.opts.ports;
+    const conv = this.convs.lookup(CONV_UDP, d, ip.addrAt, ip.addrLen, sport, dport);
     if (!ports.has(sport) && !ports.has(dport)) {
-      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) {
-        this.streamOf(d, ip.addrAt, ip.addrLen, sport, dport);
-        return;
-      }
+      if (!this.opts.heuristic || !looksLikeVvmp(d, ps, end - ps, this.opts.maxPayload)) return;
     }
-    const flow = this.flow(d, ip.addrAt, ip.addrLen, sport, dport);
-    this.sink.frame({
-      packet: p, transport: 'udp', src: flow.src, dst: flow.dst, flowKey: flow.flowKey, data: d.subarray(ps, end),
-      stream: flow.stream,
-    });
+    const flow = this.flow(conv * 2 + this.convs.dir, d, ip.addrAt, ip.addrLen, sport, dport);
+    const e = this.ev;
+    e.packet = p;
+    e.src = flow.src;
+    e.dst = flow.dst;
+    e.flowKey = flow.flowKey;
+    e.data = d.subarray(ps, end);
+    e.stream = this.convs.stream(conv);
+    e.flow = conv;
+    this.sink.frame(e);
   }
 
-  private flow(d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
-    const key = d.toString('latin1', aa, aa + 2 * al) + String.fromCharCode(sport, dport);
+  private flow(key: number, d: Buffer, aa: number, al: number, sport: number, dport: number): UdpFlow {
     let f = this.flows.get(key);
     if (f) return f;
     f = this.olderFlows.get(key);
     if (!f) {
       const src: Endpoint = { ip: ipText(d, aa, al), port: sport };
       const dst: Endpoint = { ip: ipText(d, aa + al, al), port: dport };
-      f = { src, dst, flowKey: flowKeyOf('udp', src, dst), stream: this.streamOf(d, aa, al, sport, dport) };
+      f = { src, dst, flowKey: flowKeyOf('udp', src, dst) };
     }
     if (this.flows.size >= FLOWS_PER_GENERATION) {
       this.olderFlows = this.flows;
@@ -79,14 +83,5 @@ export class UdpDecoder {
     }
     this.flows.set(key, f);
     return f;
-  }
-
-  private streamOf(d: Buffer, aa: number, al: number, sport: number, dport: number): number {
-    const ka = d.toString('latin1', aa, aa + al) + String.fromCharCode(sport);
-    const kb = d.toString('latin1', aa + al, aa + 2 * al) + String.fromCharCode(dport);
-    const key = ka <= kb ? ka + kb : kb + ka;
-    let n = this.streams.get(key);
-    if (n === undefined) this.streams.set(key, (n = this.streams.size));
-    return n;
   }
 }

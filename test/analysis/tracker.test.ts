@@ -34,7 +34,7 @@ function drive(opts: ExchangeOptions = {}) {
     const fromClient = (spec.opcode & REPLY_BIT) === 0;
     const f = t.frame({
       packet: p, transport: 'udp', src: fromClient ? CLIENT : SERVER, dst: fromClient ? SERVER : CLIENT, data,
-      flowKey: `udp ${CLIENT.ip}:${CLIENT.port} ${SERVER.ip}:${SERVER.port}`,
+      flowKey: `udp ${CLIENT.ip}:${CLIENT.port} ${SERVER.ip}:${SERVER.port}`, flow: 0,
     });
     if (!t.isOpen(f)) t.close(f);
     return f;

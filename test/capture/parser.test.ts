@@ -507,3 +507,27 @@ describe('robustness (random corruption)', () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+describe('no object per packet', () => {
+  it('hands on one Packet slot, refilled for every packet of either format (keepers copy: packet.ts)', () => {
+    const d1 = bytesOf(60, 1);
+    const d2 = bytesOf(70, 2);
+    for (const file of [
+      Buffer.concat([pcapHeader({ endian: 'le' }), pcapRecord('le', T, 1, d1), pcapRecord('le', T + 1, 2, d2, 99)]),
+      Buffer.concat([shb('be'), idb('be', 1), epb('be', 0, 1n, d1), epb('be', 0, 2n, d2, 99)]),
+    ]) {
+      const seen: Packet[] = [];
+      const copies: Packet[] = [];
+      const parser = new CaptureParser((p) => {
+        seen.push(p);
+        copies.push({ ...p, data: Buffer.from(p.data) });
+      });
+      parser.push(file);
+      parser.end();
+      expect(seen.length).toBe(2);
+      expect(seen[0]).toBe(seen[1]);
+      expect(copies.map((c) => [c.index, c.origLen, c.data])).toEqual([[1, 60, d1], [2, 99, d2]]);
+    }
+  });
+});

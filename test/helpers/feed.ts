@@ -57,7 +57,7 @@ export function feed(steps: Step[], hooks: AnalyzerHooks = {}, opts: AnalyzerOpt
     const [src, dst] = fromClient ? [CLIENT, SERVER] : [SERVER, CLIENT];
     analyzer.frame({
       packet: p, transport: 'udp', src, dst, data,
-      flowKey: `udp ${CLIENT.ip}:${CLIENT.port} ${SERVER.ip}:${SERVER.port}`,
+      flowKey: `udp ${CLIENT.ip}:${CLIENT.port} ${SERVER.ip}:${SERVER.port}`, flow: 0,
     });
   });
   analyzer.end();
