@@ -21,8 +21,9 @@ import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
 import { Clock, stamp, type Stamp } from './time.js';
 import { endpointText } from '../net/endpoint.js';
 
-/** Default request timeout (VVMP.md section 7). */
-export const DEFAULT_TIMEOUT_MS = 5000;
+/** Default request timeout (VVMP.md section 7), declared once in the field table. */
+import { DEFAULT_TIMEOUT_MS } from '../protocol/fields.js';
+export { DEFAULT_TIMEOUT_MS };
 /** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
 export const LATE_REPLY_GRACE_NS = 60e9;
 const EMPTY = Buffer.alloc(0);

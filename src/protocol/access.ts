@@ -93,3 +93,16 @@ export function recordAs<L extends BlockLayout>(
 ): RecordOf<L> | null {
   return payloadBlock === layout && payload !== null ? (payload as RecordOf<L>) : null;
 }
+
+/**
+ * The records of a repeated payload (device records) seen as records of
+ * `layout`, or an empty list when the payload was decoded with another layout
+ * or holds no list: the typed view of a Query reply's or Announce's devices.
+ */
+export function recordsAs<L extends BlockLayout>(
+  payloadBlock: BlockLayout | null, payload: unknown, layout: L,
+): RecordOf<L>[] {
+  if (payloadBlock !== layout || payload === null || typeof payload !== 'object') return [];
+  const list = (payload as { devices?: unknown }).devices;
+  return Array.isArray(list) ? (list as RecordOf<L>[]) : [];
+}

@@ -39,9 +39,9 @@
 import { Analyzer } from '../../analysis/analyzer.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
 import type { CompiledFilter } from '../../analysis/filter/index.js';
-import { netOptions, type PipelineOptions } from '../../analysis/pipeline.js';
+import type { PipelineOptions } from '../../analysis/pipeline.js';
 import { readCaptureFile, type CaptureResult } from '../../capture/file.js';
-import { NetDecoder } from '../../net/decoder.js';
+import { NetDecoder, netOptions } from '../../net/decoder.js';
 import type { BlockRecord } from '../../protocol/codec.js';
 import type { DecodedFrame } from '../../protocol/decode.js';
 import {
