@@ -21,7 +21,7 @@ export interface StreamFramerOptions {
    * A header whose length is over the limit: the stream cannot be framed any
    * more. The framer stops (a server closes the connection).
    */
-  onOversize?: (header: HeaderFields, frameSize: number) => void;
+  onOversize?: (header: HeaderFields, frameSize: number, headerBytes: Buffer) => void;
 }
 
 /**
@@ -32,7 +32,7 @@ export interface StreamFramerOptions {
 export class StreamFramer {
   private readonly maxPayload: number;
   private readonly onFrame: (frame: Buffer) => void;
-  private readonly onOversize: ((header: HeaderFields, frameSize: number) => void) | undefined;
+  private readonly onOversize: ((header: HeaderFields, frameSize: number, headerBytes: Buffer) => void) | undefined;
   /** The frame being gathered (32 bytes while the header is incomplete). */
   private part: Buffer | null = null;
   private partLen = 0;
@@ -75,9 +75,9 @@ export class StreamFramer {
   }
 
   private oversize(header: Buffer, at: number, size: number): void {
-    const h = decodeFrame(header.subarray(at, at + HEADER_SIZE)).header;
+    const bytes = header.subarray(at, at + HEADER_SIZE);
     this.stop();
-    this.onOversize?.(h, size);
+    this.onOversize?.(decodeFrame(bytes).header, size, bytes);
   }
 
   push(chunk: Buffer): void {
