@@ -106,3 +106,23 @@ export function recordsAs<L extends BlockLayout>(
   const list = (payload as { devices?: unknown }).devices;
   return Array.isArray(list) ? (list as RecordOf<L>[]) : [];
 }
+
+/** A payload block's session id: its declaration and its in-place reader. */
+export interface SessionIdAccess {
+  readonly field: FieldDef;
+  readonly get: (b: Uint8Array, base: number) => number;
+}
+
+/**
+ * The payload blocks that name a session (Allocate, Initialize, Free,
+ * session reference, Statistics; device records name none), with their
+ * session_id field: which requests and replies carry a session is read here,
+ * not listed again by its users.
+ */
+export const SESSION_ID_FIELDS: ReadonlyMap<BlockLayout, SessionIdAccess> = new Map<BlockLayout, SessionIdAccess>([
+  [ALLOC_BLOCK, { field: Alloc.field.session_id, get: Alloc.get.session_id }],
+  [INIT_BLOCK, { field: Init.field.session_id, get: Init.get.session_id }],
+  [FREE_BLOCK, { field: Free.field.session_id, get: Free.get.session_id }],
+  [SESSION_REF, { field: SessionRef.field.session_id, get: SessionRef.get.session_id }],
+  [STATS_BLOCK, { field: Stats.field.session_id, get: Stats.get.session_id }],
+]);

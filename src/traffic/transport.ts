@@ -6,11 +6,12 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { StreamFramer } from '../net/streamFramer.js';
+import { ReplyMatcher, type Waiting } from './matcher.js';
 import { Header, type AllocRecord } from '../protocol/access.js';
 import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { encodeFrame, type FrameSpec } from '../protocol/encode.js';
 import {
-  DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, DEFAULT_TIMEOUT_MS, HEADER_SIZE, OP_ALLOCATE, OP_MODIFY, REPLY_BIT, STATUS_PENDING, opcodeDef,
+  DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, DEFAULT_TIMEOUT_MS, HEADER_SIZE, OP_ALLOCATE, OP_MODIFY, STATUS_PENDING, opcodeDef,
 } from '../protocol/fields.js';
 
 /** The spec's defaults (declared in the field table), for the CLI's traffic commands. */
@@ -190,7 +191,6 @@ export interface PendingExchange {
 }
 
 interface Outstanding {
-  opcode: number;
   txid: number;
   op: string;
   timer: NodeJS.Timeout | null;
@@ -201,6 +201,8 @@ interface Outstanding {
   resolveFinal: ((f: DecodedFrame) => void) | null;
   rejectFinal: ((e: Error) => void) | null;
   pendingTimeoutMs: number | undefined;
+  /** Its place in the matcher while it waits. */
+  waiting: Waiting<Outstanding> | null;
 }
 
 function opName(opcode: number): string {
@@ -219,13 +221,14 @@ export function defaultTimeoutFor(spec: FrameSpec): number {
 }
 
 /**
- * A client transport to one VVMP server over TCP or UDP. Requests are matched
- * to replies by transaction id and opcode; several may be outstanding.
+ * A client transport to one VVMP server over TCP or UDP. Replies are matched
+ * to requests by the traffic side's one rule (matcher.ts: transaction id,
+ * client id, opcode on this connection); several may be outstanding.
  */
 export class VvmpConnection {
   readonly target: string;
   readonly transport: TransportKind;
-  private readonly outstanding = new Map<number, Outstanding>();
+  private readonly outstanding = new ReplyMatcher<Outstanding>();
   private nextTxid = 1;
   private closedBy: 'us' | 'peer' | null = null;
   private closeError: TransportError | null = null;
@@ -344,7 +347,7 @@ export class VvmpConnection {
     for (;;) {
       const t = this.nextTxid;
       this.nextTxid = this.nextTxid >= 0xffffffff ? 1 : this.nextTxid + 1;
-      if (!this.outstanding.has(t)) return t;
+      if (!this.outstanding.hasTransaction(t)) return t;
     }
   }
 
@@ -411,36 +414,33 @@ export class VvmpConnection {
       rejectFinal?.(e);
       return { first, final };
     }
-    if (this.outstanding.has(txid)) {
+    if (this.outstanding.hasTransaction(txid)) {
       const e = new TransportError(this.target, `transaction id ${txid} is already outstanding`);
       rejectFirst(e);
       rejectFinal?.(e);
       return { first, final };
     }
     const o: Outstanding = {
-      opcode: opcode & ~REPLY_BIT & 0xffff, txid, op: opName(opcode), timer: null, wantPending, gotFirst: false,
-      resolveFirst, rejectFirst, resolveFinal, rejectFinal, pendingTimeoutMs,
+      txid, op: opName(opcode), timer: null, wantPending, gotFirst: false,
+      resolveFirst, rejectFirst, resolveFinal, rejectFinal, pendingTimeoutMs, waiting: null,
     };
     o.timer = setTimeout(() => this.timeout(o, timeoutMs), timeoutMs);
-    this.outstanding.set(txid, o);
+    o.waiting = this.outstanding.add(txid, Header.get.client_id(bytes, 0), opcode, o);
     if (this.tcp) this.tcp.write(bytes);
     else this.udp!.send(bytes);
     return { first, final };
   }
 
   private timeout(o: Outstanding, ms: number): void {
-    if (this.outstanding.get(o.txid) !== o) return;
-    this.outstanding.delete(o.txid);
+    if (!o.waiting || !this.outstanding.remove(o.waiting)) return;
     const e = new TimeoutError(this.target, o.op, o.txid, ms);
     if (!o.gotFirst) o.rejectFirst(e);
     o.rejectFinal?.(e);
   }
 
   private onReply(f: DecodedFrame): void {
-    const txid = f.header.transaction_id;
-    const opcode = f.header.opcode;
-    const o = txid === null ? undefined : this.outstanding.get(txid);
-    if (!o || opcode === null || (opcode & REPLY_BIT) === 0 || (opcode & ~REPLY_BIT) !== o.opcode) {
+    const o = this.outstanding.findFor(f.bytes)?.item;
+    if (!o) {
       this.onUnsolicited?.(f);
       return;
     }
@@ -458,17 +458,16 @@ export class VvmpConnection {
       return; // a repeated PENDING: keep waiting
     }
     if (o.timer) clearTimeout(o.timer);
-    this.outstanding.delete(o.txid);
+    this.outstanding.remove(o.waiting!);
     o.resolveFinal?.(f);
   }
 
   private failOutstanding(e: TransportError): void {
-    for (const o of this.outstanding.values()) {
+    for (const o of this.outstanding.clear()) {
       if (o.timer) clearTimeout(o.timer);
       if (!o.gotFirst) o.rejectFirst(e);
       o.rejectFinal?.(e);
     }
-    this.outstanding.clear();
   }
 
   private fail(e: TransportError): void {
