@@ -9,7 +9,7 @@ import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import {
   ANNOUNCE_BOOT, HEADER_SIZE, OP_ALLOCATE, OP_ANNOUNCE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS,
-  REPLY_BIT, STATUS_OK, STATUS_PENDING,
+  REPLY_BIT, STATUS_OK, STATUS_PENDING, DEFAULT_TIMEOUT_MS,
 } from '../protocol/fields.js';
 import type { BlockRecord } from '../protocol/codec.js';
 import type { AnalyzedFrame } from './frame.js';
@@ -22,7 +22,6 @@ import { Clock, stamp, type Stamp } from './time.js';
 import { endpointText } from '../net/endpoint.js';
 
 /** Default request timeout (VVMP.md section 7), declared once in the field table. */
-import { DEFAULT_TIMEOUT_MS } from '../protocol/fields.js';
 export { DEFAULT_TIMEOUT_MS };
 /** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
 export const LATE_REPLY_GRACE_NS = 60e9;

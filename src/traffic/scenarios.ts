@@ -30,7 +30,7 @@ import {
   type Req, type ScenarioOptions, type ScenarioResult,
 } from './scenarioSteps.js';
 import { startServer, type VvmpServer } from './server.js';
-import { VvmpConnection, bindUdp, formatHostPort, type TransportKind } from './transport.js';
+import { VvmpConnection, bindUdp, formatHostPort } from './transport.js';
 
 export type { ScenarioOptions, ScenarioResult, ScenarioStep } from './scenarioSteps.js';
 export { runLoad, type LoadOptions, type LoadResult } from './loadTest.js';

@@ -14,7 +14,7 @@ import { StreamFramer } from '../../net/streamFramer.js';
 import { ConnectionRefusedError, TimeoutError, VvmpConnection, transportError } from '../transport.js';
 import { caseExpectations, type FuzzCase, type Step, type Transport } from './cases.js';
 import type { Expectation } from './expect.js';
-import { OFF, declaredSize, residue, setResidue } from './frames.js';
+import { declaredSize, residue, setResidue } from './frames.js';
 
 /** Wall-clock milliseconds with sub-ms resolution. */
 export function nowMs(): number {
