@@ -8,7 +8,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { decodeFrame, isDevicesPayload, type DecodedFrame } from '../../protocol/decode.js';
 import { Header } from '../../protocol/access.js';
-import { HEADER_SIZE, OP_QUERY, REPLY_BIT, STATUS_PENDING } from '../../protocol/fields.js';
+import { HEADER_SIZE, OP_ANNOUNCE, OP_QUERY, REPLY_BIT, STATUS_OK, STATUS_PENDING } from '../../protocol/fields.js';
 import { ReplyMatcher, requestOpcode, type Waiting } from '../matcher.js';
 import { StreamFramer } from '../../net/streamFramer.js';
 import { ConnectionRefusedError, TimeoutError, VvmpConnection, transportError } from '../transport.js';
@@ -356,7 +356,7 @@ export function applyBindings(step: Step, replies: ReadonlyArray<DecodedFrame | 
   let changed = false;
   for (const b of step.bind) {
     const reply = replies[b.from];
-    if (!reply || reply.header.sub_opcode !== 0x00 || reply.bytes.length < b.replyOffset + 2 || frame.length < b.offset + 2) continue;
+    if (!reply || reply.header.sub_opcode !== STATUS_OK || reply.bytes.length < b.replyOffset + 2 || frame.length < b.offset + 2) continue;
     frame.writeUInt16BE(reply.bytes.readUInt16BE(b.replyOffset), b.offset);
     changed = true;
   }
@@ -409,7 +409,7 @@ export async function runCase(c: FuzzCase, opts: ExecOptions): Promise<Observati
         const p = matcher.match(f, at, i);
         if (p) {
           if (firstReply[p.step] === null && p.exp.kind === 'reply') firstReply[p.step] = f;
-        } else if (f.header.opcode !== null && f.header.opcode !== 0x0007) {
+        } else if (f.header.opcode !== null && f.header.opcode !== OP_ANNOUNCE) {
           unmatched.push({ conn: i, frame: f, at });
         }
       };
