@@ -30,6 +30,12 @@ export class OpenTable<T extends OpenEntry<T>> {
     return null;
   }
 
+  /** The oldest entry for `txid`, whatever its client and opcode. */
+  findTxid(txid: number): T | null {
+    for (let e: T | null = this.buckets[txid & this.mask]!; e !== null; e = e.nextInBucket) if (e.txid === txid) return e;
+    return null;
+  }
+
   add(e: T): void {
     if (this.size >= this.buckets.length) this.rehash(this.buckets.length * 2);
     e.seq = this.added++;

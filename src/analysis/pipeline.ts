@@ -2,8 +2,7 @@
 // Files, pipes and live capture all feed `Pipeline.packet`.
 
 import type { Packet } from '../capture/packet.js';
-import { NetDecoder } from '../net/decoder.js';
-import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, type NetOptions } from '../net/types.js';
+import { NetDecoder, netOptions } from '../net/decoder.js';
 import { Analyzer, type AnalyzerHooks, type AnalyzerOptions } from './analyzer.js';
 
 export interface PipelineOptions extends AnalyzerOptions {
@@ -11,14 +10,6 @@ export interface PipelineOptions extends AnalyzerOptions {
   ports?: readonly number[];
   heuristic?: boolean;
   maxPayload?: number;
-}
-
-export function netOptions(o: PipelineOptions): NetOptions {
-  return {
-    ports: new Set(o.ports ?? [DEFAULT_PORT]),
-    heuristic: o.heuristic ?? false,
-    maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-  };
 }
 
 export class Pipeline {

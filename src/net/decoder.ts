@@ -10,7 +10,8 @@ import { Conversations } from './conversations.js';
 import { vvmpFramers } from './framer.js';
 import type { ConsumerFactory } from './reassembly.js';
 import { TcpTable } from './tcp.js';
-import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, type NetOptions, type NetSink } from './types.js';
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT } from '../protocol/fields.js';
+import type { NetOptions, NetSink } from './types.js';
 import { UdpDecoder } from './udp.js';
 
 /** IP datagrams waiting for fragments at most, per IP version; the oldest is given up beyond it. */
@@ -27,10 +28,17 @@ export interface NetCounters {
   undecoded: Map<string, number>;
 }
 
-/** NetOptions with defaults: port 7369, no heuristic, 65,536-byte payload limit. */
-export function netOptions(o: Partial<NetOptions> = {}): NetOptions {
+/** What netOptions accepts: any NetOptions left out, ports as a set or a list. */
+export interface NetOptionsInput {
+  ports?: ReadonlySet<number> | readonly number[] | undefined;
+  heuristic?: boolean | undefined;
+  maxPayload?: number | undefined;
+}
+
+/** NetOptions with defaults: port 7369, no heuristic, 65,536-byte payload limit. The one place they are filled in. */
+export function netOptions(o: NetOptionsInput = {}): NetOptions {
   return {
-    ports: o.ports ?? new Set([DEFAULT_PORT]),
+    ports: o.ports === undefined ? new Set([DEFAULT_PORT]) : new Set(o.ports),
     heuristic: o.heuristic ?? false,
     maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD,
   };

@@ -97,5 +97,5 @@ export interface NetOptions {
   maxPayload: number;
 }
 
-export const DEFAULT_PORT = 7369;
-export const DEFAULT_MAX_PAYLOAD = 65536;
+// Spec defaults, declared once in the field table.
+export { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT } from '../protocol/fields.js';

@@ -117,19 +117,45 @@ export function recordAs<L extends BlockLayout>(
 }
 
 /**
+ * The records of a repeated payload (device records) seen as records of
+ * `layout`, or an empty list when the payload was decoded with another layout
+ * or holds no list: the typed view of a Query reply's or Announce's devices.
+ */
+export function recordsAs<L extends BlockLayout>(
+  payloadBlock: BlockLayout | null, payload: unknown, layout: L,
+): RecordOf<L>[] {
+  if (payloadBlock !== layout || payload === null || typeof payload !== 'object') return [];
+  const list = (payload as { devices?: unknown }).devices;
+  return Array.isArray(list) ? (list as RecordOf<L>[]) : [];
+}
+
+/** A payload block's session id: its declaration and its in-place reader. */
+export interface SessionIdAccess {
+  readonly field: FieldDef;
+  readonly get: (b: Uint8Array, base: number) => number;
+}
+
+/**
+ * The payload blocks that name a session (Allocate, Initialize, Free,
+ * session reference, Statistics; device records name none), with their
+ * session_id field: which requests and replies carry a session is read here,
+ * not listed again by its users.
+ */
+export const SESSION_ID_FIELDS: ReadonlyMap<BlockLayout, SessionIdAccess> = new Map<BlockLayout, SessionIdAccess>([
+  [ALLOC_BLOCK, { field: Alloc.field.session_id, get: Alloc.get.session_id }],
+  [INIT_BLOCK, { field: Init.field.session_id, get: Init.get.session_id }],
+  [FREE_BLOCK, { field: Free.field.session_id, get: Free.get.session_id }],
+  [SESSION_REF, { field: SessionRef.field.session_id, get: SessionRef.get.session_id }],
+  [STATS_BLOCK, { field: Stats.field.session_id, get: Stats.get.session_id }],
+]);
+
+/**
  * The device records of a decoded payload (Query reply, Announce) as typed
  * records, or null when the payload is not a list of DEVICE_RECORDs.
  */
 export function devicesAs(payloadBlock: BlockLayout | null, payload: unknown): DeviceRecord[] | null {
-  if (payloadBlock !== DEVICE_RECORD || payload === null || typeof payload !== 'object' || !('devices' in payload)) return null;
-  const devices = (payload as { devices: unknown }).devices;
-  return Array.isArray(devices) ? (devices as DeviceRecord[]) : null;
+  return payloadBlock === DEVICE_RECORD ? recordsAs(payloadBlock, payload, DEVICE_RECORD) : null;
 }
-
-const SESSION_ID_READERS: ReadonlyMap<BlockLayout, (b: Uint8Array, base: number) => number> = new Map<BlockLayout, (b: Uint8Array, base: number) => number>([
-  [ALLOC_BLOCK, Alloc.get.session_id], [INIT_BLOCK, Init.get.session_id], [FREE_BLOCK, Free.get.session_id],
-  [SESSION_REF, SessionRef.get.session_id], [STATS_BLOCK, Stats.get.session_id],
-]);
 
 /**
  * The session_id a payload record of `block` carries at `base`, read in
@@ -137,6 +163,6 @@ const SESSION_ID_READERS: ReadonlyMap<BlockLayout, (b: Uint8Array, base: number)
  * decoded. The blocks of the opcodes whose `session` role is set all carry one.
  */
 export function sessionIdIn(block: BlockLayout | null, b: Uint8Array, base: number): number | null {
-  const read = block === null ? undefined : SESSION_ID_READERS.get(block);
-  return read === undefined ? null : read(b, base);
+  const s = block === null ? undefined : SESSION_ID_FIELDS.get(block);
+  return s === undefined ? null : s.get(b, base);
 }

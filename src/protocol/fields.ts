@@ -111,6 +111,26 @@ export const DEVICE_FLAG_BITS: readonly FlagBit[] = [
   { bit: 0, name: 'BROADCASTS' }, { bit: 1, name: 'DOWNLOADS' }, { bit: 2, name: 'DUMB' }, { bit: 3, name: 'OTHER_PROTOCOL' },
 ];
 
+// ---- defaults the spec sets (VVMP.md sections 1 and 7) ----------------------
+
+/** The reserved port, UDP and TCP (section 1). */
+export const DEFAULT_PORT = 7369;
+/** Receivers' default payload limit in bytes (section 1): Length ≤ 16,384. */
+export const DEFAULT_MAX_PAYLOAD = 65536;
+/** Reply timeout of a request without its own (section 7; Allocate/Modify timeout_ms 0). */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** The value of the named bits of a flags table (`flagMask(ALLOC_FLAG_BITS, 'WAIT')` = 0x08); throws on an unknown name. */
+export function flagMask(bits: readonly FlagBit[], ...names: string[]): number {
+  let v = 0;
+  for (const n of names) {
+    const b = bits.find((x) => x.name === n);
+    if (!b) throw new Error(`field table: no flag ${n}`);
+    v |= 1 << b.bit;
+  }
+  return v;
+}
+
 // ---- the header (32 bytes) ----------------------------------------------
 
 export const HEADER_SIZE = 32;
@@ -210,9 +230,6 @@ export interface OpcodeDef {
   /** The request's `timeout_ms` sets its own timeout when non-zero (Allocate, Modify); otherwise DEFAULT_TIMEOUT_MS. */
   readonly ownTimeout: boolean;
 }
-
-/** How long a request waits for its reply unless it sets its own (VVMP.md section 7). */
-export const DEFAULT_TIMEOUT_MS = 5000;
 
 const NO_QUALIFIER = { 0x00: 'no qualifier' };
 

@@ -8,10 +8,12 @@
 // bytes, rounded up to whole KB.
 
 import { hexId } from '../protocol/codec.js';
-import { isDevicesPayload, type DecodedFrame } from '../protocol/decode.js';
+import type { DecodedFrame } from '../protocol/decode.js';
 import type { FrameSpec } from '../protocol/encode.js';
+import { recordAs, recordsAs } from '../protocol/access.js';
 import {
-  ACCESS_TYPES, ALLOC_FLAG_BITS, DEVICE_ACCESS_TYPES, DEVICE_CLASSES, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY,
+  ACCESS_TYPES, ALLOC_BLOCK, ALLOC_FLAG_BITS, DEVICE_ACCESS_TYPES, DEVICE_CLASSES, DEVICE_RECORD, FREE_BLOCK, INIT_BLOCK,
+  STATS_BLOCK, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY,
   OP_QUERY, OP_STATISTICS, QOS_CLASSES, STATUS_PENDING, STORAGE_TYPES, opcodeDef, statusName,
 } from '../protocol/fields.js';
 import { enumValue, parseId } from './config.js';
@@ -146,8 +148,8 @@ export function formatKb(kb: number): string {
   return `${kb} KB`;
 }
 
-function name(table: Readonly<Record<number, string>>, v: unknown): string {
-  return table[v as number] ?? String(v);
+function name(table: Readonly<Record<number, string>>, v: number): string {
+  return table[v] ?? String(v);
 }
 
 function flagNames(v: number): string {
@@ -155,31 +157,35 @@ function flagNames(v: number): string {
   return n.length ? n.join('|') : 'none';
 }
 
-/** Human lines describing a reply's payload. */
+/** Human lines describing a reply's payload (by the layout it was decoded with). */
 export function describePayload(f: DecodedFrame): string[] {
-  const p = f.payload;
+  const { payloadBlock: block, payload: p } = f;
   if (!p) return [];
-  if (isDevicesPayload(p)) {
-    return p.devices.map((d) => `device ${d['device_id']} san=${d['san_id']} ${name(STORAGE_TYPES, d['storage_type'])}/${name(DEVICE_ACCESS_TYPES, d['access_type'])} `
-      + `class=${name(DEVICE_CLASSES, d['device_class'])} free=${formatKb(d['free_kb'] as number)} bandwidth=${formatKb(d['bandwidth_kb'] as number)}/s`);
+  const devices = recordsAs(block, p, DEVICE_RECORD);
+  if (devices.length) {
+    return devices.map((d) => `device ${d.device_id} san=${d.san_id} ${name(STORAGE_TYPES, d.storage_type)}/${name(DEVICE_ACCESS_TYPES, d.access_type)} `
+      + `class=${name(DEVICE_CLASSES, d.device_class)} free=${formatKb(d.free_kb)} bandwidth=${formatKb(d.bandwidth_kb)}/s`);
   }
-  const op = (f.header.opcode ?? 0) & 0x7fff;
-  if (op === OP_ALLOCATE || op === OP_MODIFY) {
-    return [`session ${p['session_id']} ${name(STORAGE_TYPES, p['storage_type'])}/${name(ACCESS_TYPES, p['access_type'])} `
-      + `capacity=${formatKb(p['capacity_kb'] as number)} bandwidth=${formatKb(p['bandwidth_kb'] as number)}/s `
-      + `qos=${name(QOS_CLASSES, p['qos'])} flags=${flagNames(p['flags'] as number)}`];
+  const a = recordAs(block, p, ALLOC_BLOCK);
+  if (a) {
+    return [`session ${a.session_id} ${name(STORAGE_TYPES, a.storage_type)}/${name(ACCESS_TYPES, a.access_type)} `
+      + `capacity=${formatKb(a.capacity_kb)} bandwidth=${formatKb(a.bandwidth_kb)}/s `
+      + `qos=${name(QOS_CLASSES, a.qos)} flags=${flagNames(a.flags)}`];
   }
-  if (op === OP_INITIALIZE) {
-    return [`session ${p['session_id']} stripe=${p['stripe_size']} cache_line=${p['cache_line_size']} block=${p['block_size']} `
-      + `include=${p['include_device_id']} exclude=${p['exclude_device_id']}`];
+  const i = recordAs(block, p, INIT_BLOCK);
+  if (i) {
+    return [`session ${i.session_id} stripe=${i.stripe_size} cache_line=${i.cache_line_size} block=${i.block_size} `
+      + `include=${i.include_device_id} exclude=${i.exclude_device_id}`];
   }
-  if (op === OP_FREE) {
-    const r = p['release_kb'] as number;
-    return [`session ${p['session_id']} ${r === 0 ? 'released all, session closed' : `released ${formatKb(r)}`}`];
+  const fr = recordAs(block, p, FREE_BLOCK);
+  if (fr) {
+    const r = fr.release_kb;
+    return [`session ${fr.session_id} ${r === 0 ? 'released all, session closed' : `released ${formatKb(r)}`}`];
   }
-  if (op === OP_STATISTICS) {
-    return [`session ${p['session_id']} age=${p['age_ms']} ms read=${p['bytes_read']} B written=${p['bytes_written']} B `
-      + `ops=${p['io_ops']} errors=${p['io_errors']}`];
+  const s = recordAs(block, p, STATS_BLOCK);
+  if (s) {
+    return [`session ${s.session_id} age=${s.age_ms} ms read=${s.bytes_read} B written=${s.bytes_written} B `
+      + `ops=${s.io_ops} errors=${s.io_errors}`];
   }
   return [];
 }

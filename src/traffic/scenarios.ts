@@ -14,197 +14,36 @@
 //     connections and never answers). The other statuses go to the target;
 //     without a target, everything goes to the auxiliary manager.
 
+
 import net from 'node:net';
-import { readUint } from '../protocol/codec.js';
-import { isDevicesPayload, type DecodedFrame } from '../protocol/decode.js';
-import { encodeFrame, rewriteHeaderField, type FrameSpec } from '../protocol/encode.js';
-import type { BlockRecord } from '../protocol/codec.js';
+import type { DecodedFrame } from '../protocol/decode.js';
+import { encodeFrame } from '../protocol/encode.js';
 import {
-  OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_QUERY, OP_STATISTICS, opcodeDef, statusName,
+  ALLOC_FLAG_BITS, DEFAULT_PORT, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_QUERY, OP_STATISTICS, STATS_BLOCK, flagMask,
 } from '../protocol/fields.js';
-import { DEFAULT_CLIENT_ID, describePayload, formatKb } from './client.js';
+import { recordAs, type DeviceRecord } from '../protocol/access.js';
+import { DEFAULT_CLIENT_ID, formatKb } from './client.js';
 import { defaultServerConfig, type DeviceConfig, type PeerConfig, type ServerConfig } from './config.js';
-import { FLAG_EXCLUSIVE, FLAG_WAIT } from './manager.js';
-import { startServer, type VvmpServer } from './server.js';
+import { runLoad, type LoadOptions, type LoadResult } from './loadTest.js';
 import {
-  FrameReader, VvmpConnection, bindUdp, formatHostPort, parseHostPort, type TransportKind,
-} from './transport.js';
+  GiB, Run, allocSpec, connect, devicesOf, holdsStorage, holdsStorageClass, isRaid, sessionOf, spec,
+  type Req, type ScenarioOptions, type ScenarioResult,
+} from './scenarioSteps.js';
+import { startServer, type VvmpServer } from './server.js';
+import { VvmpConnection, bindUdp, formatHostPort } from './transport.js';
 
-export interface ScenarioStep {
-  step: string;
-  op: string;
-  /** Expected status name(s), `|`-separated. */
-  expect: string;
-  /** Received status name, or `ERROR` for a transport failure. */
-  status: string;
-  ok: boolean;
-  ms: number;
-  detail: string;
-}
+export type { ScenarioOptions, ScenarioResult, ScenarioStep } from './scenarioSteps.js';
+export { runLoad, type LoadOptions, type LoadResult } from './loadTest.js';
 
-export interface ScenarioResult {
-  scenario: string;
-  /** The target the client talked to (`host:port`), or the in-process servers. */
-  target: string;
-  ok: boolean;
-  steps: ScenarioStep[];
-  /** Print-friendly lines (one per step, then a summary). */
-  lines: string[];
-  /** Servers the scenario started (`SAN n host:port`). */
-  servers: string[];
-  metrics?: LoadResult;
-}
-
-export interface ScenarioOptions {
-  /** `host:port` of the server under test (lifecycle, contention, errors, load). */
-  target?: string;
-  transport?: TransportKind;
-  /** Client id of the first client (others count up from it). */
-  clientId?: bigint;
-  /** Ports for servers the scenario starts (multi-san: three; errors: aux, silent peer). 0 = any. */
-  ports?: number[];
-  /**
-   * Loopback addresses for those servers (default 127.0.0.1 each). Distinct
-   * addresses let every server use port 7369, so a capture decodes without --port.
-   */
-  hosts?: string[];
-  /** Log lines of in-process servers. */
-  serverLog?: (line: string) => void;
-  /** Each step's line as it completes. */
-  onLine?: (line: string) => void;
-}
-
-export interface LoadOptions extends ScenarioOptions {
-  clients: number;
-  durationS: number;
-  /** Requests each client keeps outstanding (default 1: request/response loops). */
-  pipeline?: number;
-  /** Statistics on a session of its own (default), or Query 0x01. */
-  op?: 'stats' | 'query';
-}
-
-export interface LoadResult {
-  clients: number;
-  pipeline: number;
-  op: 'stats' | 'query';
-  durationS: number;
-  requests: number;
-  /** Replies whose status was not OK, plus requests left unanswered. */
-  errors: number;
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  max_ms: number;
-  mean_ms: number;
-}
-
-// ---- step runner -------------------------------------------------------------------------
-
-class Run {
-  readonly steps: ScenarioStep[] = [];
-  readonly lines: string[] = [];
-  readonly servers: string[] = [];
-  private readonly cleanups: Array<() => Promise<unknown>> = [];
-
-  constructor(readonly scenario: string, readonly opts: ScenarioOptions) {}
-
-  line(s: string): void {
-    this.lines.push(s);
-    this.opts.onLine?.(s);
-  }
-
-  onCleanup(fn: () => Promise<unknown>): void {
-    this.cleanups.unshift(fn);
-  }
-
-  /** Runs a request step; a transport error is recorded as status ERROR. */
-  async step(step: string, expect: string, fn: () => Promise<DecodedFrame>, detail?: (f: DecodedFrame) => string): Promise<DecodedFrame | null> {
-    const t0 = performance.now();
-    let f: DecodedFrame | null = null;
-    let status: string;
-    let info = '';
-    let op = '';
-    try {
-      f = await fn();
-      status = statusName(f.header.sub_opcode ?? 0);
-      op = opcodeDef((f.header.opcode ?? 0) & 0x7fff)?.name ?? `0x${((f.header.opcode ?? 0) & 0x7fff).toString(16).padStart(4, '0')}`;
-      info = detail ? detail(f) : describePayload(f)[0] ?? '';
-    } catch (e) {
-      status = 'ERROR';
-      info = (e as Error).message;
-    }
-    this.record({ step, op, expect, status, ok: expect.split("|").includes(status), ms: performance.now() - t0, detail: info });
-    return f;
-  }
-
-  /** Records a check that is not a request. */
-  check(step: string, ok: boolean, detail: string): boolean {
-    this.record({ step, op: '-', expect: 'true', status: ok ? 'true' : 'false', ok, ms: 0, detail });
-    return ok;
-  }
-
-  private record(s: ScenarioStep): boolean {
-    this.steps.push(s);
-    const mark = s.ok ? ' ok ' : 'FAIL';
-    this.line(`${mark} ${s.step.padEnd(42)} ${s.op.padEnd(10)} expect ${s.expect.padEnd(15)} got ${s.status.padEnd(15)} `
-      + `${s.ms.toFixed(2).padStart(8)} ms  ${s.detail}`);
-    return s.ok;
-  }
-
-  async finish(target: string, metrics?: LoadResult): Promise<ScenarioResult> {
-    for (const c of this.cleanups) await c().catch(() => undefined);
-    const ok = this.steps.every((s) => s.ok);
-    const failed = this.steps.filter((s) => !s.ok).length;
-    this.line(`${this.scenario}: ${ok ? 'PASS' : 'FAIL'} — ${this.steps.length - failed}/${this.steps.length} steps as expected`);
-    return { scenario: this.scenario, target, ok, steps: this.steps, lines: this.lines, servers: this.servers, metrics };
-  }
-}
-
-// ---- helpers -------------------------------------------------------------------------------
-
-function hp(target: string | undefined): { host: string; port: number } {
-  return parseHostPort(target ?? '127.0.0.1:7369');
-}
-
-async function connect(target: string, transport: TransportKind = 'tcp'): Promise<VvmpConnection> {
-  const t = hp(target);
-  return VvmpConnection.connect({ host: t.host, port: t.port, transport });
-}
-
-interface Req {
-  client: bigint;
-  san?: number;
-}
-
-function spec(r: Req, opcode: number, sub: number, payload: FrameSpec['payload'] = null): FrameSpec {
-  return { opcode, src_san: r.san ?? 1, dst_san: r.san ?? 1, client_id: r.client, server_id: 0n, sub_opcode: sub, payload };
-}
-
-function allocSpec(r: Req, sub: number, a: { type?: number; access?: number; capacity_kb: number; bandwidth_kb?: number; qos?: number; flags?: number; timeout_ms?: number }): FrameSpec {
-  return spec(r, OP_ALLOCATE, sub, {
-    storage_type: a.type ?? 0xff, access_type: a.access ?? 0xff, session_id: 0, capacity_kb: a.capacity_kb,
-    bandwidth_kb: a.bandwidth_kb ?? 0, qos: a.qos ?? 0, flags: a.flags ?? 0, timeout_ms: a.timeout_ms ?? 0,
-  });
-}
-
-function sessionOf(f: DecodedFrame | null): number {
-  const p = f?.payload as BlockRecord | null | undefined;
-  return p && !isDevicesPayload(p) && typeof p['session_id'] === 'number' ? p['session_id'] : 0;
-}
-
-function devicesOf(f: DecodedFrame | null): BlockRecord[] {
-  return f?.payload && isDevicesPayload(f.payload) ? f.payload.devices : [];
-}
-
-const holdsStorage = (d: BlockRecord) => [0, 1, 2].includes(d['device_class'] as number) && (d['free_kb'] as number) > 0;
-const GiB = 1024 * 1024;
+const FLAG_EXCLUSIVE = flagMask(ALLOC_FLAG_BITS, 'EXCLUSIVE');
+const FLAG_WAIT = flagMask(ALLOC_FLAG_BITS, 'WAIT');
 
 // ---- lifecycle ------------------------------------------------------------------------------
 
 /** Query → Allocate (0x02) → Initialize → Modify (grow) → Statistics → Free (shrink) → Free (all) → Statistics. */
 export async function lifecycle(opts: ScenarioOptions = {}): Promise<ScenarioResult> {
   const run = new Run('lifecycle', opts);
-  const target = opts.target ?? '127.0.0.1:7369';
+  const target = opts.target ?? `127.0.0.1:${DEFAULT_PORT}`;
   const r: Req = { client: opts.clientId ?? DEFAULT_CLIENT_ID };
   let c: VvmpConnection;
   try {
@@ -217,23 +56,23 @@ export async function lifecycle(opts: ScenarioOptions = {}): Promise<ScenarioRes
   const q = await run.step('query devices of this SAN', 'OK', () => c.request(spec(r, OP_QUERY, 0x01)),
     (f) => `${devicesOf(f).length} devices`);
   const devs = devicesOf(q).filter(holdsStorage);
-  const raid = devs.filter((d) => (d['storage_type'] as number) >= 1 && (d['storage_type'] as number) <= 5);
-  const pick = (raid.length ? raid : devs).sort((a, b) => (b['free_kb'] as number) - (a['free_kb'] as number))[0];
+  const raid = devs.filter(isRaid);
+  const pick = (raid.length ? raid : devs).sort((a, b) => b.free_kb - a.free_kb)[0];
   if (!pick) {
     run.check('pick a storage device', false, 'the target reports no device with free storage');
     return run.finish(target);
   }
-  const special = devicesOf(q).find((d) => d['device_class'] === 3);
-  const cap = Math.max(1, Math.min(GiB, Math.floor((pick['free_kb'] as number) / 4)));
-  const bw = Math.min(10 * 1024, Math.floor((pick['bandwidth_kb'] as number) / 8));
+  const special = devicesOf(q).find((d) => d.device_class === 3);
+  const cap = Math.max(1, Math.min(GiB, Math.floor(pick.free_kb / 4)));
+  const bw = Math.min(10 * 1024, Math.floor(pick.bandwidth_kb / 8));
   const a = await run.step('allocate (expandable)', 'OK', () => c.request(allocSpec(r, 0x02, {
-    type: pick['storage_type'] as number, access: pick['access_type'] as number, capacity_kb: cap, bandwidth_kb: bw, qos: 2,
+    type: pick.storage_type, access: pick.access_type, capacity_kb: cap, bandwidth_kb: bw, qos: 2,
   })));
   const sid = sessionOf(a);
   if (!sid) return run.finish(target);
   await run.step('initialize RAID parameters', 'OK', () => c.request(spec(r, OP_INITIALIZE, 0, {
     session_id: sid, reserved: 0, stripe_size: 64 * 1024, cache_line_size: 4096, block_size: 4096,
-    include_device_id: special ? (special['device_id'] as number) : 0, exclude_device_id: 0,
+    include_device_id: special ? special.device_id : 0, exclude_device_id: 0,
   })));
   await run.step('modify: grow capacity ×2', 'OK', () => c.request(spec(r, OP_MODIFY, 0, {
     storage_type: 0xff, access_type: 0xff, session_id: sid, capacity_kb: 2 * cap, bandwidth_kb: bw, qos: 2, flags: 0, timeout_ms: 0,
@@ -242,11 +81,11 @@ export async function lifecycle(opts: ScenarioOptions = {}): Promise<ScenarioRes
   const s1 = await run.step('statistics', 'OK', () => c.request(spec(r, OP_STATISTICS, 0, { session_id: sid, reserved: 0 })));
   await new Promise((res) => setTimeout(res, 30));
   const s2 = await run.step('statistics again (counters move)', 'OK', () => c.request(spec(r, OP_STATISTICS, 0, { session_id: sid, reserved: 0 })));
-  const p1 = s1?.payload as BlockRecord | null;
-  const p2 = s2?.payload as BlockRecord | null;
+  const p1 = s1 && recordAs(s1.payloadBlock, s1.payload, STATS_BLOCK);
+  const p2 = s2 && recordAs(s2.payloadBlock, s2.payload, STATS_BLOCK);
   if (p1 && p2) {
-    run.check('age and bytes advance', (p2['age_ms'] as number) > (p1['age_ms'] as number) && BigInt(p2['bytes_read']!) > BigInt(p1['bytes_read']!),
-      `age ${p1['age_ms']}→${p2['age_ms']} ms, read ${p1['bytes_read']}→${p2['bytes_read']} B`);
+    run.check('age and bytes advance', p2.age_ms > p1.age_ms && p2.bytes_read > p1.bytes_read,
+      `age ${p1.age_ms}→${p2.age_ms} ms, read ${p1.bytes_read}→${p2.bytes_read} B`);
   }
   await run.step('free part (shrink)', 'OK', () => c.request(spec(r, OP_FREE, 0, { session_id: sid, reserved: 0, release_kb: cap })));
   await run.step('free all (close)', 'OK', () => c.request(spec(r, OP_FREE, 0, { session_id: sid, reserved: 0, release_kb: 0 })));
@@ -263,7 +102,7 @@ export async function lifecycle(opts: ScenarioOptions = {}): Promise<ScenarioRes
  */
 export async function contention(opts: ScenarioOptions = {}): Promise<ScenarioResult> {
   const run = new Run('contention', opts);
-  const target = opts.target ?? '127.0.0.1:7369';
+  const target = opts.target ?? `127.0.0.1:${DEFAULT_PORT}`;
   const A: Req = { client: opts.clientId ?? DEFAULT_CLIENT_ID };
   const B: Req = { client: A.client + 1n };
   let ca: VvmpConnection;
@@ -278,19 +117,18 @@ export async function contention(opts: ScenarioOptions = {}): Promise<ScenarioRe
   run.onCleanup(() => Promise.all([ca.close(), cb.close()]));
   const q = await run.step('query devices', 'OK', () => ca.request(spec(A, OP_QUERY, 0x01)), (f) => `${devicesOf(f).length} devices`);
   // A device whose (storage, access) pair no other device offers: holding it holds the type.
-  const devs = devicesOf(q).filter((d) => [0, 1, 2].includes(d['device_class'] as number));
-  const key = (d: BlockRecord) => `${d['storage_type']}/${d['access_type']}`;
-  const isRaid = (d: BlockRecord) => ((d['storage_type'] as number) >= 1 && (d['storage_type'] as number) <= 5 ? 1 : 0);
+  const devs = devicesOf(q).filter(holdsStorageClass);
+  const key = (d: DeviceRecord) => `${d.storage_type}/${d.access_type}`;
   const unique = devs.filter((d) => holdsStorage(d) && devs.filter((e) => key(e) === key(d)).length === 1)
-    .sort((a, b) => isRaid(b) - isRaid(a) || (b['free_kb'] as number) - (a['free_kb'] as number))[0];
+    .sort((a, b) => Number(isRaid(b)) - Number(isRaid(a)) || b.free_kb - a.free_kb)[0];
   if (!unique) {
     run.check('pick a device', false, 'no device with free storage has a storage/access type of its own');
     return run.finish(target);
   }
-  const type = unique['storage_type'] as number;
-  const access = unique['access_type'] as number;
-  const cap = Math.max(1, Math.min(GiB, Math.floor((unique['free_kb'] as number) / 4)));
-  run.line(`     using device ${unique['device_id']} (${formatKb(unique['free_kb'] as number)} free), ${formatKb(cap)} per request`);
+  const type = unique.storage_type;
+  const access = unique.access_type;
+  const cap = Math.max(1, Math.min(GiB, Math.floor(unique.free_kb / 4)));
+  run.line(`     using device ${unique.device_id} (${formatKb(unique.free_kb)} free), ${formatKb(cap)} per request`);
 
   const a1 = await run.step('A: allocate EXCLUSIVE', 'OK', () => ca.request(allocSpec(A, 0x01, { type, access, capacity_kb: cap, flags: FLAG_EXCLUSIVE })));
   const sa = sessionOf(a1);
@@ -394,10 +232,10 @@ export async function multiSan(opts: ScenarioOptions = {}): Promise<ScenarioResu
   const c = await connect(target, opts.transport);
   run.onCleanup(() => c.close());
   const q = await run.step('query all SANs (0xFF) at SAN 1', 'OK', () => c.request(spec(r, OP_QUERY, 0xff)), (f) => {
-    const sans = [...new Set(devicesOf(f).map((d) => d['san_id']))].sort();
+    const sans = [...new Set(devicesOf(f).map((d) => d.san_id))].sort();
     return `${devicesOf(f).length} devices on SANs ${sans.join(', ')}`;
   });
-  run.check('devices of all three SANs listed', new Set(devicesOf(q).map((d) => d['san_id'])).size === 3, `${devicesOf(q).length} devices`);
+  run.check('devices of all three SANs listed', new Set(devicesOf(q).map((d) => d.san_id)).size === 3, `${devicesOf(q).length} devices`);
   const want = { type: 0x05, access: 0x02, capacity_kb: 10 * GiB, bandwidth_kb: 50 * 1024, qos: 3 };
   await run.step('allocate 10 GiB RAID5/FC local only', 'NO_CAPACITY', () => c.request(allocSpec(r, 0x01, want)));
   const a = await run.step('allocate 10 GiB RAID5/FC anywhere (0xFF)', 'OK', () => c.request(allocSpec(r, 0xff, want)));
@@ -480,121 +318,9 @@ export async function errors(opts: ScenarioOptions = {}): Promise<ScenarioResult
   return run.finish(target === auxTarget ? auxTarget : `${target} + ${auxTarget}`);
 }
 
-// ---- load ---------------------------------------------------------------------------------------
-
-/** Request/response loops from N TCP clients; requests per second and latency percentiles. */
-export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const { host, port } = hp(opts.target);
-  const clients = Math.max(1, Math.floor(opts.clients));
-  const depth = Math.max(1, Math.floor(opts.pipeline ?? 1));
-  const op = opts.op ?? 'stats';
-  const base = opts.clientId ?? 0x1000n;
-  // Latency histogram: 10 µs buckets up to 1 s, then one overflow bucket.
-  const BUCKET_US = 10;
-  const hist = new Uint32Array(100_001);
-  let maxMs = 0;
-  let sumMs = 0;
-  let requests = 0;
-  let errors = 0;
-  let running = true;
-
-  const workers = Array.from({ length: clients }, async (_, i) => {
-    const client = base + BigInt(i);
-    const r: Req = { client };
-    // Setup through the regular client: a session of our own for Statistics.
-    let session = 0;
-    const setup = await VvmpConnection.connect({ host, port });
-    if (op === 'stats') {
-      const a = await setup.request(allocSpec(r, 0x01, { capacity_kb: 1024 })).catch(() => null);
-      session = a?.header.sub_opcode === 0 ? sessionOf(a) : 0;
-    }
-    const templates = Array.from({ length: depth }, () => encodeFrame(session
-      ? spec(r, OP_STATISTICS, 0, { session_id: session, reserved: 0 })
-      : spec(r, OP_QUERY, 0x01)));
-    const sentAt = new Float64Array(depth);
-    let txid = 0;
-    let inflight = 0;
-    const sock = net.connect({ host, port, noDelay: true });
-    await new Promise<void>((res, rej) => {
-      sock.once('connect', res);
-      sock.once('error', rej);
-    });
-    let resolveDone!: () => void;
-    const done = new Promise<void>((res) => (resolveDone = res));
-    const fire = (slot: number) => {
-      txid += 1;
-      const t = (txid * depth + slot) >>> 0;
-      const frame = templates[slot]!;
-      rewriteHeaderField(frame, 'transaction_id', t);
-      sentAt[slot] = performance.now();
-      inflight++;
-      sock.write(frame);
-    };
-    const reader = new FrameReader({
-      onFrame: (bytes) => {
-        const now = performance.now();
-        const t = readUint(bytes, 24, 4) as number;
-        const slot = t % depth;
-        const ms = now - sentAt[slot]!;
-        inflight--;
-        requests++;
-        if (bytes[28] !== 0) errors++;
-        sumMs += ms;
-        if (ms > maxMs) maxMs = ms;
-        const b = Math.floor((ms * 1000) / BUCKET_US);
-        hist[b < 100_000 ? b : 100_000]!++;
-        if (running) fire(slot);
-        else if (inflight === 0) resolveDone();
-      },
-    });
-    sock.on('data', (chunk: Buffer) => {
-      sock.cork();
-      reader.push(chunk);
-      sock.uncork();
-    });
-    sock.on('error', () => resolveDone());
-    sock.on('close', () => resolveDone());
-    return {
-      start: () => {
-        for (let s = 0; s < depth; s++) fire(s);
-      },
-      stop: async () => {
-        if (inflight > 0) await Promise.race([done, new Promise((res) => setTimeout(res, 2000))]);
-        errors += inflight;
-        sock.destroy();
-        if (session) await setup.request(spec(r, OP_FREE, 0, { session_id: session, reserved: 0, release_kb: 0 })).catch(() => null);
-        await setup.close();
-      },
-    };
-  });
-  const ready = await Promise.all(workers);
-  const t0 = performance.now();
-  for (const w of ready) w.start();
-  await new Promise((res) => setTimeout(res, opts.durationS * 1000));
-  running = false;
-  const elapsed = (performance.now() - t0) / 1000;
-  const counted = requests;
-  await Promise.all(ready.map((w) => w.stop()));
-
-  const pct = (p: number): number => {
-    const want = Math.ceil(requests * p);
-    let acc = 0;
-    for (let b = 0; b < hist.length; b++) {
-      acc += hist[b]!;
-      if (acc >= want) return ((b + 1) * BUCKET_US) / 1000;
-    }
-    return maxMs;
-  };
-  return {
-    clients, pipeline: depth, op, durationS: Math.round(elapsed * 1000) / 1000, requests, errors,
-    rps: Math.round(counted / elapsed), p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: Math.round(maxMs * 1000) / 1000,
-    mean_ms: requests ? Math.round((sumMs / requests) * 1000) / 1000 : 0,
-  };
-}
-
 export async function load(opts: LoadOptions): Promise<ScenarioResult> {
   const run = new Run('load', opts);
-  const target = opts.target ?? '127.0.0.1:7369';
+  const target = opts.target ?? `127.0.0.1:${DEFAULT_PORT}`;
   let m: LoadResult | undefined;
   try {
     m = await runLoad({ ...opts, target });

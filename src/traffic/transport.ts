@@ -1,19 +1,21 @@
-// VVMP over real sockets (VVMP.md section 1): an incremental TCP framer, UDP
-// helpers and a client connection that matches replies to requests by
-// transaction id. Frames are written with the shared encoder and read with the
+// VVMP over real sockets (VVMP.md section 1): UDP helpers and a client
+// connection that matches replies to requests (traffic/matcher.ts), TCP
+// framed by the shared stream framer. Frames are written with the shared encoder and read with the
 // shared decoder only.
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { decodeFrame, frameSizeAt, type DecodedFrame, type HeaderFields } from '../protocol/decode.js';
+import { StreamFramer } from '../net/streamFramer.js';
+import { ReplyMatcher, type Waiting } from './matcher.js';
+import { Header, type AllocRecord } from '../protocol/access.js';
+import { decodeFrame, type DecodedFrame } from '../protocol/decode.js';
 import { encodeFrame, type FrameSpec } from '../protocol/encode.js';
-import { HEADER_SIZE, OP_ALLOCATE, OP_MODIFY, REPLY_BIT, STATUS_PENDING, opcodeDef } from '../protocol/fields.js';
+import {
+  DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, DEFAULT_TIMEOUT_MS, HEADER_SIZE, OP_ALLOCATE, OP_MODIFY, STATUS_PENDING, opcodeDef,
+} from '../protocol/fields.js';
 
-export const DEFAULT_PORT = 7369;
-/** Servers' default payload limit (VVMP.md section 1): Length ≤ 16,384. */
-export const DEFAULT_MAX_PAYLOAD = 65536;
-/** Default request timeout (VVMP.md section 7). */
-export const DEFAULT_TIMEOUT_MS = 5000;
+/** The spec's defaults (declared in the field table), for the CLI's traffic commands. */
+export { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, DEFAULT_TIMEOUT_MS };
 
 export type TransportKind = 'tcp' | 'udp';
 
@@ -121,121 +123,9 @@ export function formatHostPort(host: string, port: number): string {
 
 // ---- TCP framing --------------------------------------------------------------
 
-export interface FrameReaderOptions {
-  /** Largest payload accepted, in bytes (default 65,536). */
-  maxPayload?: number;
-  /**
-   * One whole frame. The buffer may be a view into the received chunk: it
-   * stays valid (chunks are never reused) but copy it if you keep it long.
-   */
-  onFrame: (frame: Buffer) => void;
-  /**
-   * A header whose length is over the limit: the stream cannot be framed any
-   * more (VVMP.md section 1). The reader stops; the server closes the connection.
-   */
-  onOversize?: (header: HeaderFields, frameSize: number) => void;
-}
-
-/**
- * Incremental TCP framer: feed it chunks in stream order, it emits whole
- * frames. A frame that arrives in one chunk is emitted as a view (no copy);
- * one split over chunks is gathered in a buffer of exactly its size, so a
- * slow drip costs O(frame size), not O(n²).
- */
-export class FrameReader {
-  private readonly maxPayload: number;
-  private readonly onFrame: (frame: Buffer) => void;
-  private readonly onOversize: ((header: HeaderFields, frameSize: number) => void) | undefined;
-  /** The frame being gathered (32 bytes while the header is incomplete). */
-  private part: Buffer | null = null;
-  private partLen = 0;
-  private sizeKnown = false;
-  private stopped = false;
-  /** Frames emitted so far. */
-  frames = 0;
-
-  constructor(opts: FrameReaderOptions) {
-    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.onFrame = opts.onFrame;
-    this.onOversize = opts.onOversize;
-  }
-
-  /** Bytes of an incomplete frame held back. */
-  get buffered(): number {
-    return this.partLen;
-  }
-
-  /** True once an oversize header stopped the reader (or stop() was called). */
-  get isStopped(): boolean {
-    return this.stopped;
-  }
-
-  /** Drops buffered bytes and ignores all further input. */
-  stop(): void {
-    this.stopped = true;
-    this.part = null;
-    this.partLen = 0;
-  }
-
-  private oversize(header: Buffer, at: number, size: number): void {
-    const h = decodeFrame(header.subarray(at, at + HEADER_SIZE)).header;
-    this.stop();
-    this.onOversize?.(h, size);
-  }
-
-  push(chunk: Buffer): void {
-    if (this.stopped) return;
-    let at = 0;
-    const n = chunk.length;
-    // Finish the frame gathered from earlier chunks.
-    while (this.part !== null) {
-      const part: Buffer = this.part;
-      const take = Math.min(part.length - this.partLen, n - at);
-      chunk.copy(part, this.partLen, at, at + take);
-      this.partLen += take;
-      at += take;
-      if (this.partLen < part.length) return; // chunk used up
-      if (!this.sizeKnown) {
-        const size = frameSizeAt(part, 0)!;
-        if (size - HEADER_SIZE > this.maxPayload) return this.oversize(part, 0, size);
-        this.sizeKnown = true;
-        if (size > HEADER_SIZE) {
-          const whole = Buffer.allocUnsafe(size);
-          part.copy(whole, 0, 0, HEADER_SIZE);
-          this.part = whole;
-          continue;
-        }
-      }
-      this.part = null;
-      this.partLen = 0;
-      this.frames++;
-      this.onFrame(part);
-      if (this.stopped) return;
-    }
-    // Whole frames inside this chunk: views, no copies.
-    while (n - at >= HEADER_SIZE) {
-      const size = frameSizeAt(chunk, at)!;
-      if (size - HEADER_SIZE > this.maxPayload) return this.oversize(chunk, at, size);
-      if (n - at < size) break;
-      this.frames++;
-      this.onFrame(chunk.subarray(at, at + size));
-      if (this.stopped) return;
-      at += size;
-    }
-    if (at < n) {
-      const rest = n - at;
-      if (rest >= HEADER_SIZE) {
-        this.part = Buffer.allocUnsafe(frameSizeAt(chunk, at)!);
-        this.sizeKnown = true;
-      } else {
-        this.part = Buffer.allocUnsafe(HEADER_SIZE);
-        this.sizeKnown = false;
-      }
-      chunk.copy(this.part, 0, at, n);
-      this.partLen = rest;
-    }
-  }
-}
+// The one stream framer (net/streamFramer.ts), under the name the server and
+// the tests know it by.
+export { StreamFramer as FrameReader, type StreamFramerOptions as FrameReaderOptions } from '../net/streamFramer.js';
 
 // ---- UDP helpers ----------------------------------------------------------------
 
@@ -301,7 +191,6 @@ export interface PendingExchange {
 }
 
 interface Outstanding {
-  opcode: number;
   txid: number;
   op: string;
   timer: NodeJS.Timeout | null;
@@ -312,6 +201,8 @@ interface Outstanding {
   resolveFinal: ((f: DecodedFrame) => void) | null;
   rejectFinal: ((e: Error) => void) | null;
   pendingTimeoutMs: number | undefined;
+  /** Its place in the matcher while it waits. */
+  waiting: Waiting<Outstanding> | null;
 }
 
 function opName(opcode: number): string {
@@ -321,21 +212,23 @@ function opName(opcode: number): string {
 /** The reply timeout VVMP.md section 7 gives a request. */
 export function defaultTimeoutFor(spec: FrameSpec): number {
   if (spec.opcode === OP_ALLOCATE || spec.opcode === OP_MODIFY) {
-    const p = spec.payload as Record<string, unknown> | null | undefined;
-    const t = p && !(p instanceof Uint8Array) ? Number(p['timeout_ms'] ?? 0) : 0;
+    const p = spec.payload;
+    // Allocate and Modify carry the Allocate block (the spec's payload is that record, or raw bytes).
+    const t = p && !(p instanceof Uint8Array) && !('devices' in p) ? Number((p as Partial<AllocRecord>).timeout_ms ?? 0) : 0;
     if (t > 0) return t;
   }
   return DEFAULT_TIMEOUT_MS;
 }
 
 /**
- * A client transport to one VVMP server over TCP or UDP. Requests are matched
- * to replies by transaction id and opcode; several may be outstanding.
+ * A client transport to one VVMP server over TCP or UDP. Replies are matched
+ * to requests by the traffic side's one rule (matcher.ts: transaction id,
+ * client id, opcode on this connection); several may be outstanding.
  */
 export class VvmpConnection {
   readonly target: string;
   readonly transport: TransportKind;
-  private readonly outstanding = new Map<number, Outstanding>();
+  private readonly outstanding = new ReplyMatcher<Outstanding>();
   private nextTxid = 1;
   private closedBy: 'us' | 'peer' | null = null;
   private closeError: TransportError | null = null;
@@ -371,7 +264,7 @@ export class VvmpConnection {
         sock.destroy();
         reject(new TransportError(this.target, `connect timed out after ${opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS} ms`));
       }, opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS);
-      const reader = new FrameReader({
+      const reader = new StreamFramer({
         maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
         onFrame: (bytes) => this.onReply(decodeFrame(bytes)),
         onOversize: (_h, size) => {
@@ -454,7 +347,7 @@ export class VvmpConnection {
     for (;;) {
       const t = this.nextTxid;
       this.nextTxid = this.nextTxid >= 0xffffffff ? 1 : this.nextTxid + 1;
-      if (!this.outstanding.has(t)) return t;
+      if (!this.outstanding.hasTransaction(t)) return t;
     }
   }
 
@@ -492,8 +385,8 @@ export class VvmpConnection {
    */
   requestBytes(bytes: Buffer, opts: RequestOptions = {}): Promise<DecodedFrame> {
     if (bytes.length < HEADER_SIZE) throw new Error('requestBytes needs at least a 32-byte header');
-    const opcode = bytes.readUInt16BE(0);
-    const txid = bytes.readUInt32BE(24);
+    const opcode = Header.get.opcode(bytes, 0);
+    const txid = Header.get.transaction_id(bytes, 0);
     return this.exchange(bytes, opcode, txid, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, false, undefined).first;
   }
 
@@ -521,36 +414,33 @@ export class VvmpConnection {
       rejectFinal?.(e);
       return { first, final };
     }
-    if (this.outstanding.has(txid)) {
+    if (this.outstanding.hasTransaction(txid)) {
       const e = new TransportError(this.target, `transaction id ${txid} is already outstanding`);
       rejectFirst(e);
       rejectFinal?.(e);
       return { first, final };
     }
     const o: Outstanding = {
-      opcode: opcode & ~REPLY_BIT & 0xffff, txid, op: opName(opcode), timer: null, wantPending, gotFirst: false,
-      resolveFirst, rejectFirst, resolveFinal, rejectFinal, pendingTimeoutMs,
+      txid, op: opName(opcode), timer: null, wantPending, gotFirst: false,
+      resolveFirst, rejectFirst, resolveFinal, rejectFinal, pendingTimeoutMs, waiting: null,
     };
     o.timer = setTimeout(() => this.timeout(o, timeoutMs), timeoutMs);
-    this.outstanding.set(txid, o);
+    o.waiting = this.outstanding.add(txid, Header.get.client_id(bytes, 0), opcode, o);
     if (this.tcp) this.tcp.write(bytes);
     else this.udp!.send(bytes);
     return { first, final };
   }
 
   private timeout(o: Outstanding, ms: number): void {
-    if (this.outstanding.get(o.txid) !== o) return;
-    this.outstanding.delete(o.txid);
+    if (!o.waiting || !this.outstanding.remove(o.waiting)) return;
     const e = new TimeoutError(this.target, o.op, o.txid, ms);
     if (!o.gotFirst) o.rejectFirst(e);
     o.rejectFinal?.(e);
   }
 
   private onReply(f: DecodedFrame): void {
-    const txid = f.header.transaction_id;
-    const opcode = f.header.opcode;
-    const o = txid === null ? undefined : this.outstanding.get(txid);
-    if (!o || opcode === null || (opcode & REPLY_BIT) === 0 || (opcode & ~REPLY_BIT) !== o.opcode) {
+    const o = this.outstanding.findFor(f.bytes)?.item;
+    if (!o) {
       this.onUnsolicited?.(f);
       return;
     }
@@ -568,17 +458,16 @@ export class VvmpConnection {
       return; // a repeated PENDING: keep waiting
     }
     if (o.timer) clearTimeout(o.timer);
-    this.outstanding.delete(o.txid);
+    this.outstanding.remove(o.waiting!);
     o.resolveFinal?.(f);
   }
 
   private failOutstanding(e: TransportError): void {
-    for (const o of this.outstanding.values()) {
+    for (const o of this.outstanding.clear()) {
       if (o.timer) clearTimeout(o.timer);
       if (!o.gotFirst) o.rejectFirst(e);
       o.rejectFinal?.(e);
     }
-    this.outstanding.clear();
   }
 
   private fail(e: TransportError): void {

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../src/analysis/pipeline.js';
 import { readCaptureFile } from '../../src/capture/file.js';
@@ -83,6 +84,56 @@ describe('expectations are the decoder\'s verdict on the bytes sent', () => {
     const two = Buffer.concat([Q(), A()]);
     const w = tcpExpectations([two.subarray(0, 40), two.subarray(40)], 65536);
     expect(w.perWrite.map((x) => x.length)).toEqual([1, 1]);
+  });
+
+  it('TCP expectations follow the stream framer however the writes cut the stream (reference walk)', () => {
+    // The reference: concatenate the writes and walk the length fields, a frame
+    // belonging to the write that carries its last byte.
+    const reference = (writes: Buffer[], max: number) => {
+      const stream = Buffer.concat(writes);
+      const ends: number[] = [];
+      let acc = 0;
+      for (const w of writes) ends.push((acc += w.length));
+      const writeOf = (end: number) => Math.max(0, ends.findIndex((e) => e >= end));
+      const out: Array<[number, string, boolean, string]> = [];
+      let at = 0;
+      let clean = true;
+      while (at < stream.length) {
+        const rest = stream.length - at;
+        if (rest < HEADER_SIZE) { out.push([writes.length - 1, 'stall', false, `${rest} bytes of a header`]); clean = false; break; }
+        const size = HEADER_SIZE + 4 * stream.readUInt16BE(at + OFF.length);
+        if (size - HEADER_SIZE > max) { out.push([writeOf(at + HEADER_SIZE), 'stall', true, 'over']); clean = false; break; }
+        if (rest < size) { out.push([writes.length - 1, 'stall', false, `${rest} of ${size} bytes`]); clean = false; break; }
+        if (!ends.includes(at + size)) clean = false;
+        out.push([writeOf(at + size), frameExpectation(stream.subarray(at, at + size), false).kind, false, '']);
+        at += size;
+      }
+      return { out, clean };
+    };
+    const frameArb = fc.oneof(
+      fc.constant(Q()), fc.constant(A()),
+      fc.integer({ min: 0, max: 12 }).map((n) => build(templateByName('Allocate'), { lengthOverride: n })),
+      fc.constant(build(templateByName('Query'), { lengthOverride: 0x4001 })),
+      fc.uint8Array({ minLength: 1, maxLength: 40 }).map((b) => Buffer.from(b)),
+    );
+    fc.assert(fc.property(fc.array(frameArb, { minLength: 1, maxLength: 5 }), fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 6 }),
+      fc.constantFrom(64, 65536), (frames, cuts, max) => {
+        const stream = Buffer.concat(frames);
+        const at = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+        const writes: Buffer[] = [];
+        let from = 0;
+        for (const c of at) { writes.push(stream.subarray(from, c)); from = c; }
+        writes.push(stream.subarray(from));
+        const got = tcpExpectations(writes, max);
+        const want = reference(writes, max);
+        const flat = got.perWrite.flatMap((es, w) => es.map((e) => [w, e.kind, e.closeOk, e.kind === 'stall' ? e.desc : ''] as const));
+        expect(flat.map(([w, k, c]) => [w, k, c])).toEqual(want.out.map(([w, k, c]) => [w, k, c]));
+        flat.forEach(([, , , d], i) => {
+          const r = want.out[i]![3];
+          if (r && r !== 'over') expect(d.endsWith(`(${r})`)).toBe(true);
+        });
+        expect(got.clean).toBe(want.clean);
+      }), { numRuns: 300 });
   });
 
   it('only single whole frames are pipelined', () => {

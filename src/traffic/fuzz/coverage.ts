@@ -2,6 +2,7 @@
 // changed and how many (field, value) pairs were sent, against what the
 // field table and the boundary rules (values.ts) call for.
 
+import { Header } from '../../protocol/access.js';
 import { HEADER, OPCODES, type FieldDef } from '../../protocol/fields.js';
 import type { FuzzCase } from './cases.js';
 import { TEMPLATES } from './frames.js';
@@ -27,7 +28,7 @@ function owed(): Map<string, FieldDef[]> {
 }
 
 /** Sub-opcodes are walked over all 256 values, not only the boundaries. */
-const SUB_OPCODE_ALL = { ...HEADER.fields.find((f) => f.name === 'sub_opcode')!, filter: 'vvmp.sub_opcode' } as FieldDef;
+const SUB_OPCODE_ALL: FieldDef = { ...Header.field.sub_opcode };
 
 function valuesOwed(t: string, f: FieldDef): number {
   if (f === SUB_OPCODE_ALL) {

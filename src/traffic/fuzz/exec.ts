@@ -7,11 +7,14 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { decodeFrame, isDevicesPayload, type DecodedFrame } from '../../protocol/decode.js';
-import { HEADER_SIZE, OP_QUERY, REPLY_BIT } from '../../protocol/fields.js';
-import { ConnectionRefusedError, FrameReader, TimeoutError, VvmpConnection, transportError } from '../transport.js';
+import { Header } from '../../protocol/access.js';
+import { HEADER_SIZE, OP_ANNOUNCE, OP_QUERY, REPLY_BIT, STATUS_OK, STATUS_PENDING } from '../../protocol/fields.js';
+import { ReplyMatcher, requestOpcode, type Waiting } from '../matcher.js';
+import { StreamFramer } from '../../net/streamFramer.js';
+import { ConnectionRefusedError, TimeoutError, VvmpConnection, transportError } from '../transport.js';
 import { caseExpectations, type FuzzCase, type Step, type Transport } from './cases.js';
 import type { Expectation } from './expect.js';
-import { OFF, declaredSize, residue, setResidue } from './frames.js';
+import { declaredSize, residue, setResidue } from './frames.js';
 
 /** Wall-clock milliseconds with sub-ms resolution. */
 export function nowMs(): number {
@@ -72,7 +75,7 @@ export class RawConn {
         sock.destroy();
         reject(new Error(`${target}: connect timed out`));
       }, timeoutMs);
-      const reader = new FrameReader({
+      const reader = new StreamFramer({
         maxPayload: 1 << 20,
         onFrame: (b) => this.onFrame?.(decodeFrame(Buffer.from(b))),
         onOversize: () => {
@@ -212,92 +215,101 @@ export interface Pending {
   tag?: unknown;
 }
 
-function keyOf(opcode: number, txid: number, client: string): string {
-  return `${opcode}:${txid}:${client}`;
+/** Most PENDING exchanges kept waiting for their final reply; the oldest is given up beyond it. */
+const MAX_AWAITING_FINAL = 10_000;
+
+/** Matchers of one connection: requests waiting for a first reply, and PENDING ones for their final reply. */
+interface ConnMatchers {
+  first: ReplyMatcher<Pending>;
+  final: ReplyMatcher<Pending>;
 }
 
 /**
- * Matches replies to requests as OUTPUT.md convention 5 does: the oldest
- * outstanding request with the same client_id, transaction_id and opcode.
- * Requests whose header is partial (short UDP frames) match on the fields
- * they have.
+ * Matches replies to requests with the traffic side's one rule (matcher.ts:
+ * per connection, the oldest waiting request with the same client_id,
+ * transaction_id and opcode, OUTPUT.md convention 5). Requests whose header
+ * is partial (short UDP frames), and those that may or may not be answered,
+ * match on the fields they have, after the requests that must be.
  */
 export class Matcher {
-  private readonly full = new Map<string, Pending[]>();
+  private readonly conns = new Map<number, ConnMatchers>();
   private partial: Pending[] = [];
-  private readonly awaitingFinal = new Map<string, Pending[]>();
+  /** PENDING exchanges waiting for their final reply, oldest first (bounded). */
+  private readonly awaitingFinal = new Set<Waiting<Pending>>();
+  private readonly place = new Map<Pending, Waiting<Pending>>();
+
+  private of(conn: number): ConnMatchers {
+    let m = this.conns.get(conn);
+    if (!m) this.conns.set(conn, (m = { first: new ReplyMatcher(), final: new ReplyMatcher() }));
+    return m;
+  }
 
   add(p: Pending): void {
     const e = p.exp;
     if (e.kind === 'none') return;
     if (e.kind === 'reply' && e.opcode !== null && e.txid !== null && e.client !== null) {
-      const k = keyOf(e.opcode, e.txid, e.client);
-      const q = this.full.get(k);
-      if (q) q.push(p);
-      else this.full.set(k, [p]);
+      this.place.set(p, this.of(p.conn).first.add(e.txid, BigInt(`0x${e.client}`), e.opcode, p));
     } else this.partial.push(p);
   }
 
   /** Drops a pending entry (batch over); a late reply to it then matches nothing. */
   remove(p: Pending): void {
-    const e = p.exp;
-    if (e.opcode !== null && e.txid !== null && e.client !== null) {
-      const k = keyOf(e.opcode, e.txid, e.client);
-      const q = this.full.get(k);
-      if (q) {
-        const i = q.indexOf(p);
-        if (i >= 0) q.splice(i, 1);
-        if (q.length === 0) this.full.delete(k);
-      }
+    const w = this.place.get(p);
+    if (w) {
+      this.place.delete(p);
+      this.of(p.conn).first.remove(w);
     }
     const i = this.partial.indexOf(p);
     if (i >= 0) this.partial.splice(i, 1);
   }
 
-  /** The pending request a reply answers, or null. Only frames with bit 15 are replies. */
-  match(f: DecodedFrame, at: number): Pending | null {
+  /** The pending request a reply on connection `conn` answers, or null. Only frames with bit 15 are replies. */
+  match(f: DecodedFrame, at: number, conn = 0): Pending | null {
     const b = f.bytes;
     if (b.length < HEADER_SIZE) return null;
-    const opcode = b.readUInt16BE(0);
+    const opcode = Header.get.opcode(b, 0);
     if ((opcode & REPLY_BIT) === 0) return null;
-    const req = opcode & ~REPLY_BIT & 0xffff;
-    const txid = b.readUInt32BE(OFF.txid);
-    const client = b.toString('hex', OFF.client, OFF.client + 8);
-    const k = keyOf(req, txid, client);
+    const m = this.of(conn);
     // an unanswered request first; a final reply after PENDING only when none is waiting
-    const q = this.full.get(k);
     let p: Pending | undefined;
-    if (q && q.length) {
-      p = q.shift()!;
-      if (q.length === 0) this.full.delete(k);
+    const w = m.first.findFor(b);
+    if (w) {
+      m.first.remove(w);
+      this.place.delete(w.item);
+      p = w.item;
     } else {
-      const fin = this.awaitingFinal.get(k);
-      if (fin && fin.length) {
-        const w = fin.shift()!;
-        if (fin.length === 0) this.awaitingFinal.delete(k);
-        w.pendingOpen = false;
-        return w;
+      const fin = m.final.findFor(b);
+      if (fin) {
+        m.final.remove(fin);
+        this.awaitingFinal.delete(fin);
+        fin.item.pendingOpen = false;
+        return fin.item;
       }
-      const i = this.partial.findIndex((x) =>
-        (x.exp.opcode === null || x.exp.opcode === req) && (x.exp.txid === null || x.exp.txid === txid) && (x.exp.client === null || x.exp.client === client));
+      const req = requestOpcode(opcode);
+      const txid = Header.get.transaction_id(b, 0);
+      const client = b.toString('hex', Header.field.client_id.offset, Header.field.client_id.offset + Header.field.client_id.width);
+      const i = this.partial.findIndex((x) => x.conn === conn
+        && (x.exp.opcode === null || x.exp.opcode === req) && (x.exp.txid === null || x.exp.txid === txid) && (x.exp.client === null || x.exp.client === client));
       if (i >= 0) p = this.partial.splice(i, 1)[0];
     }
     if (!p) return null;
     p.reply = f;
     p.replyAt = at;
-    if (f.header.sub_opcode === 0x01) {
+    if (f.header.sub_opcode === STATUS_PENDING) {
       p.pendingOpen = true;
-      const w = this.awaitingFinal.get(k);
-      if (w) w.push(p);
-      else this.awaitingFinal.set(k, [p]);
-      if (this.awaitingFinal.size > 10_000) this.awaitingFinal.delete(this.awaitingFinal.keys().next().value!);
+      this.awaitingFinal.add(m.final.add(Header.get.transaction_id(b, 0), Header.get.client_id(b, 0), opcode, p));
+      if (this.awaitingFinal.size > MAX_AWAITING_FINAL) {
+        const oldest = this.awaitingFinal.values().next().value!;
+        this.awaitingFinal.delete(oldest);
+        this.of(oldest.item.conn).final.remove(oldest);
+      }
     }
     return p;
   }
 
   get outstanding(): number {
     let n = this.partial.length;
-    for (const q of this.full.values()) n += q.length;
+    for (const m of this.conns.values()) n += m.first.size;
     return n;
   }
 }
@@ -344,7 +356,7 @@ export function applyBindings(step: Step, replies: ReadonlyArray<DecodedFrame | 
   let changed = false;
   for (const b of step.bind) {
     const reply = replies[b.from];
-    if (!reply || reply.header.sub_opcode !== 0x00 || reply.bytes.length < b.replyOffset + 2 || frame.length < b.offset + 2) continue;
+    if (!reply || reply.header.sub_opcode !== STATUS_OK || reply.bytes.length < b.replyOffset + 2 || frame.length < b.offset + 2) continue;
     frame.writeUInt16BE(reply.bytes.readUInt16BE(b.replyOffset), b.offset);
     changed = true;
   }
@@ -394,10 +406,10 @@ export async function runCase(c: FuzzCase, opts: ExecOptions): Promise<Observati
       const conn = await RawConn.open(c.conns[i]!, opts.host, opts.port, i, opts.record ? transcript : null);
       conn.onFrame = (f) => {
         const at = nowMs();
-        const p = matcher.match(f, at);
+        const p = matcher.match(f, at, i);
         if (p) {
           if (firstReply[p.step] === null && p.exp.kind === 'reply') firstReply[p.step] = f;
-        } else if (f.header.opcode !== null && f.header.opcode !== 0x0007) {
+        } else if (f.header.opcode !== null && f.header.opcode !== OP_ANNOUNCE) {
           unmatched.push({ conn: i, frame: f, at });
         }
       };

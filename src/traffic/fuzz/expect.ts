@@ -26,7 +26,8 @@
 import { decodeFrame } from '../../protocol/decode.js';
 import { expertCodesWhere, type ExpertCode } from '../../protocol/expert.js';
 import { HEADER_SIZE, OP_ANNOUNCE, REPLY_BIT, opcodeDef } from '../../protocol/fields.js';
-import { OFF } from './frames.js';
+import { StreamFramer } from '../../net/streamFramer.js';
+import { Header } from '../../protocol/access.js';
 
 export const MALFORMED_CODES: ReadonlySet<ExpertCode> = expertCodesWhere((d) => d.refused);
 
@@ -60,7 +61,8 @@ function describe(opcode: number | null, txid: number | null): string {
 export function frameExpectation(bytes: Buffer, udp: boolean): Expectation {
   const f = decodeFrame(bytes, { udp });
   const h = f.header;
-  const client = bytes.length >= OFF.client + 8 ? bytes.toString('hex', OFF.client, OFF.client + 8) : null;
+  const id = Header.field.client_id;
+  const client = Header.has.client_id(bytes.length) ? bytes.toString('hex', id.offset, id.offset + id.width) : null;
   const malformed = f.findings.map((x) => x.code).filter((c) => MALFORMED_CODES.has(c));
   const base = { opcode: h.opcode, txid: h.transaction_id, client, malformed, closeOk: false, desc: describe(h.opcode, h.transaction_id) };
   if (h.opcode === null) return { ...base, kind: 'optional' };
@@ -80,51 +82,44 @@ export function udpExpectation(datagram: Buffer): Expectation {
 export interface TcpFramed {
   /** Per write (step), the expectations of the frames whose last byte it carried. */
   perWrite: Expectation[][];
-  /** Every write ended exactly on a frame boundary and nothing is over the limit. */
+  /** Every frame ends where a write ends, and the stream ends on a frame boundary with nothing over the limit. */
   clean: boolean;
 }
 
 /**
- * Frames a TCP byte stream the way the server does (length field, payload
- * limit) and returns the expectations per write.
+ * Frames a TCP byte stream the way the server does (the shared stream framer:
+ * length field, payload limit) and returns the expectations per write: a
+ * frame belongs to the write that carried its last byte, a header over the
+ * limit to the write that completed it.
  */
 export function tcpExpectations(writes: readonly Buffer[], maxPayload: number): TcpFramed {
   const perWrite: Expectation[][] = writes.map(() => []);
-  const stream = Buffer.concat(writes);
-  const ends: number[] = [];
-  let acc = 0;
-  for (const w of writes) ends.push((acc += w.length));
-  const writeOf = (end: number) => {
-    const i = ends.findIndex((e) => e >= end);
-    return i < 0 ? writes.length - 1 : i;
-  };
-  let at = 0;
+  let current: Expectation[] = perWrite[0] ?? [];
   let clean = true;
-  while (at < stream.length) {
-    const rest = stream.length - at;
-    if (rest < HEADER_SIZE) {
-      const e = frameExpectation(stream.subarray(at), false);
-      perWrite[writes.length - 1]!.push({ ...e, kind: 'stall', desc: `${e.desc} (${rest} bytes of a header)` });
-      clean = false;
-      break;
-    }
-    const size = HEADER_SIZE + 4 * stream.readUInt16BE(at + OFF.length);
-    if (size - HEADER_SIZE > maxPayload) {
-      const e = frameExpectation(stream.subarray(at, at + HEADER_SIZE), false);
-      perWrite[writeOf(at + HEADER_SIZE)]!.push({ ...e, kind: 'stall', closeOk: true, desc: `${e.desc} (length over the ${maxPayload}-byte limit)` });
-      clean = false;
-      break;
-    }
-    if (rest < size) {
-      const e = frameExpectation(stream.subarray(at), false);
-      perWrite[writes.length - 1]!.push({ ...e, kind: 'stall', desc: `${e.desc} (${rest} of ${size} bytes)` });
-      clean = false;
-      break;
-    }
-    const end = at + size;
-    if (!ends.includes(end)) clean = false;
-    perWrite[writeOf(end)]!.push(frameExpectation(stream.subarray(at, end), false));
-    at = end;
+  const framer = new StreamFramer({
+    maxPayload,
+    onFrame: (frame) => current.push(frameExpectation(frame, false)),
+    onOversize: (_h, _size, header) => {
+      const e = frameExpectation(header, false);
+      current.push({ ...e, kind: 'stall', closeOk: true, desc: `${e.desc} (length over the ${maxPayload}-byte limit)` });
+    },
+  });
+  for (let i = 0; i < writes.length; i++) {
+    current = perWrite[i]!;
+    const before = framer.frames;
+    framer.push(writes[i]!);
+    // Clean: every frame ends where a write ends (at most one frame per write,
+    // and none followed by bytes of the next in the same write).
+    const n = framer.frames - before;
+    if (framer.isStopped || n > 1 || (n === 1 && framer.buffered > 0)) clean = false;
+  }
+  const rest = framer.buffered;
+  if (rest > 0) {
+    clean = false;
+    const e = frameExpectation(framer.held(), false);
+    const size = framer.heldSize;
+    const what = size < 0 ? `${rest} bytes of a header` : `${rest} of ${size} bytes`;
+    perWrite[writes.length - 1]!.push({ ...e, kind: 'stall', desc: `${e.desc} (${what})` });
   }
   return { perWrite, clean };
 }

@@ -5,8 +5,9 @@
 import { byteSum, fixChecksum } from '../../protocol/checksum.js';
 import { writeField, type BlockRecord } from '../../protocol/codec.js';
 import { encodeFrame, type FrameSpec } from '../../protocol/encode.js';
+import { Header, SESSION_ID_FIELDS } from '../../protocol/access.js';
 import {
-  HEADER, HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUS_OK,
+  HEADER_SIZE, OPCODES, PAYLOAD_BLOCKS, REPLY_BIT, STATUS_OK,
   type BlockLayout, type FieldDef, type OpcodeDef,
 } from '../../protocol/fields.js';
 
@@ -16,31 +17,20 @@ export const FUZZ_CLIENT = 0x46555a5an;
 export const TEMPLATE_SESSION = 0xbeef;
 export const FUZZ_SAN = 1;
 
-export function headerField(name: string): FieldDef {
-  const f = HEADER.fields.find((x) => x.name === name);
-  if (!f) throw new Error(`field table has no header field ${name}`);
-  return f;
-}
-
-export function blockField(block: BlockLayout, name: string): FieldDef | undefined {
-  return block.fields.find((x) => x.name === name);
-}
-
-const F_LENGTH = headerField('length');
-const F_TXID = headerField('transaction_id');
-const F_CLIENT = headerField('client_id');
-const F_OPCODE = headerField('opcode');
-const F_SUB = headerField('sub_opcode');
-const F_CHECKSUM = headerField('checksum');
-
+/** Header byte offsets, from the field table (for byte-level mutations that address header bytes). */
 export const OFF = {
-  opcode: F_OPCODE.offset,
-  client: F_CLIENT.offset,
-  txid: F_TXID.offset,
-  sub: F_SUB.offset,
-  length: F_LENGTH.offset,
-  checksum: F_CHECKSUM.offset,
+  opcode: Header.field.opcode.offset,
+  client: Header.field.client_id.offset,
+  txid: Header.field.transaction_id.offset,
+  sub: Header.field.sub_opcode.offset,
+  length: Header.field.length.offset,
+  checksum: Header.field.checksum.offset,
 } as const;
+
+/** The session id field of a payload block, or undefined for blocks that name none (device records). */
+export function sessionField(block: BlockLayout): FieldDef | undefined {
+  return SESSION_ID_FIELDS.get(block)?.field;
+}
 
 /** A valid frame of one opcode (or a reply shape) that mutations start from. */
 export interface Template {
@@ -173,7 +163,7 @@ export function setUint(frame: Uint8Array, at: number, f: FieldDef, value: bigin
 /** Writes the true payload length into the length field (payload rounded down to words). */
 export function fixLength(frame: Uint8Array): void {
   if (frame.length < HEADER_SIZE) return;
-  writeField(frame, 0, F_LENGTH, Math.floor((frame.length - HEADER_SIZE) / 4));
+  Header.set.length(frame, 0, Math.floor((frame.length - HEADER_SIZE) / 4));
 }
 
 /** Makes the bytes [0, end) sum to 0 (a good checksum over what the receiver frames). */
@@ -192,17 +182,17 @@ export function residue(frame: Uint8Array, end = frame.length): number {
 export function setResidue(frame: Uint8Array, want: number, end = frame.length): void {
   if (frame.length < HEADER_SIZE) return;
   const now = byteSum(frame, 0, Math.min(end, frame.length));
-  frame[OFF.checksum] = (frame[OFF.checksum]! - now + want + 512) & 0xff;
+  Header.set.checksum(frame, 0, Header.get.checksum(frame, 0) - now + want + 512);
 }
 
 export function txidOf(frame: Uint8Array): number | null {
-  return frame.length >= OFF.txid + 4 ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).readUInt32BE(OFF.txid) : null;
+  return Header.has.transaction_id(frame.length) ? Header.get.transaction_id(frame, 0) : null;
 }
 
 /** The frame size the length field declares, or null without one. */
 export function declaredSize(frame: Uint8Array, at = 0): number | null {
   if (frame.length - at < HEADER_SIZE) return null;
-  return HEADER_SIZE + 4 * ((frame[at + OFF.length]! << 8) | frame[at + OFF.length + 1]!);
+  return HEADER_SIZE + 4 * Header.get.length(frame, at);
 }
 
 export function hex(b: Uint8Array): string {

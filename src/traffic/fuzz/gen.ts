@@ -3,10 +3,11 @@
 // strategy shapes (finite lists, infinite generators) and the helpers that
 // build single cases, "deep" cases on a live session and sequences.
 
-import { ALLOC_BLOCK, FREE_BLOCK, HEADER_SIZE, INIT_BLOCK, OP_FREE, SESSION_REF, type BlockLayout, type FieldDef } from '../../protocol/fields.js';
+import { Alloc, Free } from '../../protocol/access.js';
+import { FREE_BLOCK, HEADER_SIZE, INIT_BLOCK, OP_FREE, SESSION_REF, type BlockLayout, type FieldDef } from '../../protocol/fields.js';
 import { writeField } from '../../protocol/codec.js';
 import type { Change, FuzzCase, Step, Transport } from './cases.js';
-import { FUZZ_CLIENT, blockField, build, declaredSize, fixChecksumOver, templateByName, type Template } from './frames.js';
+import { FUZZ_CLIENT, build, sessionField, declaredSize, fixChecksumOver, templateByName, type Template } from './frames.js';
 import { Rng } from './prng.js';
 import type { StateModel } from './statemodel.js';
 import type { InterestingValue } from './values.js';
@@ -36,7 +37,7 @@ export interface Strategy {
 }
 
 export const UDP_MAX = 65507;
-export const SESSION_IN_ALLOC = blockField(ALLOC_BLOCK, 'session_id')!;
+export const SESSION_IN_ALLOC: FieldDef = Alloc.field.session_id;
 export const REPLY_SESSION_OFFSET = HEADER_SIZE + SESSION_IN_ALLOC.offset;
 /** Blocks that name a session: fuzzed after a real Allocate so the lookup succeeds. */
 export const SESSION_BLOCKS: ReadonlySet<BlockLayout> = new Set([INIT_BLOCK, FREE_BLOCK, SESSION_REF]);
@@ -137,7 +138,7 @@ export function deepCase(ctx: Ctx, strategy: string, n: number, desc: string, t:
   const base = Buffer.from(frame);
   mutate(frame);
   fixChecksumForView(frame);
-  const sess = t.block ? blockField(t.block, 'session_id') : undefined;
+  const sess = t.block ? sessionField(t.block) : undefined;
   const steps: Step[] = [
     { conn: 0, frame: alloc, await: true },
     { conn: 0, frame, base, await: true, bind: bindSession && sess ? [{ from: 0, replyOffset: REPLY_SESSION_OFFSET, offset: HEADER_SIZE + sess.offset }] : undefined },
@@ -148,7 +149,7 @@ export function deepCase(ctx: Ctx, strategy: string, n: number, desc: string, t:
 
 export function cleanupFree(ctx: Ctx, strategy: string, n: number, client: bigint, from: number, conn = 0): Step {
   const free = build(templateByName('Free'), { client_id: client, transaction_id: ctx.txid(strategy, n * 4 + 3) });
-  return { conn, frame: free, await: true, cleanup: true, bind: [{ from, replyOffset: REPLY_SESSION_OFFSET, offset: HEADER_SIZE + blockField(FREE_BLOCK, 'session_id')!.offset }] };
+  return { conn, frame: free, await: true, cleanup: true, bind: [{ from, replyOffset: REPLY_SESSION_OFFSET, offset: HEADER_SIZE + Free.field.session_id.offset }] };
 }
 
 
@@ -168,7 +169,7 @@ export function sequence(ctx: Ctx, name: string, n: number): SeqBuilder {
     add(t, over, opts = {}) {
       const payload = opts.payload ? { ...(t.spec.payload as Record<string, unknown>), ...opts.payload } : t.spec.payload;
       const frame = build(t, { ...over, payload: payload as never, transaction_id: opts.txid ?? ctx.txid(name, n * 64 + k++) });
-      const sess = t.block ? blockField(t.block, 'session_id') : undefined;
+      const sess = t.block ? sessionField(t.block) : undefined;
       steps.push({
         conn: opts.conn ?? 0, frame, await: opts.await ?? true, cleanup: opts.cleanup,
         bind: opts.bindFrom !== undefined && sess ? [{ from: opts.bindFrom, replyOffset: REPLY_SESSION_OFFSET, offset: HEADER_SIZE + sess.offset }] : undefined,

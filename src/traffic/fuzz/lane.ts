@@ -11,11 +11,13 @@
 
 import { fixChecksum } from '../../protocol/checksum.js';
 import type { DecodedFrame } from '../../protocol/decode.js';
-import { ALLOC_BLOCK, FREE_BLOCK, HEADER_SIZE, OP_ALLOCATE, REPLY_BIT } from '../../protocol/fields.js';
+import { Alloc, Free, Header } from '../../protocol/access.js';
+import { HEADER_SIZE, OP_ALLOCATE, REPLY_BIT, STATUS_OK } from '../../protocol/fields.js';
+import { ReplyMatcher } from '../matcher.js';
 import type { FuzzCase, Transport } from './cases.js';
 import { RawConn, Matcher, nowMs, type Pending } from './exec.js';
 import { acceptsStatus, frameExpectation, type Expectation } from './expect.js';
-import { OFF, blockField, build, templateByName } from './frames.js';
+import { build, templateByName } from './frames.js';
 import type { OracleName } from './oracle.js';
 
 export interface LaneItem {
@@ -42,13 +44,12 @@ export interface LaneResult {
 }
 
 const HOUSEKEEPING = Symbol('housekeeping');
-const SESSION_REPLY = HEADER_SIZE + blockField(ALLOC_BLOCK, 'session_id')!.offset;
-const SESSION_FREE = HEADER_SIZE + blockField(FREE_BLOCK, 'session_id')!.offset;
 
 export class Lane {
   private conn: RawConn | null = null;
   private matcher = new Matcher();
-  private readonly late = new Set<string>();
+  /** Requests given up on this connection: a late reply to one is no stray. */
+  private late = new ReplyMatcher<true>();
   private readonly recentNone = new Map<number, FuzzCase>();
   private hkTxid = 0xf0000000;
   private unmatched: DecodedFrame[] = [];
@@ -73,7 +74,7 @@ export class Lane {
     if (this.conn && this.conn.isOpen) return this.conn;
     this.conn?.destroy();
     this.matcher = new Matcher();
-    this.late.clear();
+    this.late = new ReplyMatcher<true>();
     const conn = await RawConn.open(this.transport, this.host, this.port);
     conn.onEvent = () => this.poke();
     conn.onFrame = (f) => this.onFrame(conn, f);
@@ -86,18 +87,22 @@ export class Lane {
     if (!p) {
       const op = f.header.opcode;
       if (op === null || (op & REPLY_BIT) === 0) return; // Announces and other requests are not replies
-      const key = `${op & 0x7fff}:${f.header.transaction_id}:${f.bytes.toString('hex', OFF.client, OFF.client + 8)}`;
-      if (this.late.delete(key)) return;
+      const late = this.late.findFor(f.bytes);
+      if (late) {
+        this.late.remove(late);
+        return;
+      }
       this.unmatched.push(f);
       return;
     }
     // Free what an Allocate was granted (also a final reply after PENDING).
     const b = f.bytes;
-    if (b.readUInt16BE(0) === (OP_ALLOCATE | REPLY_BIT) && b[OFF.sub] === 0x00 && b.length >= SESSION_REPLY + 2) {
-      const session = b.readUInt16BE(SESSION_REPLY);
-      const client = b.readBigUInt64BE(OFF.client);
+    if (Header.get.opcode(b, 0) === (OP_ALLOCATE | REPLY_BIT) && Header.get.sub_opcode(b, 0) === STATUS_OK
+      && Alloc.has.session_id(b.length - HEADER_SIZE)) {
+      const session = Alloc.get.session_id(b, HEADER_SIZE);
+      const client = Header.get.client_id(b, 0);
       const free = build(templateByName('Free'), { client_id: client, transaction_id: this.hkTxid++ >>> 0 });
-      free.writeUInt16BE(session, SESSION_FREE);
+      Free.set.session_id(free, HEADER_SIZE, session);
       fixChecksum(free);
       if (this.hkTxid > 0xffffffff) this.hkTxid = 0xf0000000;
       const hk: Pending = { exp: frameExpectation(free, this.transport === 'udp'), step: 0, conn: 0, sentAt: nowMs(), reply: null, replyAt: 0, pendingOpen: false, tag: HOUSEKEEPING };
@@ -181,7 +186,7 @@ export class Lane {
       }
       this.matcher.remove(p);
       if (p.exp.kind !== 'reply' || again.has(c)) continue;
-      if (p.exp.opcode !== null && p.exp.txid !== null && p.exp.client !== null) this.late.add(`${p.exp.opcode}:${p.exp.txid}:${p.exp.client}`);
+      if (p.exp.opcode !== null && p.exp.txid !== null && p.exp.client !== null) this.late.add(p.exp.txid, BigInt(`0x${p.exp.client}`), p.exp.opcode, true);
       suspects.push({ c, hint: broken ? 'reset' : 'hang', detail: broken ? `${broken} before the reply to ${p.exp.desc}` : `no reply to ${p.exp.desc}` });
     }
     let orphans = 0;

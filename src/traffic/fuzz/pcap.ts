@@ -5,95 +5,44 @@
 // that follow the bytes, and FIN/RST as observed.
 
 import { PcapngWriter, fileSink } from '../../capture/writer.js';
+import {
+  TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, ip4, tcpPacket, udpPacket, type Hosts,
+} from '../../net/build.js';
+import { DEFAULT_PORT } from '../../protocol/fields.js';
 import type { TranscriptEvent } from './exec.js';
 
 const LINKTYPE_ETHERNET = 1;
-const MAC_CLIENT = [0x02, 0, 0, 0, 0, 0x01];
-const MAC_SERVER = [0x02, 0, 0, 0, 0, 0x02];
-const IP_CLIENT = [127, 0, 0, 1];
-const IP_SERVER = [127, 0, 0, 1];
-export const PCAP_SERVER_PORT = 7369;
+const MAC_CLIENT = Uint8Array.of(0x02, 0, 0, 0, 0, 0x01);
+const MAC_SERVER = Uint8Array.of(0x02, 0, 0, 0, 0, 0x02);
+const IP_CLIENT = ip4('127.0.0.1');
+const IP_SERVER = ip4('127.0.0.1');
+export const PCAP_SERVER_PORT = DEFAULT_PORT;
 export const PCAP_CLIENT_PORT_BASE = 40001;
 const MSS = 16384;
 
-function sum16(b: Buffer, start: number, end: number, init = 0): number {
-  let s = init;
-  for (let i = start; i < end; i += 2) s += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
-  return s;
+const FROM_CLIENT: Hosts = { srcMac: MAC_CLIENT, dstMac: MAC_SERVER, src: IP_CLIENT, dst: IP_SERVER };
+const FROM_SERVER: Hosts = { srcMac: MAC_SERVER, dstMac: MAC_CLIENT, src: IP_SERVER, dst: IP_CLIENT };
+
+/** Packets of one transcript; IPv4 ids count up from 1 in each. */
+class Packets {
+  private ipId = 1;
+
+  udp(fromClient: boolean, cport: number, data: Buffer): Buffer {
+    const [sp, dp] = fromClient ? [cport, PCAP_SERVER_PORT] : [PCAP_SERVER_PORT, cport];
+    return udpPacket(fromClient ? FROM_CLIENT : FROM_SERVER, sp, dp, data, this.ipId++);
+  }
+
+  tcp(fromClient: boolean, cport: number, seq: number, ack: number, flags: number, data: Buffer): Buffer {
+    const [sp, dp] = fromClient ? [cport, PCAP_SERVER_PORT] : [PCAP_SERVER_PORT, cport];
+    return tcpPacket(fromClient ? FROM_CLIENT : FROM_SERVER, sp, dp, seq, ack, flags, data, this.ipId++);
+  }
 }
 
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-let ipId = 1;
-
-function ipv4(proto: number, src: number[], dst: number[], l4: Buffer): Buffer {
-  const h = Buffer.alloc(20);
-  h[0] = 0x45;
-  h.writeUInt16BE(20 + l4.length, 2);
-  h.writeUInt16BE(ipId++ & 0xffff, 4);
-  h.writeUInt16BE(0x4000, 6);
-  h[8] = 64;
-  h[9] = proto;
-  Buffer.from(src).copy(h, 12);
-  Buffer.from(dst).copy(h, 16);
-  h.writeUInt16BE(fold(sum16(h, 0, 20)), 10);
-  return Buffer.concat([h, l4]);
-}
-
-function pseudo(src: number[], dst: number[], proto: number, len: number): number {
-  const p = Buffer.alloc(12);
-  Buffer.from(src).copy(p, 0);
-  Buffer.from(dst).copy(p, 4);
-  p[9] = proto;
-  p.writeUInt16BE(len, 10);
-  return sum16(p, 0, 12);
-}
-
-function eth(ip: Buffer, fromClient: boolean): Buffer {
-  const h = Buffer.alloc(14);
-  Buffer.from(fromClient ? MAC_SERVER : MAC_CLIENT).copy(h, 0);
-  Buffer.from(fromClient ? MAC_CLIENT : MAC_SERVER).copy(h, 6);
-  h.writeUInt16BE(0x0800, 12);
-  return Buffer.concat([h, ip]);
-}
-
-function udp(fromClient: boolean, cport: number, data: Buffer): Buffer {
-  const u = Buffer.alloc(8 + data.length);
-  const [sp, dp] = fromClient ? [cport, PCAP_SERVER_PORT] : [PCAP_SERVER_PORT, cport];
-  const [src, dst] = fromClient ? [IP_CLIENT, IP_SERVER] : [IP_SERVER, IP_CLIENT];
-  u.writeUInt16BE(sp, 0);
-  u.writeUInt16BE(dp, 2);
-  u.writeUInt16BE(u.length, 4);
-  data.copy(u, 8);
-  const c = fold(sum16(u, 0, u.length, pseudo(src, dst, 17, u.length)));
-  u.writeUInt16BE(c === 0 ? 0xffff : c, 6);
-  return eth(ipv4(17, src, dst, u), fromClient);
-}
-
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const PSH = 0x08;
-const ACK = 0x10;
-
-function tcp(fromClient: boolean, cport: number, seq: number, ack: number, flags: number, data: Buffer): Buffer {
-  const t = Buffer.alloc(20 + data.length);
-  const [sp, dp] = fromClient ? [cport, PCAP_SERVER_PORT] : [PCAP_SERVER_PORT, cport];
-  const [src, dst] = fromClient ? [IP_CLIENT, IP_SERVER] : [IP_SERVER, IP_CLIENT];
-  t.writeUInt16BE(sp, 0);
-  t.writeUInt16BE(dp, 2);
-  t.writeUInt32BE(seq >>> 0, 4);
-  t.writeUInt32BE(ack >>> 0, 8);
-  t[12] = 5 << 4;
-  t[13] = flags;
-  t.writeUInt16BE(65535, 14);
-  data.copy(t, 20);
-  t.writeUInt16BE(fold(sum16(t, 0, t.length, pseudo(src, dst, 6, t.length))), 16);
-  return eth(ipv4(6, src, dst, t), fromClient);
-}
+const FIN = TCP_FIN;
+const SYN = TCP_SYN;
+const RST = TCP_RST;
+const PSH = TCP_PSH;
+const ACK = TCP_ACK;
 
 export interface PcapPacket {
   t: number;
@@ -103,6 +52,9 @@ export interface PcapPacket {
 /** The packets for a transcript, in event order. */
 export function transcriptPackets(events: readonly TranscriptEvent[]): PcapPacket[] {
   const out: PcapPacket[] = [];
+  const pk = new Packets();
+  const udp = pk.udp.bind(pk);
+  const tcp = pk.tcp.bind(pk);
   const state = new Map<number, { cseq: number; sseq: number; finOut: boolean; finIn: boolean }>();
   for (const e of events) {
     const cport = PCAP_CLIENT_PORT_BASE + e.conn;

@@ -3,7 +3,8 @@
 
 import { decodeFrame } from '../../protocol/decode.js';
 import { HEADER, HEADER_SIZE, REPLY_BIT, type FieldDef } from '../../protocol/fields.js';
-import { OFF, TEMPLATES, build } from './frames.js';
+import { Header } from '../../protocol/access.js';
+import { TEMPLATES, build } from './frames.js';
 import { UDP_MAX, fixChecksumForView, hex, infinite, setAt, single, type Ctx, type Strategy } from './gen.js';
 import type { Rng } from './prng.js';
 import { interestingValues } from './values.js';
@@ -14,7 +15,7 @@ const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
 function flipFrame(rng: Rng, frame: Buffer): string {
   const n = 1 + rng.int(4);
   const where: number[] = [];
-  const lengthBefore = frame.readUInt16BE(OFF.length);
+  const lengthBefore = Header.get.length(frame, 0);
   for (let k = 0; k < n; k++) {
     const at = rng.int(frame.length);
     where.push(at);
@@ -23,7 +24,7 @@ function flipFrame(rng: Rng, frame: Buffer): string {
     else if (how === 1) frame[at] = rng.int(256);
     else frame[at] = rng.pick(INTERESTING_BYTES);
   }
-  frame.writeUInt16BE(lengthBefore, OFF.length);
+  Header.set.length(frame, 0, lengthBefore);
   const fixed = rng.chance(0.5);
   if (fixed) fixChecksumForView(frame);
   return `bytes ${[...new Set(where)].sort((a, b) => a - b).join(', ')} changed, checksum ${fixed ? 'fixed' : 'as is'}`;
@@ -44,10 +45,10 @@ function flip(ctx: Ctx): Strategy {
 /** The fields of a frame with their byte offsets: header (but length/checksum) and payload records. */
 function mutableFields(frame: Buffer): Array<{ f: FieldDef; at: number }> {
   const out: Array<{ f: FieldDef; at: number }> = [];
-  for (const f of HEADER.fields) if (f.name !== 'length' && f.name !== 'checksum') out.push({ f, at: f.offset });
+  for (const f of HEADER.fields) if (f !== Header.field.length && f !== Header.field.checksum) out.push({ f, at: f.offset });
   const d = decodeFrame(frame);
   const def = d.def;
-  const block = def ? ((frame.readUInt16BE(0) & REPLY_BIT) !== 0 ? def.reply : def.request) : null;
+  const block = def ? ((Header.get.opcode(frame, 0) & REPLY_BIT) !== 0 ? def.reply : def.request) : null;
   if (block) {
     const n = block.repeated ? Math.floor((frame.length - HEADER_SIZE) / block.size) : frame.length - HEADER_SIZE >= block.size ? 1 : 0;
     for (let r = 0; r < n; r++) for (const f of block.fields) out.push({ f, at: HEADER_SIZE + r * block.size + f.offset });

@@ -1,9 +1,10 @@
 // Stateful sequences (VVMP.md section 7 forbids them): session ids bound from
 // the server's own Allocate replies, so they replay against a fresh server.
 
+import { Header } from '../../protocol/access.js';
 import { OP_ALLOCATE } from '../../protocol/fields.js';
 import type { Step, Transport } from './cases.js';
-import { OFF, templateByName } from './frames.js';
+import { templateByName } from './frames.js';
 import { fromList, infinite, sequence, type Ctx, type SeqBuilder, type Strategy } from './gen.js';
 import type { Rng } from './prng.js';
 import type { StateModel } from './statemodel.js';
@@ -26,10 +27,10 @@ export function walkStrategy(ctx: Ctx, model: StateModel): Strategy {
     b.steps.push(...prefix);
     let alloc = -1;
     prefix.forEach((s, i) => {
-      if (s.frame.length >= OFF.opcode + 2 && s.frame.readUInt16BE(OFF.opcode) === OP_ALLOCATE) alloc = i;
+      if (Header.has.opcode(s.frame.length) && Header.get.opcode(s.frame, 0) === OP_ALLOCATE) alloc = i;
     });
     const lastFrame = prefix[prefix.length - 1]?.frame;
-    const owner = lastFrame && lastFrame.length >= OFF.client + 8 ? lastFrame.readBigUInt64BE(OFF.client) : ctx.client(name, n);
+    const owner = lastFrame && Header.has.client_id(lastFrame.length) ? Header.get.client_id(lastFrame, 0) : ctx.client(name, n);
     const took: string[] = [];
     for (let k = 1 + rng.int(3); k > 0; k--) {
       const t = rng.pick(moves);

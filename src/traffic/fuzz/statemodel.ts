@@ -8,6 +8,7 @@
 //
 // Written as state-model.dot (Graphviz) and state-model.json in --out.
 
+import { SESSION_ID_FIELDS } from '../../protocol/access.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedFrame } from '../../protocol/decode.js';
@@ -33,7 +34,7 @@ export function replyState(reply: DecodedFrame): string {
   if (reply.header.sub_opcode === STATUS_OK && def) {
     if (def.code === OP_ALLOCATE) session = ' session granted';
     else if (def.code === OP_FREE) session = ' session freed';
-    else if (def.request?.fields.some((f) => f.name === 'session_id')) session = ' session held';
+    else if (def.request && SESSION_ID_FIELDS.has(def.request)) session = ' session held';
   }
   return `${name} ${status}${session}`;
 }

@@ -26,12 +26,13 @@
 //
 // Each strategy has its own PRNG stream derived from (seed, name).
 
+import { Header } from '../../protocol/access.js';
 import {
   ALLOC_BLOCK, HEADER, HEADER_SIZE, OPCODES, OP_QUERY, REPLY_BIT, opcodeDef, type BlockLayout, type FieldDef,
 } from '../../protocol/fields.js';
 import type { FuzzCase } from './cases.js';
 import {
-  OFF, REQUEST_TEMPLATES, TEMPLATES, build, declaredSize, fixChecksumOver, fixLength, headerField, recordValues, setResidue,
+  OFF, REQUEST_TEMPLATES, TEMPLATES, build, declaredSize, fixChecksumOver, fixLength, recordValues, setResidue,
   templateByName, templateForBlock, type Template,
 } from './frames.js';
 import {
@@ -58,7 +59,7 @@ function headerBoundary(ctx: Ctx, f: FieldDef): Strategy {
         const frame = build(t, { transaction_id: ctx.txid(name, out.length) });
         const base = Buffer.from(frame);
         setAt(frame, f.offset, f, v.value);
-        if (f !== headerField('checksum')) fixChecksumForView(frame);
+        if (f !== Header.field.checksum) fixChecksumForView(frame);
         out.push(single(name, `${describeValue(f, v)} in ${t.name}`, ctx.transport(rng), frame, base, { opcode: t.name, field: f.filter, value: v.label }));
       }
     }
@@ -113,7 +114,7 @@ function subops(ctx: Ctx): Strategy[] {
       const out: FuzzCase[] = [];
       // interesting values first (boundaries, neighbours of the valid ones), then the rest
       const first = new Set<number>();
-      for (const x of interestingValues(headerField('sub_opcode'))) first.add(Number(x.value));
+      for (const x of interestingValues(Header.field.sub_opcode)) first.add(Number(x.value));
       for (const k of Object.keys(def.subops)) for (const d of [-1, 1]) first.add((Number(k) + d + 256) % 256);
       const order = [...first, ...Array.from({ length: 256 }, (_, v) => v).filter((v) => !first.has(v))];
       for (const v of order) {

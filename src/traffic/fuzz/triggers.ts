@@ -12,10 +12,11 @@
 // fires on every bad checksum does not hide another one that fires on a bad
 // checksum in Statistics only.
 
+import { Header } from '../../protocol/access.js';
 import { readField } from '../../protocol/codec.js';
 import { HEADER, HEADER_SIZE, OPCODE_BY_CODE, REPLY_BIT, type BlockLayout, type FieldDef } from '../../protocol/fields.js';
 import type { FuzzCase } from './cases.js';
-import { OFF, declaredSize, residue } from './frames.js';
+import { declaredSize, residue } from './frames.js';
 
 export interface Triggers {
   /** `transport:opcode|filter=value` per changed field (and `tcp:Free|vvmp.checksum=bad`, `udp:Query|size+4`). */
@@ -27,15 +28,15 @@ export interface Triggers {
 }
 
 function opcodeName(frame: Buffer): string {
-  if (frame.length < OFF.opcode + 2) return 'frame';
-  const op = frame.readUInt16BE(OFF.opcode);
+  if (!Header.has.opcode(frame.length)) return 'frame';
+  const op = Header.get.opcode(frame, 0);
   const def = OPCODE_BY_CODE.get(op & 0x7fff);
   return def ? (op & REPLY_BIT ? `${def.name}-reply` : def.name) : `0x${op.toString(16).padStart(4, '0')}`;
 }
 
 function layoutOf(base: Buffer): BlockLayout | null {
   if (base.length < HEADER_SIZE) return null;
-  const op = base.readUInt16BE(OFF.opcode);
+  const op = Header.get.opcode(base, 0);
   const def = OPCODE_BY_CODE.get(op & 0x7fff);
   if (!def) return null;
   return op & REPLY_BIT ? def.reply : def.request;
@@ -72,12 +73,12 @@ export function caseTriggers(c: FuzzCase): Triggers {
     // a length that tells the truth about a changed size follows the size: the size is the change
     const truthful = frame.length !== base.length && declaredSize(frame) === frame.length;
     for (const f of HEADER.fields) {
-      if (f.offset + f.width > n || f.name === 'checksum' || (truthful && f.name === 'length')) continue;
+      if (f.offset + f.width > n || f === Header.field.checksum || (truthful && f === Header.field.length)) continue;
       if (differs(frame, base, f.offset, f.width)) add(f.filter, valueText(frame, 0, f));
     }
     if (frame.length >= HEADER_SIZE) {
       const framed = Math.min(frame.length, declaredSize(frame) ?? frame.length);
-      if (residue(frame, framed) !== 0) add('vvmp.checksum', 'bad');
+      if (residue(frame, framed) !== 0) add(Header.field.checksum.filter, 'bad');
     }
     const block = layoutOf(base);
     if (block) {

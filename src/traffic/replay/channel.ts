@@ -1,7 +1,7 @@
 // One replay socket: a TCP connection standing in for one captured TCP
 // connection, or a UDP socket standing in for one captured source endpoint.
 // Frames are queued by the engine and written in batches (one write per batch
-// on TCP); replies come back whole (FrameReader on TCP, one datagram per frame
+// on TCP); replies come back whole (the stream framer on TCP, one datagram per frame
 // on UDP).
 //
 // The colleague's VvmpConnection is not used here: it matches replies by
@@ -16,8 +16,11 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { HEADER_SIZE } from '../../protocol/fields.js';
 import {
-  ConnectionResetError, DEFAULT_TIMEOUT_MS, FrameReader, TransportError, formatHostPort, transportError, type HostPort,
+  ConnectionResetError, DEFAULT_TIMEOUT_MS, TransportError, formatHostPort, transportError, type HostPort,
 } from '../transport.js';
+import { StreamFramer } from '../../net/streamFramer.js';
+import { ReplyMatcher } from '../matcher.js';
+import { Header } from '../../protocol/access.js';
 import type { Addr, TrafficTap } from './record.js';
 
 /** Largest reply payload accepted on TCP (a replay verifies; it does not police). */
@@ -32,8 +35,8 @@ export interface ChannelHandlers {
 }
 
 export class ReplayChannel {
-  /** Transaction id → plan indices of requests waiting for replies on this socket. */
-  readonly outstanding = new Map<number, number[]>();
+  /** Plan indices of the requests waiting for replies on this socket (the traffic side's one matching rule). */
+  readonly waiting = new ReplyMatcher<number>();
   /** Requests with replies still expected. */
   inflight = 0;
   /** Next transaction id for --renumber. */
@@ -82,7 +85,7 @@ export class ReplayChannel {
       this.fail(new TransportError(this.target, `connect timed out after ${this.connectTimeoutMs} ms`));
       sock.destroy();
     }, this.connectTimeoutMs);
-    const reader = new FrameReader({
+    const reader = new StreamFramer({
       maxPayload: MAX_REPLY_PAYLOAD,
       onFrame: (b) => {
         this.answered = true;
@@ -128,7 +131,7 @@ export class ReplayChannel {
       this.answered = true;
       if (this.local) this.tap?.udp(this.local, { ip: this.to.host, port: this.to.port }, false, msg);
       if (msg.length >= HEADER_SIZE) {
-        const size = HEADER_SIZE + 4 * msg.readUInt16BE(29);
+        const size = HEADER_SIZE + 4 * Header.get.length(msg, 0);
         this.h.frame(this, size < msg.length ? msg.subarray(0, size) : msg);
       } else this.h.frame(this, msg);
     });

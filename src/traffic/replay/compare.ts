@@ -19,6 +19,7 @@
 
 import { hexId, readUint, type FieldValue } from '../../protocol/codec.js';
 import type { DecodedFrame } from '../../protocol/decode.js';
+import { Header, SESSION_ID_FIELDS, Stats } from '../../protocol/access.js';
 import {
   FIELDS_BY_FILTER, HEADER, HEADER_SIZE, OP_ALLOCATE, REPLY_BIT, STATUS_OK, statusName, type BlockLayout, type FieldDef,
 } from '../../protocol/fields.js';
@@ -34,9 +35,15 @@ export const PAYLOAD_FIELD = `${HEADER.prefix}.payload`;
 
 /** Ignored unless asked for. */
 export const DEFAULT_IGNORED: readonly string[] = [
-  'vvmp.checksum',
-  'vvmp.stats.age_ms', 'vvmp.stats.bytes_read', 'vvmp.stats.bytes_written', 'vvmp.stats.io_ops', 'vvmp.stats.io_errors',
+  Header.field.checksum.filter,
+  Stats.field.age_ms.filter, Stats.field.bytes_read.filter, Stats.field.bytes_written.filter, Stats.field.io_ops.filter,
+  Stats.field.io_errors.filter,
 ];
+
+/** The session ids of payloads (mapped through the session map, not compared as they are), with their readers. */
+const SESSION_FIELDS: ReadonlyMap<FieldDef, (b: Uint8Array, base: number) => number> = new Map(
+  [...SESSION_ID_FIELDS.values()].map((s) => [s.field, s.get] as const),
+);
 
 /** Names `--ignore` accepts: every field-table filter name, plus vvmp.status and vvmp.payload. */
 export function isComparableField(name: string): boolean {
@@ -52,15 +59,15 @@ export interface CompareOptions {
 /** Builds the ignore set from the options (see the header comment). */
 export function ignoreSet(o: { strictServerId: boolean; sanMapped: boolean; extra: readonly string[] }): Set<string> {
   const s = new Set(DEFAULT_IGNORED);
-  if (!o.strictServerId) s.add('vvmp.server_id');
+  if (!o.strictServerId) s.add(Header.field.server_id.filter);
   if (o.sanMapped) {
-    s.add('vvmp.src_san');
-    s.add('vvmp.dst_san');
+    s.add(Header.field.src_san.filter);
+    s.add(Header.field.dst_san.filter);
   }
   for (const x of o.extra) {
     s.add(x);
-    if (x === 'vvmp.sub_opcode') s.add(STATUS_FIELD);
-    if (x === STATUS_FIELD) s.add('vvmp.sub_opcode');
+    if (x === Header.field.sub_opcode.filter) s.add(STATUS_FIELD);
+    if (x === STATUS_FIELD) s.add(Header.field.sub_opcode.filter);
   }
   return s;
 }
@@ -100,12 +107,12 @@ function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: numb
   return true;
 }
 
-const F_OPCODE = HEADER.fields.find((f) => f.name === 'opcode')!;
-const F_SUBOP = HEADER.fields.find((f) => f.name === 'sub_opcode')!;
-const F_LENGTH = HEADER.fields.find((f) => f.name === 'length')!;
-const F_CLIENT = HEADER.fields.find((f) => f.name === 'client_id')!;
-const F_SERVER = HEADER.fields.find((f) => f.name === 'server_id')!;
-const F_TXID = HEADER.fields.find((f) => f.name === 'transaction_id')!;
+const F_OPCODE: FieldDef = Header.field.opcode;
+const F_SUBOP: FieldDef = Header.field.sub_opcode;
+const F_LENGTH: FieldDef = Header.field.length;
+const F_CLIENT: FieldDef = Header.field.client_id;
+const F_SERVER: FieldDef = Header.field.server_id;
+const F_TXID: FieldDef = Header.field.transaction_id;
 
 export interface ReplyContext {
   /** Transaction id the replayed request carried. */
@@ -125,20 +132,25 @@ export function compareReply(exp: DecodedFrame, got: Buffer, o: CompareOptions, 
   const e = exp.bytes;
   const ign = o.ignore;
   if (got.length < HEADER_SIZE || e.length < HEADER_SIZE) {
-    if (!ign.has('vvmp.length')) out.push({ field: 'vvmp.length', expected: `${e.length} bytes`, got: `${got.length} bytes` });
+    if (!ign.has(F_LENGTH.filter)) out.push({ field: F_LENGTH.filter, expected: `${e.length} bytes`, got: `${got.length} bytes` });
     return out;
   }
-  const expServer = readUint(e, F_SERVER.offset, 8) as bigint;
+  const expServer = Header.get.server_id(e, 0);
   for (const f of HEADER.fields) {
     const name = f === F_SUBOP ? STATUS_FIELD : f.filter;
     if (f === F_LENGTH || ign.has(name) || ign.has(f.filter)) continue;
     if (f === F_SUBOP) {
-      if (e[28] !== got[28]) out.push({ field: STATUS_FIELD, expected: statusName(e[28]!), got: statusName(got[28]!) });
+      const es = Header.get.sub_opcode(e, 0);
+      const gs = Header.get.sub_opcode(got, 0);
+      if (es !== gs) out.push({ field: STATUS_FIELD, expected: statusName(es), got: statusName(gs) });
       continue;
     }
     let want: FieldValue;
     if (f === F_TXID) want = ctx.sentTxid;
-    else if (f === F_CLIENT) want = o.clientIds.get(readUint(e, f.offset, 8) as bigint) ?? readUint(e, f.offset, 8);
+    else if (f === F_CLIENT) {
+      const c = Header.get.client_id(e, 0);
+      want = o.clientIds.get(c) ?? c;
+    }
     else if (f === F_SERVER) want = o.serverIds.get(expServer) ?? expServer;
     else if (f.width !== 8 && f !== F_OPCODE) want = readUint(e, f.offset, f.width);
     else {
@@ -150,10 +162,12 @@ export function compareReply(exp: DecodedFrame, got: Buffer, o: CompareOptions, 
     const have = readUint(got, f.offset, f.width);
     if (have !== want) out.push({ field: name, expected: displayValue(f, want), got: displayValue(f, have) });
   }
-  if (e[28] !== got[28] && !ign.has(STATUS_FIELD)) return out;
+  const eStatus = Header.get.sub_opcode(e, 0);
+  const gStatus = Header.get.sub_opcode(got, 0);
+  if (eStatus !== gStatus && !ign.has(STATUS_FIELD)) return out;
 
-  const eLen = e.readUInt16BE(29);
-  const gLen = got.readUInt16BE(29);
+  const eLen = Header.get.length(e, 0);
+  const gLen = Header.get.length(got, 0);
   if (eLen !== gLen && !ign.has(F_LENGTH.filter)) out.push({ field: F_LENGTH.filter, expected: String(eLen), got: String(gLen) });
   const block = exp.payloadBlock;
   const eEnd = Math.min(e.length, HEADER_SIZE + 4 * eLen);
@@ -166,26 +180,27 @@ export function compareReply(exp: DecodedFrame, got: Buffer, o: CompareOptions, 
     }
     return out;
   }
-  comparePayload(block, e, eEnd, got, gEnd, expServer, out, ign, ctx, (exp.header.opcode! & ~REPLY_BIT) === OP_ALLOCATE);
+  const okStatus = eStatus === STATUS_OK && gStatus === STATUS_OK;
+  comparePayload(block, e, eEnd, got, gEnd, expServer, out, ign, ctx, okStatus && (exp.header.opcode! & ~REPLY_BIT) === OP_ALLOCATE);
   return out;
 }
 
 function comparePayload(
   block: BlockLayout, e: Buffer, eEnd: number, got: Buffer, gEnd: number, expServer: bigint,
-  out: FieldDifference[], ign: ReadonlySet<string>, ctx: ReplyContext, isAllocate: boolean,
+  out: FieldDifference[], ign: ReadonlySet<string>, ctx: ReplyContext, grantedAllocate: boolean,
 ): void {
   const eRecs = Math.floor((eEnd - HEADER_SIZE) / block.size);
   const gRecs = Math.floor((gEnd - HEADER_SIZE) / block.size);
   const n = block.repeated ? Math.min(eRecs, gRecs) : eRecs >= 1 && gRecs >= 1 ? 1 : 0;
-  const okStatus = e[28] === STATUS_OK && got[28] === STATUS_OK;
   for (let i = 0; i < n; i++) {
     const eb = HEADER_SIZE + i * block.size;
     for (const f of block.fields) {
       if (ign.has(f.filter)) continue;
-      if (f.name === 'session_id' && !block.repeated) {
-        const s = e.readUInt16BE(eb + f.offset);
-        const g = got.readUInt16BE(eb + f.offset);
-        if (isAllocate && okStatus && s !== 0 && g !== 0) {
+      const session = SESSION_FIELDS.get(f);
+      if (session) {
+        const s = session(e, eb);
+        const g = session(got, eb);
+        if (grantedAllocate && s !== 0 && g !== 0) {
           ctx.learn?.(expServer, s, g);
           continue;
         }

@@ -39,13 +39,13 @@
 import { Analyzer } from '../../analysis/analyzer.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
 import type { CompiledFilter } from '../../analysis/filter/index.js';
-import { netOptions, type PipelineOptions } from '../../analysis/pipeline.js';
+import type { PipelineOptions } from '../../analysis/pipeline.js';
 import { readCaptureFile, type CaptureResult } from '../../capture/file.js';
-import { NetDecoder } from '../../net/decoder.js';
-import type { BlockRecord } from '../../protocol/codec.js';
+import { NetDecoder, netOptions } from '../../net/decoder.js';
+import { SESSION_ID_FIELDS, recordAs } from '../../protocol/access.js';
 import type { DecodedFrame } from '../../protocol/decode.js';
 import {
-  HEADER_SIZE, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK,
+  ALLOC_BLOCK, HEADER_SIZE, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_MODIFY, OP_STATISTICS, REPLY_BIT, STATUS_OK,
 } from '../../protocol/fields.js';
 import { defaultTimeoutFor } from '../transport.js';
 
@@ -140,12 +140,13 @@ type Ev = { kind: 'req'; f: AnalyzedFrame } | { kind: 'rep'; f: AnalyzedFrame };
  */
 function sessionRef(r: PlannedRequest, fallback: bigint | null): SessionRef | null {
   const d = r.decoded;
-  if (!SESSION_OPS.has(r.opcode & ~REPLY_BIT) || !d.payloadBlock || d.payloadBlock.repeated) return null;
-  const fld = d.payloadBlock.fields.find((x) => x.name === 'session_id');
-  if (!fld) return null;
-  const sid = Number((d.payload as BlockRecord).session_id);
+  if (!SESSION_OPS.has(r.opcode & ~REPLY_BIT) || !d.payloadBlock) return null;
+  const s = SESSION_ID_FIELDS.get(d.payloadBlock);
+  if (!s) return null;
+  // A payload block is set only when the whole payload is present.
+  const sid = s.get(d.bytes, HEADER_SIZE);
   const server = r.serverId !== 0n ? r.serverId : (r.expected[0]?.decoded.header.server_id ?? fallback ?? 0n);
-  return { server, sid, offset: HEADER_SIZE + fld.offset };
+  return { server, sid, offset: HEADER_SIZE + s.field.offset };
 }
 
 function msBetween(a: AnalyzedFrame, b: AnalyzedFrame): number {
@@ -235,7 +236,8 @@ function buildPlan(
     if (first === null) first = f;
     const h = d.header;
     const bytes = raw.get(f.number) ?? Buffer.from(d.bytes);
-    const payload = d.payload as BlockRecord | null;
+    // Only Allocate and Modify take their timeout from the payload (the Allocate block).
+    const alloc = recordAs(d.payloadBlock, d.payload, ALLOC_BLOCK);
     const req: PlannedRequest = {
       index: requests.length,
       frame: f.number,
@@ -252,7 +254,7 @@ function buildPlan(
       expected: [],
       deps: [],
       session: null,
-      timeoutMs: defaultTimeoutFor({ opcode: h.opcode!, payload: payload && !('devices' in payload) ? payload : null }),
+      timeoutMs: defaultTimeoutFor({ opcode: h.opcode!, payload: alloc }),
     };
     requests.push(req);
     byFrame.set(f.number, req);
@@ -305,8 +307,8 @@ function buildPlan(
     const h = ev.f.decoded.header;
     lastServer.set(q.channel, h.server_id!);
     anyServer = h.server_id!;
-    const p = ev.f.decoded.payload as BlockRecord | null;
-    if ((q.opcode & ~REPLY_BIT) === OP_ALLOCATE && h.sub_opcode === STATUS_OK && p && typeof p.session_id === 'number' && p.session_id !== 0) {
+    const p = recordAs(ev.f.decoded.payloadBlock, ev.f.decoded.payload, ALLOC_BLOCK);
+    if ((q.opcode & ~REPLY_BIT) === OP_ALLOCATE && h.sub_opcode === STATUS_OK && p && p.session_id !== 0) {
       grants.set(`${h.server_id}/${p.session_id}`, { req: q.index, reply: i });
     }
   }

@@ -23,6 +23,9 @@ import { performance } from 'node:perf_hooks';
 import { startLiveCapture, type LiveBackend, type LiveCapture } from '../../capture/live.js';
 import type { Packet } from '../../capture/packet.js';
 import { PcapngWriter, fileSink, type ByteSink, type FileSink } from '../../capture/writer.js';
+import {
+  TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, ipBytes, tcpPacket, udpPacket, type Hosts,
+} from '../../net/build.js';
 
 /** A capture timestamp. */
 export interface Stamp {
@@ -54,12 +57,8 @@ export interface SynthTcp {
 }
 
 const LINKTYPE_ETHERNET = 1;
-const MAC_CLIENT = Buffer.from([0x02, 0, 0, 0, 0, 0x01]);
-const MAC_SERVER = Buffer.from([0x02, 0, 0, 0, 0, 0x02]);
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_PSH = 0x08;
-const TCP_ACK = 0x10;
+const MAC_CLIENT = Uint8Array.of(0x02, 0, 0, 0, 0, 0x01);
+const MAC_SERVER = Uint8Array.of(0x02, 0, 0, 0, 0, 0x02);
 /** Largest TCP payload per synthetic segment (an IPv4 datagram must stay under 64 KiB). */
 const MAX_SEGMENT = 65000;
 
@@ -69,116 +68,44 @@ export function plainIp(ip: string): string {
   return m ? m[1]! : ip;
 }
 
-function ipv4Bytes(ip: string): Buffer {
-  const parts = ip.split('.').map(Number);
-  return Buffer.from(parts);
-}
-
-function ipv6Bytes(ip: string): Buffer {
-  let text = ip.replace(/%.*$/, '');
-  const out = Buffer.alloc(16);
-  // An embedded IPv4 tail (::ffff:1.2.3.4).
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: Buffer | null = null;
-  if (v4) {
-    tail = ipv4Bytes(v4[1]!);
-    text = text.slice(0, text.length - v4[1]!.length) + '0:0';
-  }
-  const [head, rest] = text.includes('::') ? text.split('::') as [string, string] : [text, null];
-  const h = head ? head.split(':') : [];
-  const r = rest !== null && rest !== '' ? rest.split(':') : [];
-  const groups = rest === null ? h : [...h, ...new Array(8 - h.length - r.length).fill('0'), ...r];
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g || '0', 16) & 0xffff, i * 2));
-  if (tail) tail.copy(out, 12);
-  return out;
-}
-
-function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
-  let s = acc;
-  let i = start;
-  for (; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-  if (i < end) s += b[i]! << 8;
-  return s;
-}
-
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return ~s & 0xffff;
+/** The IP bytes of both ends; an IPv4 end beside an IPv6 one is written as `::ffff:a.b.c.d`. */
+function addresses(src: string, dst: string): [Uint8Array, Uint8Array] {
+  const s = plainIp(src);
+  const d = plainIp(dst);
+  const v6 = net.isIPv6(s) || net.isIPv6(d);
+  const as6 = (ip: string) => (net.isIPv6(ip) ? ip : `::ffff:${ip}`);
+  return v6 ? [ipBytes(as6(s)), ipBytes(as6(d))] : [ipBytes(s), ipBytes(d)];
 }
 
 /**
- * Builds whole Ethernet frames for synthetic captures. Addresses of both ends
- * must be of the same IP version.
+ * Whole Ethernet frames for synthetic captures, made by the one packet
+ * builder (net/build.ts); IPv4 ids count up from 1.
  */
 export class PacketBuilder {
   private ipId = 1;
 
+  private hosts(src: Addr, dst: Addr, fromClient: boolean): Hosts {
+    const [sa, da] = addresses(src.ip, dst.ip);
+    return { srcMac: fromClient ? MAC_CLIENT : MAC_SERVER, dstMac: fromClient ? MAC_SERVER : MAC_CLIENT, src: sa, dst: da };
+  }
+
+  private nextId(h: Hosts): number {
+    if (typeof h.src !== 'number' && h.src.length === 16) return 0;
+    const id = this.ipId;
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return id;
+  }
+
   /** One Ethernet/IP/UDP packet. */
   udp(src: Addr, dst: Addr, payload: Uint8Array, fromClient: boolean): Buffer {
-    const l4 = Buffer.alloc(8 + payload.length);
-    l4.writeUInt16BE(src.port, 0);
-    l4.writeUInt16BE(dst.port, 2);
-    l4.writeUInt16BE(l4.length & 0xffff, 4);
-    l4.set(payload, 8);
-    return this.ip(src, dst, 17, l4, 6, fromClient);
+    const h = this.hosts(src, dst, fromClient);
+    return udpPacket(h, src.port, dst.port, payload, this.nextId(h));
   }
 
   /** One Ethernet/IP/TCP segment. */
   tcp(src: Addr, dst: Addr, seq: number, ack: number, flags: number, payload: Uint8Array, fromClient: boolean): Buffer {
-    const l4 = Buffer.alloc(20 + payload.length);
-    l4.writeUInt16BE(src.port, 0);
-    l4.writeUInt16BE(dst.port, 2);
-    l4.writeUInt32BE(seq >>> 0, 4);
-    l4.writeUInt32BE(flags & TCP_ACK ? ack >>> 0 : 0, 8);
-    l4[12] = 5 << 4;
-    l4[13] = flags;
-    l4.writeUInt16BE(65535, 14);
-    l4.set(payload, 20);
-    return this.ip(src, dst, 6, l4, 16, fromClient);
-  }
-
-  private ip(src: Addr, dst: Addr, proto: number, l4: Buffer, csumAt: number, fromClient: boolean): Buffer {
-    const s = plainIp(src.ip);
-    const d = plainIp(dst.ip);
-    const v6 = net.isIPv6(s) || net.isIPv6(d);
-    const sa = v6 ? ipv6Bytes(net.isIPv6(s) ? s : `::ffff:${s}`) : ipv4Bytes(s);
-    const da = v6 ? ipv6Bytes(net.isIPv6(d) ? d : `::ffff:${d}`) : ipv4Bytes(d);
-    // Pseudo-header checksum of the transport layer.
-    let acc = sum16(sa, 0, sa.length);
-    acc = sum16(da, 0, da.length, acc);
-    acc += proto + l4.length;
-    acc = sum16(l4, 0, l4.length, acc);
-    let c = fold(acc);
-    if (proto === 17 && c === 0) c = 0xffff;
-    l4.writeUInt16BE(c, csumAt);
-
-    const ipLen = v6 ? 40 : 20;
-    const frame = Buffer.alloc(14 + ipLen + l4.length);
-    (fromClient ? MAC_SERVER : MAC_CLIENT).copy(frame, 0);
-    (fromClient ? MAC_CLIENT : MAC_SERVER).copy(frame, 6);
-    frame.writeUInt16BE(v6 ? 0x86dd : 0x0800, 12);
-    const o = 14;
-    if (v6) {
-      frame.writeUInt32BE(0x60000000, o);
-      frame.writeUInt16BE(l4.length, o + 4);
-      frame[o + 6] = proto;
-      frame[o + 7] = 64;
-      sa.copy(frame, o + 8);
-      da.copy(frame, o + 24);
-    } else {
-      frame[o] = 0x45;
-      frame.writeUInt16BE(20 + l4.length, o + 2);
-      frame.writeUInt16BE(this.ipId, o + 4);
-      this.ipId = (this.ipId + 1) & 0xffff;
-      frame.writeUInt16BE(0x4000, o + 6); // DF
-      frame[o + 8] = 64;
-      frame[o + 9] = proto;
-      sa.copy(frame, o + 12);
-      da.copy(frame, o + 16);
-      frame.writeUInt16BE(fold(sum16(frame, o, o + 20)), o + 10);
-    }
-    l4.copy(frame, o + ipLen);
-    return frame;
+    const h = this.hosts(src, dst, fromClient);
+    return tcpPacket(h, src.port, dst.port, seq, ack, flags, payload, this.nextId(h));
   }
 }
 

@@ -6,9 +6,9 @@
 // reproduces the fault the capture shows.
 
 import { fixChecksum } from '../../protocol/checksum.js';
+import { Header, SessionRef } from '../../protocol/access.js';
 import { readUint, writeUint } from '../../protocol/codec.js';
-import { rewriteHeaderField } from '../../protocol/encode.js';
-import { HEADER, HEADER_SIZE } from '../../protocol/fields.js';
+import { HEADER_SIZE } from '../../protocol/fields.js';
 
 export interface RewriteMaps {
   clientIds: ReadonlyMap<bigint, bigint>;
@@ -20,6 +20,8 @@ export interface RewriteMaps {
 export const NO_REWRITE: RewriteMaps = { clientIds: new Map(), serverIds: new Map(), sans: new Map(), renumber: false };
 
 const U24_MAX = 0xffffff;
+/** Every payload block declares session_id alike (u16). */
+const SESSION_ID_WIDTH = SessionRef.field.session_id.width;
 
 /** `A=B` with 64-bit ids (`0x11=0x99`, decimal too). Throws a one-line message. */
 export function parseIdPair(text: string, what: string): [bigint, bigint] {
@@ -39,12 +41,6 @@ export function parseSanPair(text: string, what: string): [number, number] {
   return [Number(a), Number(b)];
 }
 
-const F_SRC_SAN = HEADER.fields.find((f) => f.name === 'src_san')!;
-const F_DST_SAN = HEADER.fields.find((f) => f.name === 'dst_san')!;
-const F_CLIENT = HEADER.fields.find((f) => f.name === 'client_id')!;
-const F_SERVER = HEADER.fields.find((f) => f.name === 'server_id')!;
-const F_TXID = HEADER.fields.find((f) => f.name === 'transaction_id')!;
-
 export interface RewriteInput {
   bytes: Buffer;
   /** Bytes of the frame proper (the checksum covers these). */
@@ -56,7 +52,7 @@ export interface RewriteInput {
   txid: number;
   /** New transaction id, or null to keep. */
   newTxid: number | null;
-  /** Payload session id: where, and the value to write (null: keep). */
+  /** Payload session id: where (byte offset in the frame), and the value to write (null: keep). */
   session: { offset: number; value: number } | null;
 }
 
@@ -71,27 +67,28 @@ export function rewriteRequest(maps: RewriteMaps, r: RewriteInput): Buffer {
   let srcSan: number | undefined;
   let dstSan: number | undefined;
   if (maps.sans.size) {
-    srcSan = maps.sans.get(readUint(r.bytes, F_SRC_SAN.offset, 3) as number);
-    dstSan = maps.sans.get(readUint(r.bytes, F_DST_SAN.offset, 3) as number);
+    srcSan = maps.sans.get(Header.get.src_san(r.bytes, 0));
+    dstSan = maps.sans.get(Header.get.dst_san(r.bytes, 0));
   }
   const txid = r.newTxid !== null && r.newTxid !== r.txid ? r.newTxid : undefined;
-  const sess = r.session && r.frameLen >= r.session.offset + 2 && r.bytes.readUInt16BE(r.session.offset) !== r.session.value
+  const sess = r.session && r.frameLen >= r.session.offset + SESSION_ID_WIDTH
+    && readUint(r.bytes, r.session.offset, SESSION_ID_WIDTH) !== r.session.value
     ? r.session : null;
   if (client === undefined && server === undefined && srcSan === undefined && dstSan === undefined && txid === undefined && !sess) {
     return r.bytes;
   }
   const out = Buffer.from(r.bytes);
   const frame = out.subarray(0, r.frameLen);
-  // keepChecksum: the checksum is settled once, below.
-  if (client !== undefined) rewriteHeaderField(frame, F_CLIENT.name, client, true);
-  if (server !== undefined) rewriteHeaderField(frame, F_SERVER.name, server, true);
-  if (srcSan !== undefined) rewriteHeaderField(frame, F_SRC_SAN.name, srcSan, true);
-  if (dstSan !== undefined) rewriteHeaderField(frame, F_DST_SAN.name, dstSan, true);
-  if (txid !== undefined) rewriteHeaderField(frame, F_TXID.name, txid, true);
-  if (sess) writeUint(frame, sess.offset, 2, sess.value);
+  // The checksum is settled once, below.
+  if (client !== undefined) Header.set.client_id(frame, 0, client);
+  if (server !== undefined) Header.set.server_id(frame, 0, server);
+  if (srcSan !== undefined) Header.set.src_san(frame, 0, srcSan);
+  if (dstSan !== undefined) Header.set.dst_san(frame, 0, dstSan);
+  if (txid !== undefined) Header.set.transaction_id(frame, 0, txid);
+  if (sess) writeUint(frame, sess.offset, SESSION_ID_WIDTH, sess.value);
   if (frame.length >= HEADER_SIZE) {
     fixChecksum(frame);
-    if (r.capturedSum !== 0) frame[31] = (frame[31]! + r.capturedSum) & 0xff;
+    if (r.capturedSum !== 0) Header.set.checksum(frame, 0, Header.get.checksum(frame, 0) + r.capturedSum);
   }
   return out;
 }

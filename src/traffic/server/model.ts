@@ -3,7 +3,7 @@
 
 import type { DecodedFrame } from '../../protocol/decode.js';
 import type { FrameSpec } from '../../protocol/encode.js';
-import { STATUS_BY_NAME } from '../../protocol/fields.js';
+import { ALLOC_FLAG_BITS, DEFAULT_TIMEOUT_MS, STATUS_BY_NAME, flagMask } from '../../protocol/fields.js';
 import type { PeerConfig } from '../config.js';
 
 function st(name: string): number {
@@ -25,10 +25,11 @@ export const TIMEOUT = st('TIMEOUT');
 /** Extension (spec/SERVER.md): the whole answer does not fit this exchange; ask over TCP. */
 export const TOO_LARGE = st('TOO_LARGE');
 
-export const FLAG_EXCLUSIVE = 0x01;
-export const FLAG_MIRROR = 0x02;
-export const FLAG_BACKUP = 0x04;
-export const FLAG_WAIT = 0x08;
+// Allocate flag bits, from the field table's names (VVMP.md section 6.1).
+export const FLAG_EXCLUSIVE = flagMask(ALLOC_FLAG_BITS, 'EXCLUSIVE');
+export const FLAG_MIRROR = flagMask(ALLOC_FLAG_BITS, 'MIRROR');
+export const FLAG_BACKUP = flagMask(ALLOC_FLAG_BITS, 'BACKUP');
+export const FLAG_WAIT = flagMask(ALLOC_FLAG_BITS, 'WAIT');
 
 export const SUBOP_LOCAL = 0x01;
 export const SUBOP_EXPAND = 0x02;
@@ -37,7 +38,7 @@ export const ALL_SANS = 0xffffff;
 
 /** storage_type / access_type "any". */
 export const ANY = 0xff;
-export const DEFAULT_TIMEOUT_MS = 5000;
+export { DEFAULT_TIMEOUT_MS };
 export const MAX_QOS = 4;
 
 /** Initialize limits and defaults (bytes). */
