@@ -116,8 +116,9 @@ export function tcpExpectations(writes: readonly Buffer[], maxPayload: number): 
   const rest = framer.buffered;
   if (rest > 0) {
     clean = false;
-    const e = frameExpectation(framer.held(), false);
-    const size = framer.heldSize;
+    const held = framer.end();
+    const e = frameExpectation(held.bytes, false);
+    const size = held.size;
     const what = size < 0 ? `${rest} bytes of a header` : `${rest} of ${size} bytes`;
     perWrite[writes.length - 1]!.push({ ...e, kind: 'stall', desc: `${e.desc} (${what})` });
   }
