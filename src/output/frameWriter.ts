@@ -1,7 +1,8 @@
 // Writes settled frames as text lines, -V trees or NDJSON (read and live).
 
 import type { AnalyzedFrame } from '../analysis/frame.js';
-import { frameJsonLine } from './frameJson.js';
+import { writeFrameJson } from './frameJson.js';
+import { TextBuilder } from './textBuilder.js';
 import { findingMarks, frameSummary } from './summary.js';
 import { buildTree, treeLines } from './tree.js';
 
@@ -11,24 +12,38 @@ export interface TextSink {
   write(s: string): void;
 }
 
-/** Buffers output and writes it in large pieces (stdout writes per line are slow). */
+/**
+ * Collects output as bytes in a large buffer and hands it on in pieces of
+ * `limit` bytes (stdout writes per line are slow, and joining strings first
+ * costs a copy and garbage). Each piece handed on is a buffer of its own:
+ * the consumer may keep it (an asynchronous stdout).
+ */
 export class BufferedOut implements TextSink {
-  private parts: string[] = [];
-  private size = 0;
+  private buf: Buffer;
+  private used = 0;
 
-  constructor(private readonly flushTo: (s: string) => void, private readonly limit = 1 << 16) {}
+  constructor(private readonly flushTo: (chunk: Buffer) => void, private readonly limit = 1 << 20) {
+    this.buf = Buffer.allocUnsafeSlow(limit);
+  }
 
   write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= this.limit) this.flush();
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if (this.used + s.length * 3 > this.limit) {
+      this.flush();
+      if (s.length * 3 > this.limit) {
+        this.flushTo(Buffer.from(s, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.buf.write(s, this.used, 'utf8');
   }
 
   flush(): void {
-    if (this.parts.length === 0) return;
-    this.flushTo(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
+    if (this.used === 0) return;
+    const chunk = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafeSlow(this.limit);
+    this.used = 0;
+    this.flushTo(chunk);
   }
 }
 
@@ -39,6 +54,8 @@ function relTime(f: AnalyzedFrame, base: { sec: number; nsec: number } | null): 
 }
 
 export class FrameWriter {
+  private readonly tb = new TextBuilder();
+
   constructor(
     private readonly out: TextSink,
     private readonly format: FrameFormat,
@@ -53,10 +70,8 @@ export class FrameWriter {
   /** The frame's output text (a line, a line and its tree, or a JSON record), newline-terminated. */
   render(f: AnalyzedFrame): string {
     if (this.format === 'json') {
-      return frameJsonLine(f.decoded, {
-        frame: f.number, packet: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits,
-        transport: f.transport, src: f.srcText, dst: f.dstText, session: f.session, expert: f.expert,
-      }) + '\n';
+      writeFrameJson(this.tb, f.decoded, f);
+      return this.tb.char(0x0a).take();
     }
     const marks = findingMarks(f.expert);
     const line = `${String(f.number).padStart(6)} ${relTime(f, this.origin()).padStart(12)}  ${f.srcText} → ${f.dstText}  ${f.transport.toUpperCase()}  ${frameSummary(f)}${marks ? '  ' + marks : ''}\n`;
