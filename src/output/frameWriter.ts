@@ -2,8 +2,8 @@
 
 import type { AnalyzedFrame } from '../analysis/frame.js';
 import { writeFrameJson } from './frameJson.js';
-import { TextBuilder } from './textBuilder.js';
-import { findingMarks, frameSummary } from './summary.js';
+import { TextBuilder, fractionDigits, raw } from './textBuilder.js';
+import { findingMarks, writeFrameSummary } from './summary.js';
 import { buildTree, treeLines } from './tree.js';
 
 export type FrameFormat = 'text' | 'verbose' | 'json';
@@ -35,7 +35,7 @@ export class BufferedOut implements TextSink {
         return;
       }
     }
-    this.used += this.buf.write(s, this.used, 'utf8');
+    this.used += raw(this.buf).utf8Write(s, this.used);
   }
 
   flush(): void {
@@ -47,10 +47,27 @@ export class BufferedOut implements TextSink {
   }
 }
 
-function relTime(f: AnalyzedFrame, base: { sec: number; nsec: number } | null): string {
-  if (!base) return '0.000000';
+/** Powers of ten by exponent: the nanoseconds dropped by a time shown with 9 − k decimals. */
+const DROPPED = [1, 10, 100, 1000];
+
+/**
+ * Writes relTime(f, base). Digits come from integers when that is exact (the
+ * decimals shown hold every nanosecond of a safe-integer time); otherwise
+ * toFixed decides, as before.
+ */
+function writeRelTime(tb: TextBuilder, f: AnalyzedFrame, base: { sec: number; nsec: number } | null): void {
+  if (!base) {
+    tb.str('0.000000');
+    return;
+  }
   const ns = (f.tsSec - base.sec) * 1e9 + (f.tsNsec - base.nsec);
-  return (ns / 1e9).toFixed(Math.min(9, Math.max(6, f.tsDigits)));
+  const decimals = Math.min(9, Math.max(6, f.tsDigits));
+  if (ns >= 0 && Number.isSafeInteger(ns) && ns % DROPPED[9 - decimals]! === 0) {
+    const sec = Math.floor(ns / 1e9);
+    tb.uint(sec).char(0x2e).str(fractionDigits(ns - sec * 1e9, decimals));
+  } else {
+    tb.str((ns / 1e9).toFixed(decimals));
+  }
 }
 
 export class FrameWriter {
@@ -67,15 +84,30 @@ export class FrameWriter {
     this.out.write(this.render(f));
   }
 
+  /** The frame's summary line (newline-terminated). */
+  private line(f: AnalyzedFrame): string {
+    const tb = this.tb;
+    let at = tb.length;
+    tb.uint(f.number).padStartFrom(at, 6).char(0x20);
+    at = tb.length;
+    writeRelTime(tb, f, this.origin());
+    tb.padStartFrom(at, 12).str('  ').str(f.srcText).str(' → ').str(f.dstText).str(f.transport === 'udp' ? '  UDP  ' : '  TCP  ');
+    writeFrameSummary(tb, f);
+    if (f.expert.length > 0) {
+      const marks = findingMarks(f.expert);
+      if (marks) tb.str('  ').str(marks);
+    }
+    return tb.char(0x0a).take();
+  }
+
   /** The frame's output text (a line, a line and its tree, or a JSON record), newline-terminated. */
   render(f: AnalyzedFrame): string {
     if (this.format === 'json') {
       writeFrameJson(this.tb, f.decoded, f);
       return this.tb.char(0x0a).take();
     }
-    const marks = findingMarks(f.expert);
-    const line = `${String(f.number).padStart(6)} ${relTime(f, this.origin()).padStart(12)}  ${f.srcText} → ${f.dstText}  ${f.transport.toUpperCase()}  ${frameSummary(f)}${marks ? '  ' + marks : ''}\n`;
-    if (this.format !== 'verbose') return line;
+    if (this.format !== 'verbose') return this.line(f);
+    const line = this.line(f);
     return line + treeLines(buildTree(f)).map((l) => '    ' + l).join('\n') + '\n\n';
   }
 }

@@ -8,8 +8,14 @@ const HEX = '0123456789abcdef';
 /** "000" … "999": three decimal digits at a time. */
 const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
-/** Strings JSON.stringify writes as they are between quotes (no escapes). */
-const PLAIN_JSON = /^[^"\\\u0000-\u001f\u007f-\uffff]*$/;
+/** Node's Buffer methods without the argument checks of `write`/`toString` (present since Node 0.x). */
+export interface RawBuffer {
+  utf8Write(s: string, offset: number): number;
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+export const raw = (b: Buffer): RawBuffer => b as unknown as RawBuffer;
 
 /** Digits after the decimal point of nanoseconds `nsec`: the first `digits` of its 9-digit form. */
 export function fractionDigits(nsec: number, digits: number): string {
@@ -40,6 +46,8 @@ export class Memo<K, V> {
 export class TextBuilder {
   private buf: Buffer = Buffer.allocUnsafe(4096);
   private pos = 0;
+  /** Something beyond ASCII was written (the string is then decoded as UTF-8). */
+  private wide = false;
 
   /** Room for `n` more bytes. */
   private room(n: number): void {
@@ -58,8 +66,8 @@ export class TextBuilder {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
-        this.pos = p;
-        this.pos += b.write(s.slice(i), p, 'utf8');
+        this.wide = true;
+        this.pos = p + raw(b).utf8Write(s.slice(i), p);
         return this;
       }
       b[p++] = c;
@@ -110,8 +118,20 @@ export class TextBuilder {
   /** `s` as JSON.stringify writes it, or null. */
   json(s: string | null): this {
     if (s === null) return this.str('null');
-    if (PLAIN_JSON.test(s)) return this.char(34).str(s).char(34);
-    return this.str(JSON.stringify(s));
+    const n = s.length;
+    this.room(n + 2);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      // Escapes and non-ASCII: JSON.stringify knows the rules.
+      if (c < 0x20 || c === 34 || c === 92 || c >= 0x7f) return this.str(JSON.stringify(s));
+      b[p++] = c;
+    }
+    b[p++] = 34;
+    this.pos = p;
+    return this;
   }
 
   /** A u64 id as `0x` and 16 hex digits (hexId). */
@@ -147,8 +167,9 @@ export class TextBuilder {
 
   /** The record written so far as one string; the builder is empty again. */
   take(): string {
-    const s = this.buf.toString('utf8', 0, this.pos);
+    const s = this.wide ? raw(this.buf).utf8Slice(0, this.pos) : raw(this.buf).latin1Slice(0, this.pos);
     this.pos = 0;
+    this.wide = false;
     return s;
   }
 }
