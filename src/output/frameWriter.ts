@@ -55,7 +55,7 @@ const DROPPED = [1, 10, 100, 1000];
  * decimals shown hold every nanosecond of a safe-integer time); otherwise
  * toFixed decides, as before.
  */
-function writeRelTime(tb: TextBuilder, f: AnalyzedFrame, base: { sec: number; nsec: number } | null): void {
+export function writeRelTime(tb: TextBuilder, f: Pick<AnalyzedFrame, 'tsSec' | 'tsNsec' | 'tsDigits'>, base: { sec: number; nsec: number } | null): void {
   if (!base) {
     tb.str('0.000000');
     return;
