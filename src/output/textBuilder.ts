@@ -27,22 +27,6 @@ export function fractionDigits(nsec: number, digits: number): string {
   return digits >= 9 ? all : all.slice(0, digits);
 }
 
-/** A bounded memo of a string function (values seen again and again: names, addresses, ids). */
-export class Memo<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly make: (k: K) => V, private readonly limit = 1 << 16) {}
-
-  get(k: K): V {
-    let v = this.map.get(k);
-    if (v === undefined) {
-      v = this.make(k);
-      if (this.map.size >= this.limit) this.map.clear();
-      this.map.set(k, v);
-    }
-    return v;
-  }
-}
-
 export class TextBuilder {
   private buf: Buffer = Buffer.allocUnsafe(4096);
   private pos = 0;
