@@ -128,4 +128,16 @@ describe('-z io,stat from the analysis I/O timeline', () => {
     expect(new IoTimeline(null).auto).toBe(true);
     expect(t.auto).toBe(false);
   });
+
+  it('a short interval over a long capture: every row, no stack overflow (300,000 rows)', () => {
+    const start = { sec: 1_700_000_000, nsec: 0 };
+    const io = new IoStat(10, [null]);
+    io.frame(frameOf(start.sec, 0, 40), start);
+    io.frame(frameOf(start.sec + 2, 999_990_000, 50), start);
+    const text = io.text(3e9);
+    const rows = text.split('\n').filter((l) => l.includes(' <> '));
+    expect(rows.length).toBe(300_001);
+    expect(rows[0]).toMatch(/\|\s+1 \|\s+40 \|$/);
+    expect(rows[299_999]).toMatch(/\|\s+1 \|\s+50 \|$/);
+  });
 });

@@ -219,7 +219,9 @@ export class IoStat {
         ? `${secs(from).padStart(width)} <> ${(last ? 'Dur' : secs(to)).padEnd(width + 1)}`
         : `${secs(from)} <> ${secs(last ? Math.max(durUs, from) : to)} `);
     }
-    const lw = Math.max('Interval '.length, ...labels.map((l) => l.length));
+    // A loop, not Math.max(...labels): a short interval over a long capture has more rows than a call has arguments.
+    let lw = 'Interval '.length;
+    for (const l of labels) lw = Math.max(lw, l.length);
     const cols = this.cols ?? this.filters.map(() => new IoTimeline(null, { originSec: 0, originNsec: 0, intervalUs: this.intervalUs }));
     let fw = 6;
     let bw = 5;
