@@ -5,6 +5,9 @@
 // 1 h, 1 day) while the capture spans more than MAX_AUTO_INTERVALS of them;
 // each step is a whole multiple of the one before, so stepping up is exact.
 // Memory: one counter pair per interval that holds a frame.
+//
+// tshark's `-z io,stat` reads the same counters with its own clock: intervals
+// of whole microseconds from the first packet (IoClock), and bytes counted too.
 
 /** The automatic intervals, in ms: each divides the next. */
 export const AUTO_STEPS_MS = [1000, 10_000, 60_000, 600_000, 3_600_000, 86_400_000];
@@ -24,26 +27,53 @@ export interface IoRow {
   errors: number;
 }
 
+/**
+ * Intervals of `intervalUs` microseconds counted from `originSec`/`originNsec`
+ * (tshark's io,stat: from the first packet; times before it fall in the first
+ * interval; 0: one interval for everything).
+ */
+export interface IoClock {
+  originSec: number;
+  originNsec: number;
+  intervalUs: number;
+}
+
 export class IoTimeline {
   intervalMs: number;
   readonly auto: boolean;
   private readonly frames = new Map<number, number>();
   private readonly errors = new Map<number, number>();
+  private readonly bytes = new Map<number, number>();
   private lo = Infinity;
   private hi = -Infinity;
 
-  /** `intervalMs` null: automatic. */
-  constructor(intervalMs: number | null = null) {
-    this.auto = intervalMs === null;
+  /** `intervalMs` null: automatic. With a `clock`, its intervals instead (fixed; `intervalMs` is ignored). */
+  constructor(intervalMs: number | null = null, private readonly clock: IoClock | null = null) {
+    this.auto = intervalMs === null && clock === null;
     this.intervalMs = intervalMs ?? AUTO_STEPS_MS[0]!;
   }
 
-  /** A frame at capture time (sec, nsec); `error`: it carries an error-severity finding. */
-  frame(sec: number, nsec: number, error: boolean): void {
+  /** A frame at capture time (sec, nsec); `error`: it carries an error-severity finding; `bytes`: its length. */
+  frame(sec: number, nsec: number, error: boolean, bytes = 0): void {
     const k = this.index(sec, nsec);
     this.frames.set(k, (this.frames.get(k) ?? 0) + 1);
     if (error) this.errors.set(k, (this.errors.get(k) ?? 0) + 1);
+    if (bytes) this.bytes.set(k, (this.bytes.get(k) ?? 0) + bytes);
     this.span(k);
+  }
+
+  /** Frames and bytes of interval `k` (0 when none). */
+  framesAt(k: number): number {
+    return this.frames.get(k) ?? 0;
+  }
+
+  bytesAt(k: number): number {
+    return this.bytes.get(k) ?? 0;
+  }
+
+  /** The last interval holding a frame (-1 when none). */
+  get lastIndex(): number {
+    return this.lo > this.hi ? -1 : this.hi;
   }
 
   /** A frame counted before got its first error later (a timeout). */
@@ -82,6 +112,12 @@ export class IoTimeline {
   }
 
   private index(sec: number, nsec: number): number {
+    const c = this.clock;
+    if (c !== null) {
+      if (c.intervalUs <= 0) return 0;
+      const us = Math.floor(((sec - c.originSec) * 1e9 + (nsec - c.originNsec)) / 1e3);
+      return Math.max(0, Math.floor(us / c.intervalUs));
+    }
     return Math.floor((sec * 1000 + Math.floor(nsec / 1e6)) / this.intervalMs);
   }
 
@@ -100,7 +136,7 @@ export class IoTimeline {
   /** Re-buckets everything into intervals of `to` ms (a multiple of the current). */
   private coarsen(to: number): void {
     const k = to / this.intervalMs;
-    for (const m of [this.frames, this.errors]) {
+    for (const m of [this.frames, this.errors, this.bytes]) {
       const old = [...m];
       m.clear();
       for (const [i, n] of old) {

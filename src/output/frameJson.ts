@@ -6,6 +6,7 @@ import { isDevicesPayload, type DecodedFrame, type Payload } from '../protocol/d
 import type { BlockRecord } from '../protocol/codec.js';
 import type { Finding } from '../protocol/expert.js';
 import { RawNumber, type JsonValue } from './jsonText.js';
+import { TextBuilder, fractionDigits } from './textBuilder.js';
 
 export interface FrameContext {
   frame: number;
@@ -24,8 +25,7 @@ export interface FrameContext {
 /** Epoch seconds with exactly `digits` decimals, as JSON number text. */
 export function formatTime(sec: number, nsec: number, digits: number): string {
   if (digits <= 0) return String(sec);
-  const frac = String(nsec).padStart(9, '0').slice(0, Math.min(digits, 9));
-  return `${sec}.${frac}`;
+  return `${sec}.${fractionDigits(nsec, digits)}`;
 }
 
 /** Header fields as OUTPUT.md names them (ids as hex strings). */
@@ -79,38 +79,91 @@ export function frameRecord(d: DecodedFrame, c: FrameContext): Record<string, Js
   };
 }
 
-const q = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
-const n = (v: number | null): string => (v === null ? 'null' : String(v));
-const id = (v: bigint | null): string => (v === null ? 'null' : `"${hexId(v)}"`);
-
-/** A block record as JSON: field names from the table, u64 values as exact digits. */
-function recordJson(rec: BlockRecord): string {
-  let out = '{';
-  let first = true;
-  for (const k in rec) {
-    out += `${first ? '' : ','}"${k}":${rec[k]}`;
-    first = false;
-  }
-  return out + '}';
+/** The frame fields of one JSON record besides the decoded frame (FrameContext, without an object). */
+export interface FrameJsonPlace {
+  number: number;
+  packet: number;
+  tsSec: number;
+  tsNsec: number;
+  tsDigits: number;
+  transport: string;
+  srcText: string;
+  dstText: string;
+  session: string | null;
+  expert: readonly Finding[];
 }
 
-function payloadText(p: Payload | null): string {
-  if (p === null) return 'null';
-  if (isDevicesPayload(p)) return `{"devices":[${p.devices.map(recordJson).join(',')}]}`;
-  return recordJson(p);
+/** A block record as JSON: field names from the table, u64 values as exact digits. */
+function writeRecord(tb: TextBuilder, rec: BlockRecord): void {
+  tb.char(0x7b);
+  let first = true;
+  for (const k in rec) {
+    if (!first) tb.char(0x2c);
+    tb.char(0x22).str(k).str('":').num(rec[k]!);
+    first = false;
+  }
+  tb.char(0x7d);
+}
+
+function writePayload(tb: TextBuilder, p: Payload | null): void {
+  if (p === null) {
+    tb.str('null');
+    return;
+  }
+  if (!isDevicesPayload(p)) {
+    writeRecord(tb, p);
+    return;
+  }
+  tb.str('{"devices":[');
+  for (let i = 0; i < p.devices.length; i++) {
+    if (i > 0) tb.char(0x2c);
+    writeRecord(tb, p.devices[i]!);
+  }
+  tb.str(']}');
+}
+
+function writeId(tb: TextBuilder, v: bigint | null): void {
+  if (v === null) tb.str('null');
+  else tb.char(0x22).hexId(v).char(0x22);
 }
 
 /**
- * One NDJSON record, written directly (the hot path of `read --json`): the
- * same keys and values as `frameRecord`, which the tests compare it with.
+ * Writes one NDJSON record (no newline) into `tb` (the hot path of
+ * `read --json`): the same keys and values as `frameRecord`, which the tests
+ * compare it with.
  */
-export function frameJsonLine(d: DecodedFrame, c: FrameContext): string {
+export function writeFrameJson(tb: TextBuilder, d: DecodedFrame, c: FrameJsonPlace): void {
   const h = d.header;
-  let expert = '';
-  for (const x of c.expert) expert += `${expert ? ',' : ''}{"code":"${x.code}","severity":"${x.severity}","message":${JSON.stringify(x.message)}}`;
-  return `{"frame":${c.frame},"packet":${c.packet},"time":${formatTime(c.tsSec, c.tsNsec, c.tsDigits)},"transport":"${c.transport}",`
-    + `"src":${q(c.src)},"dst":${q(c.dst)},"opcode":${n(h.opcode)},"name":${q(d.name)},"reply":${d.reply === null ? 'null' : d.reply},`
-    + `"sub_opcode":${n(h.sub_opcode)},"status":${q(d.status)},"src_san":${n(h.src_san)},"dst_san":${n(h.dst_san)},`
-    + `"client_id":${id(h.client_id)},"server_id":${id(h.server_id)},"transaction_id":${n(h.transaction_id)},"length":${n(h.length)},`
-    + `"checksum":${n(h.checksum)},"checksum_ok":${d.checksumOk},"payload":${payloadText(d.payload)},"session":${q(c.session)},"expert":[${expert}]}`;
+  tb.str('{"frame":').uint(c.number).str(',"packet":').uint(c.packet).str(',"time":').uint(c.tsSec);
+  if (c.tsDigits > 0) tb.char(0x2e).str(fractionDigits(c.tsNsec, c.tsDigits));
+  tb.str(',"transport":"').str(c.transport).str('","src":').json(c.srcText).str(',"dst":').json(c.dstText)
+    .str(',"opcode":').numOrNull(h.opcode).str(',"name":').json(d.name)
+    .str(',"reply":').str(d.reply === null ? 'null' : d.reply ? 'true' : 'false')
+    .str(',"sub_opcode":').numOrNull(h.sub_opcode).str(',"status":').json(d.status)
+    .str(',"src_san":').numOrNull(h.src_san).str(',"dst_san":').numOrNull(h.dst_san).str(',"client_id":');
+  writeId(tb, h.client_id);
+  tb.str(',"server_id":');
+  writeId(tb, h.server_id);
+  tb.str(',"transaction_id":').numOrNull(h.transaction_id).str(',"length":').numOrNull(h.length)
+    .str(',"checksum":').numOrNull(h.checksum).str(',"checksum_ok":').str(d.checksumOk ? 'true' : 'false').str(',"payload":');
+  writePayload(tb, d.payload);
+  tb.str(',"session":').json(c.session).str(',"expert":[');
+  const ex = c.expert;
+  for (let i = 0; i < ex.length; i++) {
+    const x = ex[i]!;
+    if (i > 0) tb.char(0x2c);
+    tb.str('{"code":"').str(x.code).str('","severity":"').str(x.severity).str('","message":').json(x.message).char(0x7d);
+  }
+  tb.str(']}');
+}
+
+const lineBuilder = new TextBuilder();
+
+/** One NDJSON record as a string (no newline). */
+export function frameJsonLine(d: DecodedFrame, c: FrameContext): string {
+  writeFrameJson(lineBuilder, d, {
+    number: c.frame, packet: c.packet, tsSec: c.tsSec, tsNsec: c.tsNsec, tsDigits: c.tsDigits, transport: c.transport,
+    srcText: c.src, dstText: c.dst, session: c.session, expert: c.expert,
+  });
+  return lineBuilder.take();
 }

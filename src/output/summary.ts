@@ -9,6 +9,7 @@ import {
   QOS_CLASSES, STORAGE_TYPES,
 } from '../protocol/fields.js';
 import { groupDigits, humanBytes, humanKb } from './format.js';
+import { TextBuilder } from './textBuilder.js';
 
 function nameOr(names: Readonly<Record<number, string>>, v: unknown): string {
   return names[Number(v)] ?? `0x${Number(v).toString(16)}`;
@@ -63,22 +64,46 @@ export function findingMarks(expert: readonly Finding[]): string {
   return expert.map((x) => `${MARK[x.severity]} ${x.code}`).join(' ');
 }
 
-export function frameSummary(f: AnalyzedFrame): string {
+/** Writes `text` as the next space-separated part of a summary begun at `start` (empty parts are left out). */
+function part(tb: TextBuilder, start: number, text: string): void {
+  if (text === '') return;
+  if (tb.length > start) tb.char(0x20);
+  tb.str(text);
+}
+
+/** Writes the summary of `f` into `tb` (the hot path of text `read`). */
+export function writeFrameSummary(tb: TextBuilder, f: AnalyzedFrame): void {
   const d = f.decoded;
-  if (d.header.opcode === null) return `VVMP fragment (${d.bytes.length} bytes)`;
-  const base = d.header.opcode & 0x7fff;
-  const parts: string[] = [];
-  parts.push(d.def ? d.name! : `Unknown 0x${d.header.opcode.toString(16).padStart(4, '0')}`);
-  if (base === OP_ANNOUNCE && !d.reply) parts.push('');
-  else parts.push(d.reply ? 'Reply' : 'Request');
-  if (d.reply && d.status) parts.push(d.status);
-  if (!d.reply && d.def && d.header.sub_opcode !== null && (base === OP_QUERY || base === OP_ANNOUNCE || (base === OP_ALLOCATE && d.header.sub_opcode !== 0x01))) {
-    const meaning = d.def.subops[d.header.sub_opcode];
-    if (meaning) parts.push(meaning);
+  const opcode = d.header.opcode;
+  if (opcode === null) {
+    tb.str('VVMP fragment (').uint(d.bytes.length).str(' bytes)');
+    return;
   }
-  const payload = payloadText(f);
-  if (payload) parts.push(payload);
-  if (d.header.transaction_id !== null && base !== OP_ANNOUNCE) parts.push(`txid=${d.header.transaction_id}`);
-  if (f.latencyMs !== null) parts.push(`(${f.latencyMs} ms)`);
-  return parts.filter((x) => x !== '').join(' ');
+  const start = tb.length;
+  const base = opcode & 0x7fff;
+  part(tb, start, d.def ? d.name! : `Unknown 0x${opcode.toString(16).padStart(4, '0')}`);
+  if (!(base === OP_ANNOUNCE && !d.reply)) part(tb, start, d.reply ? 'Reply' : 'Request');
+  if (d.reply && d.status) part(tb, start, d.status);
+  const sub = d.header.sub_opcode;
+  if (!d.reply && d.def && sub !== null && (base === OP_QUERY || base === OP_ANNOUNCE || (base === OP_ALLOCATE && sub !== 0x01))) {
+    const meaning = d.def.subops[sub];
+    if (meaning) part(tb, start, meaning);
+  }
+  part(tb, start, payloadText(f));
+  const txid = d.header.transaction_id;
+  if (txid !== null && base !== OP_ANNOUNCE) {
+    if (tb.length > start) tb.char(0x20);
+    tb.str('txid=').uint(txid);
+  }
+  if (f.latencyMs !== null) {
+    if (tb.length > start) tb.char(0x20);
+    tb.char(0x28).str(String(f.latencyMs)).str(' ms)');
+  }
+}
+
+const summaryBuilder = new TextBuilder();
+
+export function frameSummary(f: AnalyzedFrame): string {
+  writeFrameSummary(summaryBuilder, f);
+  return summaryBuilder.take();
 }

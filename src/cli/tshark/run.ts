@@ -78,9 +78,13 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   const out = new BufferedOut((s) => process.stdout.write(s));
   const packets = new PacketQueue();
   let first: Stamp | null = null;
-  let last: Stamp | null = null;
   let prevDisplayed: Stamp | null = null;
-  let prevStamp: Stamp | null = null;
+  // The packet being read and the one before it, as numbers (no object per packet).
+  let current: Packet | null = null;
+  let beforeSec = 0;
+  let beforeNsec = 0;
+  let lastSec = 0;
+  let lastNsec = 0;
   let pipeline: Pipeline | null = null;
   const stats = o.stats.map((s) => statRunner(s, () => pipeline!));
   const text = new FrameWriter(out, o.verbose ? 'verbose' : 'text', () => first && { sec: first.sec, nsec: first.nsec });
@@ -139,16 +143,14 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   };
 
   // The packet being read, kept in `packets` only when it completes a VVMP frame.
-  let current: { p: Packet; prev: Stamp } | null = null;
   const remember = (f: AnalyzedFrame): void => {
     notePacket(f);
     if (packets.lastNumber === f.packet) return;
-    const c = current;
-    if (c && c.p.index === f.packet) {
-      const p = c.p;
+    const p = current;
+    if (p && p.index === f.packet) {
       packets.push({
         number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
-        capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: c.prev,
+        capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: { sec: beforeSec, nsec: beforeNsec },
       });
     }
     // Otherwise the frame was completed at the end of input (a cut-off TCP stream) by a packet
@@ -166,17 +168,23 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   }, { ...o.pipeline, keepBytes: true });
 
   const onPacket = (p: Packet): void => {
-    const stamp = stampOf(p);
-    if (!first) first = stamp;
-    last = stamp;
-    current = { p, prev: prevStamp ?? stamp };
-    prevStamp = stamp;
+    if (!first) {
+      first = stampOf(p);
+      lastSec = p.tsSec;
+      lastNsec = p.tsNsec;
+    }
+    current = p;
+    beforeSec = lastSec;
+    beforeNsec = lastNsec;
+    lastSec = p.tsSec;
+    lastNsec = p.tsNsec;
     pipeline!.packet(p);
   };
   const result = await readCaptureInput(o.input, onPacket, { maxPackets: o.maxPackets });
   pipeline.end();
   flush();
   json?.end();
+  const last: Stamp | null = first && { sec: lastSec, nsec: lastNsec };
   for (const st of stats) out.write(st.text({ start: first, end: last }));
   out.flush();
   const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];

@@ -2,6 +2,7 @@
 
 import type { PacketRecord } from './packet.js';
 import type { TsharkField } from './values.js';
+import { TextBuilder } from '../textBuilder.js';
 
 export interface FieldsLayout {
   fields: TsharkField[];
@@ -25,11 +26,24 @@ export function fieldsHeader(l: FieldsLayout): string {
   return l.fields.map((f) => l.quote + f.name + l.quote).join(l.separator) + '\n';
 }
 
+const line = new TextBuilder();
+
 export function fieldsLine(l: FieldsLayout, r: PacketRecord): string {
-  return l.fields.map((f) => {
-    const vs = f.values(r);
-    if (vs.length === 0) return '';
-    const text = l.occurrence === 'f' ? vs[0]! : l.occurrence === 'l' ? vs[vs.length - 1]! : vs.join(l.aggregator);
-    return l.quote + text + l.quote;
-  }).join(l.separator) + '\n';
+  const fields = l.fields;
+  for (let i = 0; i < fields.length; i++) {
+    if (i > 0) line.str(l.separator);
+    const vs = fields[i]!.values(r);
+    if (vs.length === 0) continue;
+    line.str(l.quote);
+    if (l.occurrence === 'f') line.str(vs[0]!);
+    else if (l.occurrence === 'l') line.str(vs[vs.length - 1]!);
+    else {
+      for (let j = 0; j < vs.length; j++) {
+        if (j > 0) line.str(l.aggregator);
+        line.str(vs[j]!);
+      }
+    }
+    line.str(l.quote);
+  }
+  return line.char(0x0a).take();
 }

@@ -67,46 +67,94 @@ function secondsText(t: TimeValue): string {
   return `${t.sec}.${String(t.nsec).padStart(9, '0')}`;
 }
 
+// Where the visitors below put values: set by frameValues around each visit, so
+// the visitors are made once per field, not per frame.
+let into: string[] = [];
+let intoPacketOf: ((frameNumber: number) => number | undefined) | undefined;
+
+/** The visitor that collects one field's values as text (made once per field). */
+type Collector = (f: AnalyzedFrame) => void;
+
+function makeCollector(field: FilterField): Collector {
+  switch (field.type) {
+    case 'uint': {
+      const hex = hexWidth(field.name);
+      if (field.wide) {
+        const push = (v: bigint): boolean => {
+          into.push(intText(v, hex));
+          return false; // keep visiting: we want every value
+        };
+        return (f) => void field.some(f, push);
+      }
+      const frameNumbers = FRAME_NUMBER_FIELDS.has(field.name);
+      const push = (v: number): boolean => {
+        into.push(frameNumbers && intoPacketOf ? String(intoPacketOf(v) ?? v) : intText(v, hex));
+        return false;
+      };
+      return (f) => void field.some(f, push);
+    }
+    case 'float': {
+      const push = (v: number): boolean => {
+        into.push(String(v));
+        return false;
+      };
+      return (f) => void field.some(f, push);
+    }
+    case 'bool': {
+      const push = (v: boolean): boolean => {
+        into.push(v ? '1' : '0');
+        return false;
+      };
+      return (f) => void field.some(f, push);
+    }
+    case 'string':
+    case 'ip': {
+      const push = (v: string): boolean => {
+        into.push(v);
+        return false;
+      };
+      return (f) => void field.some(f, push);
+    }
+    case 'time': {
+      return (f) => {
+        const t: TimeValue = { sec: 0, nsec: 0 };
+        if (field.get(f, t, { shown: false, lastSec: 0, lastNsec: 0 })) into.push(field.relative ? secondsText(t) : epochText(t, 9));
+      };
+    }
+    case 'proto':
+      return (f) => {
+        if (field.present(f)) into.push('');
+      };
+    default:
+      return () => undefined;
+  }
+}
+
+const collectors = new Map<FilterField, Collector>();
+
+/** Appends every value of `field` in `f` to `out`. */
+function collect(field: FilterField, f: AnalyzedFrame, out: string[], packetOf?: (frameNumber: number) => number | undefined): void {
+  let c = collectors.get(field);
+  if (c === undefined) collectors.set(field, (c = makeCollector(field)));
+  const outer = into;
+  const outerPacketOf = intoPacketOf;
+  into = out;
+  intoPacketOf = packetOf;
+  try {
+    c(f);
+  } finally {
+    into = outer;
+    intoPacketOf = outerPacketOf;
+  }
+}
+
 /**
  * Every value of a registry field in one VVMP frame, in the order the frame carries them.
  * `packetOf` turns frame numbers (vvmp.response_in …) into packet numbers; without it they stay frame numbers.
  */
 export function frameValues(field: FilterField, f: AnalyzedFrame, packetOf?: (frameNumber: number) => number | undefined): string[] {
   const out: string[] = [];
-  const push = (s: string): boolean => {
-    out.push(s);
-    return false; // keep visiting: we want every value
-  };
-  switch (field.type) {
-    case 'uint': {
-      const hex = hexWidth(field.name);
-      if (packetOf && FRAME_NUMBER_FIELDS.has(field.name) && !field.wide) {
-        field.some(f, (v) => push(String(packetOf(v) ?? v)));
-        break;
-      }
-      if (field.wide) field.some(f, (v) => push(intText(v, hex)));
-      else field.some(f, (v) => push(intText(v, hex)));
-      break;
-    }
-    case 'float':
-      field.some(f, (v) => push(String(v)));
-      break;
-    case 'bool':
-      field.some(f, (v) => push(v ? '1' : '0'));
-      break;
-    case 'string':
-    case 'ip':
-      field.some(f, (v) => push(v));
-      break;
-    case 'time': {
-      const t: TimeValue = { sec: 0, nsec: 0 };
-      if (field.get(f, t, { shown: false, lastSec: 0, lastNsec: 0 })) out.push(field.relative ? secondsText(t) : epochText(t, 9));
-      break;
-    }
-    case 'proto':
-      if (field.present(f)) out.push('');
-      break;
-  }
+  collect(field, f, out, packetOf);
   return out;
 }
 
@@ -135,7 +183,11 @@ export function tsharkField(name: string): TsharkField | null {
   // tshark's ip.* fields are IPv4 only (IPv6 addresses are ipv6.*); the filter's cover both.
   if (field.type === 'ip') return { name, values: (r) => frameValues(field, r.frames[0]!).filter((a) => !a.includes(':')) };
   if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!, r.packetOf) };
-  return { name, values: (r) => r.frames.flatMap((f) => frameValues(field, f, r.packetOf)) };
+  return { name, values: (r) => {
+    const out: string[] = [];
+    for (const f of r.frames) collect(field, f, out, r.packetOf);
+    return out;
+  } };
 }
 
 export interface FieldListing {

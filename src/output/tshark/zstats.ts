@@ -6,6 +6,7 @@
 
 import type { CompiledFilter } from '../../analysis/filter/index.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
+import { IoTimeline } from '../../analysis/io.js';
 import type { LatencyData } from '../../analysis/latency.js';
 import { Summary, flowFirst, flowLast, type FlowRecord } from '../../analysis/summary.js';
 import { OPCODES, REPLY_BIT } from '../../protocol/fields.js';
@@ -173,24 +174,30 @@ export class ShownLatencies {
 
 // ---- io,stat ----------------------------------------------------------------------
 
-/** `-z io,stat,INTERVAL[,FILTER…]`: frames and bytes per interval and column. */
-export class IoStat {
-  /** Per column: frames and bytes per interval index. */
-  private readonly cols: { frames: number[]; bytes: number[] }[];
+function hasError(f: AnalyzedFrame): boolean {
+  for (const x of f.expert) if (x.severity === 'error') return true;
+  return false;
+}
 
-  constructor(readonly intervalUs: number, readonly filters: readonly (CompiledFilter | null)[]) {
-    this.cols = filters.map(() => ({ frames: [], bytes: [] }));
-  }
+/**
+ * `-z io,stat,INTERVAL[,FILTER…]`: frames and bytes per interval and column,
+ * counted by the analysis I/O timeline (one per column) on tshark's clock:
+ * intervals from the capture's first packet.
+ */
+export class IoStat {
+  /** Per column, made at the first frame (the clock starts at the first packet). */
+  private cols: IoTimeline[] | null = null;
+
+  constructor(readonly intervalUs: number, readonly filters: readonly (CompiledFilter | null)[]) {}
 
   frame(f: AnalyzedFrame, start: Stamp): void {
-    const us = Math.floor(nsBetween({ sec: f.tsSec, nsec: f.tsNsec }, start) / 1e3);
-    const i = this.intervalUs > 0 ? Math.max(0, Math.floor(us / this.intervalUs)) : 0;
-    this.filters.forEach((flt, c) => {
-      if (flt && !flt.test(f)) return;
-      const col = this.cols[c]!;
-      col.frames[i] = (col.frames[i] ?? 0) + 1;
-      col.bytes[i] = (col.bytes[i] ?? 0) + f.decoded.bytes.length;
-    });
+    const clock = { originSec: start.sec, originNsec: start.nsec, intervalUs: this.intervalUs };
+    const cols = (this.cols ??= this.filters.map(() => new IoTimeline(null, clock)));
+    for (let c = 0; c < cols.length; c++) {
+      const flt = this.filters[c];
+      if (flt && !flt.test(f)) continue;
+      cols[c]!.frame(f.tsSec, f.tsNsec, hasError(f), f.decoded.bytes.length);
+    }
   }
 
   /** The table; `durationNs` is from the first to the last packet read. */
@@ -212,11 +219,21 @@ export class IoStat {
         ? `${secs(from).padStart(width)} <> ${(last ? 'Dur' : secs(to)).padEnd(width + 1)}`
         : `${secs(from)} <> ${secs(last ? Math.max(durUs, from) : to)} `);
     }
-    const lw = Math.max('Interval '.length, ...labels.map((l) => l.length));
-    const fw = Math.max(6, ...this.cols.flatMap((c) => c.frames.map((x) => String(x ?? 0).length)));
-    const bw = Math.max(5, ...this.cols.flatMap((c) => c.bytes.map((x) => String(x ?? 0).length)));
+    // A loop, not Math.max(...labels): a short interval over a long capture has more rows than a call has arguments.
+    let lw = 'Interval '.length;
+    for (const l of labels) lw = Math.max(lw, l.length);
+    const cols = this.cols ?? this.filters.map(() => new IoTimeline(null, { originSec: 0, originNsec: 0, intervalUs: this.intervalUs }));
+    let fw = 6;
+    let bw = 5;
+    for (const c of cols) {
+      // Every interval with frames, also those past the last packet's time (out-of-order captures).
+      for (let i = 0, end = Math.max(n - 1, c.lastIndex); i <= end; i++) {
+        fw = Math.max(fw, String(c.framesAt(i)).length);
+        bw = Math.max(bw, String(c.bytesAt(i)).length);
+      }
+    }
     const colW = fw + bw + 5; // " Frames | Bytes "
-    const W = 2 + lw + 1 + this.cols.length * (colW + 1);
+    const W = 2 + lw + 1 + cols.length * (colW + 1);
     const rule = '='.repeat(W) + '\n';
     const dashes = `|${'-'.repeat(W - 2)}|\n`;
     const boxed = (t: string): string => `| ${t}`.padEnd(W - 1) + '|\n';
@@ -227,11 +244,11 @@ export class IoStat {
       out += boxed(`${c === 0 ? 'Col' : '   '} ${c + 1}: ${f ? f.text : 'Frames and bytes'}`);
     });
     out += dashes;
-    out += `|${' '.repeat(lw + 1)}|` + this.cols.map((_, c) => `${String(c + 1).padEnd(colW)}|`).join('') + '\n';
-    out += `| ${'Interval'.padEnd(lw)}|` + this.cols.map(() => ` ${'Frames'.padStart(fw)} | ${'Bytes'.padStart(bw)} |`).join('') + '\n';
+    out += `|${' '.repeat(lw + 1)}|` + cols.map((_, c) => `${String(c + 1).padEnd(colW)}|`).join('') + '\n';
+    out += `| ${'Interval'.padEnd(lw)}|` + cols.map(() => ` ${'Frames'.padStart(fw)} | ${'Bytes'.padStart(bw)} |`).join('') + '\n';
     out += dashes;
     for (let i = 0; i < n; i++) {
-      out += `| ${labels[i]!.padEnd(lw)}|` + this.cols.map((c) => ` ${String(c.frames[i] ?? 0).padStart(fw)} | ${String(c.bytes[i] ?? 0).padStart(bw)} |`).join('') + '\n';
+      out += `| ${labels[i]!.padEnd(lw)}|` + cols.map((c) => ` ${String(c.framesAt(i)).padStart(fw)} | ${String(c.bytesAt(i)).padStart(bw)} |`).join('') + '\n';
     }
     return out + rule;
   }
