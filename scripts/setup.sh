@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what vvmp needs on a fresh Debian machine: system packages (libpcap
-# for live capture, tcpdump, tmux and tshark for tests, clickhouse-server for the export tests) and npm packages.
+# for live capture, tcpdump, tmux and tshark for tests, clickhouse-server for the export tests, tcpreplay for the live bench) and npm packages.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)  # bench/live.ts offers 20,000 pkt/s with it
 # ClickHouse (Debian's clickhouse-server 18.16): the export tests start a two-shard cluster of it.
 command -v clickhouse-server >/dev/null 2>&1 || need+=(clickhouse-server)
 command -v clickhouse-client >/dev/null 2>&1 || need+=(clickhouse-client)
