@@ -52,6 +52,9 @@ export class MemoryOracle {
 
   /** Opcode sequences of the cases that confirmed a leak. */
   private readonly leakSteps: string[][] = [];
+  /** Growth per leaking case (MB) of each leak reported, and the kinds found to repeat one of them. */
+  private readonly leakSizes: number[] = [];
+  private readonly aliases = new Set<string>();
 
   private replaysKnownLeak(c: FuzzCase): boolean {
     const seq = caseTriggers(c).sequence;
@@ -108,6 +111,7 @@ export class MemoryOracle {
   async check(): Promise<void> {
     const flag = this.watch.check();
     const known = new Set(this.found.bugs.filter((b) => b.cause.oracle === 'memory').map((b) => b.kind));
+    for (const a of this.aliases) known.add(a);
     const leaky = this.credit.suspects(this.rule.thresholdMb).filter((s) => !known.has(s));
     if (!flag && leaky.length === 0) return;
     this.run.phase = 'attributing memory growth';
@@ -126,21 +130,48 @@ export class MemoryOracle {
       this.probes.set(s, (this.probes.get(s) ?? 0) + 1);
       // the recorded cases in turn, as one sequence, repeated
       const c = recorded.length === 1 ? recorded[0]! : combineCases(recorded, this.run.opts.maxPayload);
-      const best = await this.probe(c, 200, 3000);
+      let best = await this.probe(c, 200, 3000);
       this.credit.forget(s);
       if (!best.grew) continue;
-      const perCase = best.growthMb / (best.reps * recorded.length);
+      let leaking = recorded;
+      if (recorded.length > 1) {
+        // Which recorded case leaks: a kind's cases differ (random mutations), and one leak
+        // reached through another kind must be told apart from a new leak by what it keeps.
+        for (const x of recorded) {
+          const alone = await this.probe(x, 200, 3000);
+          if (alone.grew && alone.growthMb / alone.reps > best.growthMb / (best.reps * leaking.length)) {
+            best = alone;
+            leaking = [x];
+          }
+        }
+      }
+      const perCase = best.growthMb / (best.reps * leaking.length);
+      // The same memory kept per triggering case as a leak already reported (within 10 %): that
+      // leak reached through this kind's cases, not a second bug (one report per bug).
+      const same = leaking.length === 1 ? this.leakSizes.find((m) => Math.abs(perCase - m) <= 0.1 * m) : undefined;
+      if (same !== undefined) {
+        this.aliases.add(s);
+        for (const x of leaking) {
+          const seq = caseTriggers(x).sequence;
+          if (seq.length > 1) this.leakSteps.push(seq);
+        }
+        this.run.event(`memory: ${s} cases keep ${perCase.toFixed(1)} MB each, as a leak already reported (${same.toFixed(1)} MB per case): the same bug`, 'debug');
+        done = true;
+        break;
+      }
       const reps = Math.min(4000, Math.max(best.reps, Math.ceil(best.reps * 1.5)));
+      this.leakSizes.push(perCase);
       const detail = `resident memory grew ${best.baseMb.toFixed(1)} → ${best.afterMb.toFixed(1)} MB (+${best.growthMb.toFixed(1)} MB, `
-        + `${perCase >= 0.1 ? perCase.toFixed(1) : perCase.toFixed(3)} MB per case) over ${best.reps * recorded.length} ${s} cases repeated alone on a fresh target`
+        + `${perCase >= 0.1 ? perCase.toFixed(1) : perCase.toFixed(3)} MB per case) over ${best.reps * leaking.length} ${s} cases repeated alone on a fresh target`
         + `${flag ? ` (noticed during the run: ${flag.detail})` : ''}`;
       const v: Verdict = { oracle: 'memory', detail };
-      for (const x of recorded) {
+      for (const x of leaking) {
         const seq = caseTriggers(x).sequence;
         if (seq.length > 1) this.leakSteps.push(seq);
       }
-      const r = await this.run.verify(c, { record: true });
-      this.found.save(c, v, { v, obs: r.obs, transcript: r.transcript }, null, {
+      const saved = leaking.length === 1 ? leaking[0]! : c;
+      const r = await this.run.verify(saved, { record: true });
+      this.found.save(saved, v, { v, obs: r.obs, transcript: r.transcript }, null, {
         signature: `memory|${s}`, cause: { oracle: 'memory', qualifier: `${perCase.toFixed(1)} MB per case` }, fields: [], sequence: [],
         repeat: reps, memoryThresholdMb: this.rule.thresholdMb,
       }).kind = s;
