@@ -14,6 +14,18 @@ export const BT_PB = 2; // obsolete Packet Block
 export const BT_SPB = 3;
 export const BT_EPB = 6;
 
+/**
+ * Where a packet record's data starts, counted from the record's first byte:
+ * pcap's 16-byte record header; for pcapng, by block type (simple packet
+ * block 12, enhanced and obsolete packet blocks 28), read from the block's
+ * first 4 bytes `head` in either byte order (packet block types fit a byte).
+ */
+export function packetDataOffset(format: 'pcap' | 'pcapng', head: Buffer): number {
+  if (format === 'pcap') return 16;
+  const type = Math.max(u32(head, 0, true) & 0xff, u32(head, 0, false) & 0xff);
+  return type === BT_SPB ? 12 : 28;
+}
+
 export function u32(b: Buffer, p: number, le: boolean): number {
   return le
     ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0

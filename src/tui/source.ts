@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { CaptureError } from '../capture/errors.js';
 import { describeFsError } from '../capture/file.js';
 import { CaptureParser } from '../capture/parser.js';
+import { packetDataOffset } from '../capture/formats.js';
 import type { LiveCapture, LiveOptions } from '../capture/live.js';
 import type { FrameStore } from './store.js';
 
@@ -103,15 +104,9 @@ export class FileSource implements Source {
       return null;
     }
     try {
-      // Where the data starts in the record: pcap 16-byte header; pcapng by block type
-      // (enhanced and obsolete packet blocks 28, simple packet block 12), either byte order.
-      let skip = 16;
-      if (this.parser.format === 'pcapng') {
-        const t = Buffer.alloc(4);
-        fs.readSync(fd, t, 0, 4, recordOffset);
-        const type = Math.max(t.readUInt32LE(0) & 0xff, t.readUInt32BE(0) & 0xff);
-        skip = type === 3 ? 12 : 28;
-      }
+      const head = Buffer.alloc(4);
+      if (this.parser.format === 'pcapng') fs.readSync(fd, head, 0, 4, recordOffset);
+      const skip = packetDataOffset(this.parser.format === 'pcapng' ? 'pcapng' : 'pcap', head);
       const b = Buffer.alloc(length);
       const n = fs.readSync(fd, b, 0, length, recordOffset + skip);
       return n === length ? b : null;
