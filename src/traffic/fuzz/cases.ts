@@ -6,7 +6,9 @@ import { HEADER_SIZE } from '../../protocol/fields.js';
 import { frameExpectation, tcpExpectations, type Expectation } from './expect.js';
 import { hex, unhex } from './frames.js';
 
-export type Transport = 'tcp' | 'udp';
+/** The one transport type of the data path (net/types.ts). */
+import type { Transport } from '../../net/types.js';
+export type { Transport };
 
 /** Take `session_id` from the reply to step `from` and write it at `offset` (u16) of this step's frame. */
 export interface Bind {
