@@ -9,7 +9,7 @@
 import type { Packet } from '../capture/packet.js';
 import type { FrameEvent } from '../net/types.js';
 import { endpointText } from '../net/endpoint.js';
-import { decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
+import { NO_FINDINGS, addFrameFinding, decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
 import {
@@ -240,6 +240,7 @@ export class ExchangeTracker {
   }
 
   private settle(f: AnalyzedFrame): void {
+    if (!this.tracksFinal) return;
     const r = this.unsettled.get(f);
     if (r === undefined) return;
     this.unsettled.delete(f);
@@ -443,9 +444,16 @@ export class ExchangeTracker {
   }
 }
 
-/** Adds an exchange finding after the frame's own (the decoder's findings and the frame's `expert` are one list). */
+/**
+ * Adds an exchange finding after the frame's own. The decoder's findings and
+ * the frame's `expert` are one list; a frame with none shares the decoder's
+ * frozen empty list until its first.
+ */
 function addFinding(f: AnalyzedFrame, x: Finding): void {
-  f.expert.push(x);
+  if (f.expert === NO_FINDINGS) {
+    addFrameFinding(f.decoded, x);
+    f.expert = f.decoded.findings;
+  } else f.expert.push(x);
 }
 
 /** The frame's capture time as a Stamp (made only where a session keeps it). */
