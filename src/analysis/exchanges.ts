@@ -50,6 +50,17 @@ interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {
   included: boolean;
 }
 
+/** Finished exchanges' entries kept for reuse, at most. */
+const MAX_SPARE = 4096;
+
+function newOpenRequest(): OpenRequest {
+  return {
+    frame: null, t: 0, deadline: 0, txid: 0, client: 0n, opcode: 0, sessionId: null, releaseKb: 0, serverId: 0n,
+    pending: false, timedOut: false, evicted: false, session: null, rec: null, included: true,
+    heapIndex: -1, nextInBucket: null, seq: 0,
+  };
+}
+
 /** What the tracker tells whoever orders its output. */
 export interface ExchangeListener {
   /** A finding added to a frame after `frame` returned it (a timeout). */
@@ -94,6 +105,8 @@ export class ExchangeTracker {
   /** Requests not finally answered (or timed out within the grace), by transaction id. */
   private readonly open = new OpenTable<OpenRequest>();
   private readonly deadlines = new MinHeap<OpenRequest>();
+  /** Entries of finished exchanges, reused by the next requests. */
+  private readonly spare: OpenRequest[] = [];
   /** Requests not final yet (tracked only with `tracksFinal`). */
   private readonly unsettled = new Map<AnalyzedFrame, OpenRequest>();
   /** The session record of the frame being analysed (for `include`). */
@@ -297,12 +310,23 @@ export class ExchangeTracker {
         rec = s;
       } else if (this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) addFinding(f, unknownSession(server, sid));
     }
-    const r: OpenRequest = {
-      frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
-      sessionId: sid, releaseKb: d.payloadBlock === FREE_BLOCK ? Free.get.release_kb(d.bytes, HEADER_SIZE) : 0, serverId: server,
-      pending: false, timedOut: false, evicted: false, session, rec, included: this.include === null,
-      heapIndex: -1, nextInBucket: null, seq: 0,
-    };
+    // A spare entry when there is one: answered requests are recycled (see `recycle`).
+    const r = this.spare.pop() ?? newOpenRequest();
+    r.frame = f;
+    r.t = t;
+    r.deadline = t + timeoutMs * 1e6;
+    r.txid = txid;
+    r.client = client;
+    r.opcode = op;
+    r.sessionId = sid;
+    r.releaseKb = d.payloadBlock === FREE_BLOCK ? Free.get.release_kb(d.bytes, HEADER_SIZE) : 0;
+    r.serverId = server;
+    r.pending = false;
+    r.timedOut = false;
+    r.evicted = false;
+    r.session = session;
+    r.rec = rec;
+    r.included = this.include === null;
     this.open.add(r);
     this.deadlines.push(r.deadline, r);
     this.frameSession = rec;
@@ -349,7 +373,19 @@ export class ExchangeTracker {
       if (first) this.tx.responseTime(r.opcode, client, h.server_id!, us);
       if (!isPending) this.tx.answered++;
     }
-    if (!isPending) r.frame = null;
+    if (!isPending) this.recycle(r);
+  }
+
+  /**
+   * An exchange is over and no table holds `r` any more (the open table and
+   * the deadline heap took it out, the request frame is settled): keep it for
+   * the next request instead of making one per request.
+   */
+  private recycle(r: OpenRequest): void {
+    r.frame = null;
+    r.session = null;
+    r.rec = null;
+    if (this.spare.length < MAX_SPARE) this.spare.push(r);
   }
 
   /** What a reply does to its session (convention 7); returns the session record it belongs to. */
@@ -438,7 +474,7 @@ export class ExchangeTracker {
         // Past the grace: forget it, so unanswered requests do not pile up.
         r.evicted = true;
         this.open.remove(r);
-        r.frame = null;
+        this.recycle(r);
       }
     }
   }
