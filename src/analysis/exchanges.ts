@@ -155,7 +155,7 @@ export class ExchangeTracker {
     this.lastNsec = p.tsNsec;
     this.lastDigits = p.tsDigits;
     if (t > this.now) this.now = t;
-    this.expire(this.now, false);
+    this.expire(false);
   }
 
   /** The wall clock moved on with no packet (live capture on a quiet line): times out as a packet at that time would. */
@@ -163,7 +163,7 @@ export class ExchangeTracker {
     if (this.first === null) return;
     const t = this.clock.ns(sec, nsec);
     if (t > this.now) this.now = t;
-    this.expire(this.now, false);
+    this.expire(false);
   }
 
   /**
@@ -229,7 +229,7 @@ export class ExchangeTracker {
 
   /** End of capture: requests whose deadline the last packet's time passed are timed out. */
   expireAtEnd(): void {
-    this.expire(this.now, true);
+    this.expire(true);
   }
 
   /** End of capture, after `expireAtEnd`: every request still open is final now. */
@@ -455,8 +455,13 @@ export class ExchangeTracker {
     r.session.event('forwarded', s.firstFrame, `to SAN ${h.dst_san}`);
   }
 
-  /** Requests whose deadline `now` is strictly past time out; at the end, the last packet's time counts too. */
-  private expire(now: number, atEnd: boolean): void {
+  /**
+   * Requests whose deadline capture time (`now`) is strictly past time out;
+   * at the end, the last packet's time counts too. Reads `now` itself: a
+   * double passed per packet was a heap number per packet.
+   */
+  private expire(atEnd: boolean): void {
+    const now = this.now;
     while (this.deadlines.size > 0 && this.deadlines.peekKey() < now) {
       const r = this.deadlines.pop()!;
       // Answered (frame released), or waiting on a PENDING with no deadline.
