@@ -9,7 +9,7 @@
 import type { Packet } from '../capture/packet.js';
 import type { FrameEvent } from '../net/types.js';
 import { endpointText } from '../net/endpoint.js';
-import { decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
+import { NO_FINDINGS, addFrameFinding, decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
 import {
@@ -48,6 +48,17 @@ interface OpenRequest extends HeapItem, OpenEntry<OpenRequest> {
   rec: SessionRecord | null;
   /** Counted in the transaction stats: always without a display filter; with one, once the request is final and matches. */
   included: boolean;
+}
+
+/** Finished exchanges' entries kept for reuse, at most. */
+const MAX_SPARE = 4096;
+
+function newOpenRequest(): OpenRequest {
+  return {
+    frame: null, t: 0, deadline: 0, txid: 0, client: 0n, opcode: 0, sessionId: null, releaseKb: 0, serverId: 0n,
+    pending: false, timedOut: false, evicted: false, session: null, rec: null, included: true,
+    heapIndex: -1, nextInBucket: null, seq: 0,
+  };
 }
 
 /** What the tracker tells whoever orders its output. */
@@ -94,6 +105,8 @@ export class ExchangeTracker {
   /** Requests not finally answered (or timed out within the grace), by transaction id. */
   private readonly open = new OpenTable<OpenRequest>();
   private readonly deadlines = new MinHeap<OpenRequest>();
+  /** Entries of finished exchanges, reused by the next requests. */
+  private readonly spare: OpenRequest[] = [];
   /** Requests not final yet (tracked only with `tracksFinal`). */
   private readonly unsettled = new Map<AnalyzedFrame, OpenRequest>();
   /** The session record of the frame being analysed (for `include`). */
@@ -142,7 +155,7 @@ export class ExchangeTracker {
     this.lastNsec = p.tsNsec;
     this.lastDigits = p.tsDigits;
     if (t > this.now) this.now = t;
-    this.expire(this.now, false);
+    this.expire(false);
   }
 
   /** The wall clock moved on with no packet (live capture on a quiet line): times out as a packet at that time would. */
@@ -150,7 +163,7 @@ export class ExchangeTracker {
     if (this.first === null) return;
     const t = this.clock.ns(sec, nsec);
     if (t > this.now) this.now = t;
-    this.expire(this.now, false);
+    this.expire(false);
   }
 
   /**
@@ -216,7 +229,7 @@ export class ExchangeTracker {
 
   /** End of capture: requests whose deadline the last packet's time passed are timed out. */
   expireAtEnd(): void {
-    this.expire(this.now, true);
+    this.expire(true);
   }
 
   /** End of capture, after `expireAtEnd`: every request still open is final now. */
@@ -240,6 +253,7 @@ export class ExchangeTracker {
   }
 
   private settle(f: AnalyzedFrame): void {
+    if (!this.tracksFinal) return;
     const r = this.unsettled.get(f);
     if (r === undefined) return;
     this.unsettled.delete(f);
@@ -296,12 +310,23 @@ export class ExchangeTracker {
         rec = s;
       } else if (this.sessions.wasBooted(server) && !this.sessions.wasSeen(server, sid)) addFinding(f, unknownSession(server, sid));
     }
-    const r: OpenRequest = {
-      frame: f, t, deadline: t + timeoutMs * 1e6, txid, client, opcode: op,
-      sessionId: sid, releaseKb: d.payloadBlock === FREE_BLOCK ? Free.get.release_kb(d.bytes, HEADER_SIZE) : 0, serverId: server,
-      pending: false, timedOut: false, evicted: false, session, rec, included: this.include === null,
-      heapIndex: -1, nextInBucket: null, seq: 0,
-    };
+    // A spare entry when there is one: answered requests are recycled (see `recycle`).
+    const r = this.spare.pop() ?? newOpenRequest();
+    r.frame = f;
+    r.t = t;
+    r.deadline = t + timeoutMs * 1e6;
+    r.txid = txid;
+    r.client = client;
+    r.opcode = op;
+    r.sessionId = sid;
+    r.releaseKb = d.payloadBlock === FREE_BLOCK ? Free.get.release_kb(d.bytes, HEADER_SIZE) : 0;
+    r.serverId = server;
+    r.pending = false;
+    r.timedOut = false;
+    r.evicted = false;
+    r.session = session;
+    r.rec = rec;
+    r.included = this.include === null;
     this.open.add(r);
     this.deadlines.push(r.deadline, r);
     this.frameSession = rec;
@@ -348,7 +373,19 @@ export class ExchangeTracker {
       if (first) this.tx.responseTime(r.opcode, client, h.server_id!, us);
       if (!isPending) this.tx.answered++;
     }
-    if (!isPending) r.frame = null;
+    if (!isPending) this.recycle(r);
+  }
+
+  /**
+   * An exchange is over and no table holds `r` any more (the open table and
+   * the deadline heap took it out, the request frame is settled): keep it for
+   * the next request instead of making one per request.
+   */
+  private recycle(r: OpenRequest): void {
+    r.frame = null;
+    r.session = null;
+    r.rec = null;
+    if (this.spare.length < MAX_SPARE) this.spare.push(r);
   }
 
   /** What a reply does to its session (convention 7); returns the session record it belongs to. */
@@ -418,8 +455,13 @@ export class ExchangeTracker {
     r.session.event('forwarded', s.firstFrame, `to SAN ${h.dst_san}`);
   }
 
-  /** Requests whose deadline `now` is strictly past time out; at the end, the last packet's time counts too. */
-  private expire(now: number, atEnd: boolean): void {
+  /**
+   * Requests whose deadline capture time (`now`) is strictly past time out;
+   * at the end, the last packet's time counts too. Reads `now` itself: a
+   * double passed per packet was a heap number per packet.
+   */
+  private expire(atEnd: boolean): void {
+    const now = this.now;
     while (this.deadlines.size > 0 && this.deadlines.peekKey() < now) {
       const r = this.deadlines.pop()!;
       // Answered (frame released), or waiting on a PENDING with no deadline.
@@ -437,15 +479,22 @@ export class ExchangeTracker {
         // Past the grace: forget it, so unanswered requests do not pile up.
         r.evicted = true;
         this.open.remove(r);
-        r.frame = null;
+        this.recycle(r);
       }
     }
   }
 }
 
-/** Adds an exchange finding after the frame's own (the decoder's findings and the frame's `expert` are one list). */
+/**
+ * Adds an exchange finding after the frame's own. The decoder's findings and
+ * the frame's `expert` are one list; a frame with none shares the decoder's
+ * frozen empty list until its first.
+ */
 function addFinding(f: AnalyzedFrame, x: Finding): void {
-  f.expert.push(x);
+  if (f.expert === NO_FINDINGS) {
+    addFrameFinding(f.decoded, x);
+    f.expert = f.decoded.findings;
+  } else f.expert.push(x);
 }
 
 /** The frame's capture time as a Stamp (made only where a session keeps it). */

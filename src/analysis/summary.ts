@@ -16,7 +16,7 @@ export { flowFirst, flowLast, type FlowRecord } from './flows.js';
 const FIRST_FRAMES_KEPT = 5;
 
 function hasError(expert: readonly Finding[]): boolean {
-  for (const x of expert) if (x.severity === 'error') return true;
+  for (let i = 0; i < expert.length; i++) if (expert[i]!.severity === 'error') return true;
   return false;
 }
 
@@ -60,8 +60,10 @@ export class Summary {
     this.vvmpFrames++;
     const op = f.decoded.header.opcode;
     if (op !== null && this.opCounts[op]!++ === 0) this.opSeen.push(op);
-    for (const x of f.expert) this.count(x.code, f.number);
-    const error = hasError(f.expert);
+    // Indexed loops: no iterator per frame (most frames share the decoder's empty list).
+    const expert = f.expert;
+    for (let i = 0; i < expert.length; i++) this.count(expert[i]!.code, f.number);
+    const error = expert.length !== 0 && hasError(expert);
     this.flows.frame(f.flowKey, f.number, f.srcText, f.decoded.bytes.length, f.tsSec, f.tsNsec, f.tsDigits, error, f.flow);
     this.io.frame(f.tsSec, f.tsNsec, error);
   }

@@ -51,6 +51,23 @@ export interface DecodedFrame {
   findings: Finding[];
 }
 
+/**
+ * The findings of a frame that has none: one shared list (most frames have
+ * none; a list per frame was garbage). Never push into it: add to a frame's
+ * findings with `addFrameFinding`. It is a plain array of the same kind as a
+ * frame's own list (made with an element, then emptied): frozen, or with an
+ * own `push`, every `for…of` over findings turned polymorphic and allocated
+ * an iterator per frame.
+ */
+export const NO_FINDINGS: Finding[] = [finding('frame_short', '')];
+NO_FINDINGS.pop();
+
+/** Appends `x` to the frame's findings, replacing the shared empty list by a list of its own. */
+export function addFrameFinding(frame: DecodedFrame, x: Finding): void {
+  if (frame.findings === NO_FINDINGS) frame.findings = [x];
+  else frame.findings.push(x);
+}
+
 export interface DecodeOptions {
   /** The bytes are a whole UDP datagram: extra bytes after the frame are `udp_trailing`. */
   udp?: boolean;
@@ -90,7 +107,6 @@ function readHeader(b: Buffer, n: number): HeaderFields {
 }
 
 export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFrame {
-  const findings: Finding[] = [];
   const header = readHeader(input, input.length);
   const declaredSize = header.length === null ? null : HEADER_SIZE + 4 * header.length;
   let frameLen = input.length;
@@ -111,40 +127,40 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   const frame: DecodedFrame = {
     bytes, header, def, reply, status, declaredSize, complete, trailing,
     name: opcode === null ? null : def ? def.name : 'Unknown',
-    payloadBlock: null, payload: null, sum, checksumOk: sum === 0, findings,
+    payloadBlock: null, payload: null, sum, checksumOk: sum === 0, findings: NO_FINDINGS,
   };
 
   if (sum !== 0) {
-    findings.push(finding('checksum_bad', `frame bytes sum to ${hex2(sum)}, not 0`));
+    addFrameFinding(frame, finding('checksum_bad', `frame bytes sum to ${hex2(sum)}, not 0`));
   }
   if (input.length < HEADER_SIZE) {
-    findings.push(finding('frame_short', `${input.length} bytes, fewer than the 32-byte header`));
+    addFrameFinding(frame, finding('frame_short', `${input.length} bytes, fewer than the 32-byte header`));
     return frame;
   }
   if (!complete) {
-    findings.push(finding('frame_truncated',
+    addFrameFinding(frame, finding('frame_truncated',
       `length ${header.length} words asks for ${declaredSize} bytes, only ${frameLen} present`));
   }
   if (trailing > 0) {
-    findings.push(finding('udp_trailing', `${trailing} bytes after the ${declaredSize}-byte frame in the datagram`));
+    addFrameFinding(frame, finding('udp_trailing', `${trailing} bytes after the ${declaredSize}-byte frame in the datagram`));
   }
 
   if (!def) {
-    findings.push(finding('opcode_unknown', `opcode 0x${opcode!.toString(16).padStart(4, '0')} is not defined`));
+    addFrameFinding(frame, finding('opcode_unknown', `opcode 0x${opcode!.toString(16).padStart(4, '0')} is not defined`));
   }
   if (statusCode !== null) {
     if (!(statusCode in STATUSES)) {
-      findings.push(finding('subop_invalid', `reply status ${status} is not defined`));
+      addFrameFinding(frame, finding('subop_invalid', `reply status ${status} is not defined`));
     }
     if (statusCode === STATUS_PENDING) {
-      findings.push(finding('status_pending', 'PENDING: a second reply follows when storage frees up'));
+      addFrameFinding(frame, finding('status_pending', 'PENDING: a second reply follows when storage frees up'));
     } else if (isErrorStatus(statusCode)) {
-      findings.push(finding('status_error', statusCode === STATUS_TOO_LARGE
+      addFrameFinding(frame, finding('status_error', statusCode === STATUS_TOO_LARGE
         ? `reply status ${status}: the whole answer does not fit this exchange (UDP bound or payload limit); ask over TCP`
         : `reply status ${status}`));
     }
   } else if (def && !(sub! in def.subops)) {
-    findings.push(finding('subop_invalid', `sub-opcode ${hex2(sub!)} is not valid for ${def.name}`));
+    addFrameFinding(frame, finding('subop_invalid', `sub-opcode ${hex2(sub!)} is not valid for ${def.name}`));
   }
   if (!def) return frame;
 
@@ -153,12 +169,12 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   const errorReply = statusCode !== null && isErrorStatus(statusCode);
   if (errorReply && payloadLen === 0) return frame; // error replies may be empty
   if (block === null) {
-    if (payloadLen !== 0) findings.push(finding('payload_size', `${def.name} request carries no payload, got ${payloadLen} bytes`));
+    if (payloadLen !== 0) addFrameFinding(frame, finding('payload_size', `${def.name} request carries no payload, got ${payloadLen} bytes`));
     return frame;
   }
   if (block.repeated ? payloadLen % block.size !== 0 : payloadLen !== block.size) {
     const want = block.repeated ? `a multiple of ${block.size}` : `${block.size}`;
-    findings.push(finding('payload_size', `${def.name} ${reply ? 'reply' : 'request'} payload is ${payloadLen} bytes, expected ${want}`));
+    addFrameFinding(frame, finding('payload_size', `${def.name} ${reply ? 'reply' : 'request'} payload is ${payloadLen} bytes, expected ${want}`));
     return frame;
   }
   if (!complete) return frame;
@@ -172,7 +188,7 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
     for (let i = 0; i < devices.length; i++) {
       const bad = check(bytes, HEADER_SIZE + i * block.size);
       if (bad >= 0) {
-        findings.push(reservedFinding(block, bad, devices[i]!, i));
+        addFrameFinding(frame, reservedFinding(block, bad, devices[i]!, i));
         break;
       }
     }
@@ -180,7 +196,7 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
     const rec = readBlock(bytes, HEADER_SIZE, block);
     frame.payload = rec;
     const bad = reservedCheck(block)(bytes, HEADER_SIZE);
-    if (bad >= 0) findings.push(reservedFinding(block, bad, rec, -1));
+    if (bad >= 0) addFrameFinding(frame, reservedFinding(block, bad, rec, -1));
   }
   return frame;
 }

@@ -13,7 +13,7 @@ import type { AnalyzedFrame } from '../analysis/frame.js';
 import type { Endpoint, Transport } from '../net/types.js';
 import { Header } from '../protocol/access.js';
 import { byteSum } from '../protocol/checksum.js';
-import { decodeFrame, payloadBlockOf, type DecodedFrame, type HeaderFields, type Payload } from '../protocol/decode.js';
+import { addFrameFinding, decodeFrame, payloadBlockOf, type DecodedFrame, type HeaderFields, type Payload } from '../protocol/decode.js';
 import type { Finding } from '../protocol/expert.js';
 import { HEADER_SIZE, REPLY_BIT, opcodeDef, type BlockLayout, type OpcodeDef } from '../protocol/fields.js';
 
@@ -136,7 +136,7 @@ export class ProbeFrame implements AnalyzedFrame {
   toFrame(): AnalyzedFrame {
     const d = decodeFrame(this.cols.bytesOf(this.seq), { udp: this.transport === 'udp' });
     const extras = this.cols.extrasOf(this.seq);
-    if (extras) for (const x of extras) d.findings.push(x);
+    if (extras) for (const x of extras) addFrameFinding(d, x);
     return {
       number: this.number, packet: this.packet, firstPacket: this.firstPacket,
       tsSec: this.tsSec, tsNsec: this.tsNsec, tsDigits: this.tsDigits,

@@ -3,9 +3,10 @@
 // listener (late findings, frames becoming final).
 
 import { describe, expect, it } from 'vitest';
-import { ExchangeTracker, type ExchangeListener, type ExchangeOptions } from '../../src/analysis/exchanges.js';
+import { ExchangeTracker, LATE_REPLY_GRACE_NS, type ExchangeListener, type ExchangeOptions } from '../../src/analysis/exchanges.js';
 import type { AnalyzedFrame } from '../../src/analysis/frame.js';
 import { encodeFrame, type FrameSpec } from '../../src/protocol/encode.js';
+import { NO_FINDINGS } from '../../src/protocol/decode.js';
 import { DEFAULT_TIMEOUT_MS, OP_ALLOCATE, OP_FREE, OP_INITIALIZE, OP_QUERY, REPLY_BIT } from '../../src/protocol/fields.js';
 import { DEFAULT_TIMEOUT_MS as FROM_ANALYZER } from '../../src/analysis/analyzer.js';
 import { CLIENT, SERVER, packetAt } from '../helpers/feed.js';
@@ -131,5 +132,47 @@ describe('ExchangeTracker', () => {
   it('DEFAULT_TIMEOUT_MS is the protocol table\'s, still exported where it was', () => {
     expect(FROM_ANALYZER).toBe(DEFAULT_TIMEOUT_MS);
     expect(DEFAULT_TIMEOUT_MS).toBe(5000);
+  });
+
+  it('frames without findings share one empty list; an exchange finding gives the frame a list of its own', () => {
+    const { at, t } = drive();
+    const q1 = at(0, query(1))!;
+    const q2 = at(1, query(2))!;
+    expect(q1.expert).toBe(NO_FINDINGS);
+    expect(q2.decoded.findings).toBe(NO_FINDINGS);
+    // A duplicate txid and an unmatched reply get findings at once; q1 and the duplicate time out later, q2 is answered.
+    const dup = at(2, query(1))!;
+    const lost = at(3, reply(OP_QUERY, 99, 0, { devices: [] }))!;
+    const r2 = at(4, reply(OP_QUERY, 2, 0, { devices: [] }))!;
+    at(DEFAULT_TIMEOUT_MS + 10);
+    t.expireAtEnd();
+    expect(dup.expert.map((x) => x.code)).toEqual(['txid_duplicate', 'timeout']);
+    expect(lost.expert.map((x) => x.code)).toEqual(['reply_unmatched']);
+    expect(q1.expert.map((x) => x.code)).toEqual(['timeout']);
+    // The frame's expert list and its decoder findings stay one list.
+    for (const f of [dup, lost, q1]) expect(f.expert).toBe(f.decoded.findings);
+    expect([q2.expert, r2.expert]).toEqual([NO_FINDINGS, NO_FINDINGS]);
+    expect(NO_FINDINGS).toHaveLength(0);
+  });
+
+  it('entries of finished exchanges are reused without mixing exchanges up', () => {
+    const { at, t } = drive();
+    // 1 is answered (its entry is spare), 2 times out and is forgotten past the grace (spare too).
+    const q1 = at(0, query(1))!;
+    at(1, reply(OP_QUERY, 1, 0, { devices: [] }));
+    const q2 = at(2, query(2))!;
+    const late = DEFAULT_TIMEOUT_MS + LATE_REPLY_GRACE_NS / 1e6 + 100;
+    at(late);
+    // New requests take the spare entries; the old exchanges stay over.
+    const q3 = at(late + 1, query(3))!;
+    const q4 = at(late + 2, query(4))!;
+    const r2 = at(late + 3, reply(OP_QUERY, 2, 0, { devices: [] }))!;
+    const r1 = at(late + 4, reply(OP_QUERY, 1, 0, { devices: [] }))!;
+    const r4 = at(late + 5, reply(OP_QUERY, 4, 0, { devices: [] }))!;
+    const r3 = at(late + 7, reply(OP_QUERY, 3, 0, { devices: [] }))!;
+    expect([r1, r2].map((r) => r.expert.map((x) => x.code))).toEqual([['reply_unmatched'], ['reply_unmatched']]);
+    expect([q1.peer, q2.peer, q2.expert.map((x) => x.code)]).toEqual([2, null, ['timeout']]);
+    expect([q3.peer, r3.peer, r3.latencyMs, q4.peer, r4.peer, r4.latencyMs]).toEqual([r3.number, q3.number, 6, r4.number, q4.number, 3]);
+    expect([t.tx.requests, t.tx.answered, t.tx.timedOut, t.openAtEnd]).toEqual([4, 3, 1, 0]);
   });
 });
