@@ -3,6 +3,7 @@
 
 import type { AnalyzedFrame } from '../analysis/frame.js';
 import { readField } from '../protocol/codec.js';
+import { Header } from '../protocol/access.js';
 import { isDevicesPayload } from '../protocol/decode.js';
 import type { Severity } from '../protocol/expert.js';
 import { HEADER, HEADER_SIZE, STATUSES, type BlockLayout, type FieldDef } from '../protocol/fields.js';
@@ -41,10 +42,10 @@ export function buildTree(f: AnalyzedFrame): TreeNode[] {
   const header: TreeNode[] = [];
   for (const fd of HEADER.fields) {
     if (fd.offset + fd.width > n) continue;
-    if (fd.name === 'opcode') {
+    if (fd === Header.field.opcode) {
       const op = d.header.opcode!;
       header.push({ label: `Opcode: ${d.name} ${d.reply ? 'reply' : 'request'} (0x${op.toString(16).padStart(4, '0')})`, start: 0, length: 2, filter: fd.filter });
-    } else if (fd.name === 'sub_opcode') {
+    } else if (fd === Header.field.sub_opcode) {
       const sub = d.header.sub_opcode!;
       const hexv = `0x${sub.toString(16).padStart(2, '0')}`;
       if (d.reply) {
@@ -53,9 +54,9 @@ export function buildTree(f: AnalyzedFrame): TreeNode[] {
         const meaning = d.def?.subops[sub];
         header.push({ label: `Sub-opcode: ${hexv}${meaning ? ` (${meaning})` : d.def ? ' — not valid here' : ''}`, start: 28, length: 1, filter: fd.filter });
       }
-    } else if (fd.name === 'dst_san' && d.header.dst_san === 0xffffff) {
+    } else if (fd === Header.field.dst_san && d.header.dst_san === 0xffffff) {
       header.push({ label: 'Destination SAN: all SANs (0xffffff)', start: fd.offset, length: fd.width, filter: fd.filter });
-    } else if (fd.name === 'checksum') {
+    } else if (fd === Header.field.checksum) {
       const verdict = d.checksumOk ? 'correct' : `✗ bytes sum to 0x${d.sum.toString(16).padStart(2, '0')}, expected 0`;
       header.push({ label: `Checksum: 0x${d.header.checksum!.toString(16).padStart(2, '0')} [${verdict}]`, start: 31, length: 1, filter: fd.filter, severity: d.checksumOk ? undefined : 'error' });
     } else {

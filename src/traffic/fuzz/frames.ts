@@ -57,7 +57,7 @@ function blockValues(block: BlockLayout, i = 0): Partial<BlockRecord> {
       // a concrete value where one exists (the "any" 0xFF last), for devices too
       v[f.name] = keys.includes(0xff) ? 0xff : keys[Math.min(keys.length - 1, 2)]!;
     } else if (f.kind === 'flags') v[f.name] = 0;
-    else if (f.name === 'session_id') v[f.name] = TEMPLATE_SESSION;
+    else if (f === SESSION_ID_FIELDS.get(block)?.field) v[f.name] = TEMPLATE_SESSION;
     else v[f.name] = 0;
   }
   switch (block.id) {

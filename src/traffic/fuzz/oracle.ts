@@ -13,7 +13,8 @@
 //                to a reply, or a second reply that was not after PENDING
 //   malformed_ok a frame with a malformed finding (expect.ts) answered OK or PENDING
 
-import { opcodeDef, statusName } from '../../protocol/fields.js';
+import { REPLY_BIT, opcodeDef, statusName } from '../../protocol/fields.js';
+import { Header } from '../../protocol/access.js';
 import type { DecodedFrame } from '../../protocol/decode.js';
 import type { FuzzCase } from './cases.js';
 import { acceptsStatus } from './expect.js';
@@ -39,9 +40,9 @@ export interface Verdict {
 function wrongFields(f: DecodedFrame, opcode: number | null, txid: number | null, client: string | null): string {
   const h = f.header;
   const out: string[] = [];
-  if (opcode !== null && h.opcode !== (opcode | 0x8000)) out.push('opcode');
-  if (txid !== null && h.transaction_id !== txid) out.push('transaction_id');
-  if (client !== null && (h.client_id === null || h.client_id !== BigInt('0x' + client))) out.push('client_id');
+  if (opcode !== null && h.opcode !== (opcode | REPLY_BIT)) out.push(Header.field.opcode.name);
+  if (txid !== null && h.transaction_id !== txid) out.push(Header.field.transaction_id.name);
+  if (client !== null && (h.client_id === null || h.client_id !== BigInt('0x' + client))) out.push(Header.field.client_id.name);
   return out.join('+') || 'unexpected reply';
 }
 

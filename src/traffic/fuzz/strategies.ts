@@ -26,7 +26,7 @@
 //
 // Each strategy has its own PRNG stream derived from (seed, name).
 
-import { Header } from '../../protocol/access.js';
+import { Header, SESSION_ID_FIELDS } from '../../protocol/access.js';
 import {
   ALLOC_BLOCK, HEADER, HEADER_SIZE, OPCODES, OP_QUERY, REPLY_BIT, opcodeDef, type BlockLayout, type FieldDef,
 } from '../../protocol/fields.js';
@@ -86,11 +86,11 @@ function blockBoundary(ctx: Ctx, block: BlockLayout, f: FieldDef): Strategy {
         out.push(single(name, `${desc} in Allocate`, ctx.transport(rng), frame, base, change('Allocate')));
         // … and Modify of a live session.
         out.push(deepCase(ctx, name, i, `${desc} in Modify of a live session`, templateByName('Modify'),
-          (fr) => setAt(fr, fieldAt(t, f, block), f, v.value), f.name !== 'session_id', rng, change('Modify')));
+          (fr) => setAt(fr, fieldAt(t, f, block), f, v.value), f !== SESSION_ID_FIELDS.get(block)?.field, rng, change('Modify')));
       } else if (SESSION_BLOCKS.has(block)) {
         const t = templateForBlock(block);
         out.push(deepCase(ctx, name, i, `${desc} in ${t.name} of a live session`, t,
-          (fr) => setAt(fr, fieldAt(t, f, block), f, v.value), f.name !== 'session_id', rng, change(t.name)));
+          (fr) => setAt(fr, fieldAt(t, f, block), f, v.value), f !== SESSION_ID_FIELDS.get(block)?.field, rng, change(t.name)));
       } else {
         const t = templateForBlock(block);
         const rec = t.records > 1 ? i % t.records : 0;
