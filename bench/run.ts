@@ -373,7 +373,9 @@ async function main(): Promise<void> {
 
   const cached1m = path.join(args.dir, 'bench-1m.pcap');
   const capture1m = captures.get('1m')?.file ?? (fs.existsSync(cached1m) ? cached1m : null);
-  const traffic = await trafficRows({ dir: args.dir, capture1m, only: args.only });
+  const cached10m = path.join(args.dir, 'bench-10m.pcap');
+  const capture10m = captures.get('10m')?.file ?? (fs.existsSync(cached10m) ? cached10m : null);
+  const traffic = await trafficRows({ dir: args.dir, capture1m, capture10m, only: args.only });
 
   const text = table(results);
   process.stdout.write(`\n${text}\n\n× tshark: times faster than tshark + the generated Lua dissector (1M file); ` +

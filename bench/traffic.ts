@@ -151,7 +151,7 @@ async function tuiFirstScreen(capture: string, size: string): Promise<TrafficRow
     r.skipped = 'tmux not installed';
     return r;
   }
-  const name = `vvmp-bench-${process.pid}`;
+  const name = `vvmp-bench-${process.pid}-${size}`;
   // A private tmux server (-L): never the user's, and killing it touches nothing else.
   const sock = ['-L', name];
   const t0 = Date.now();
@@ -190,7 +190,7 @@ function tuiViews(capture: string): TrafficRow {
   return r;
 }
 
-export async function trafficRows(opts: { dir: string; capture1m: string | null; only: Set<string> | null }): Promise<TrafficRow[]> {
+export async function trafficRows(opts: { dir: string; capture1m: string | null; capture10m?: string | null; only: Set<string> | null }): Promise<TrafficRow[]> {
   const jobs: Array<[string, () => Promise<TrafficRow>]> = [
     ['serve-load-50', load],
     ['serve-state', serveState],
@@ -198,6 +198,7 @@ export async function trafficRows(opts: { dir: string; capture1m: string | null;
     ['fuzz', fuzz],
     ['fuzz-crash-prone', fuzzCrashProne],
     ['tui-first-screen-1m', () => (opts.capture1m ? tuiFirstScreen(opts.capture1m, '1m') : Promise.resolve({ ...row('tui-first-screen-1m', 'vvmp tui FILE: first screen'), skipped: 'no 1M capture' }))],
+    ['tui-first-screen-10m', () => (opts.capture10m ? tuiFirstScreen(opts.capture10m, '10m') : Promise.resolve({ ...row('tui-first-screen-10m', 'vvmp tui FILE: first screen'), skipped: 'no 10M capture' }))],
     ['tui-views-1m', () => Promise.resolve(opts.capture1m ? tuiViews(opts.capture1m) : { ...row('tui-views-1m', 'vvmp tui: filter and views'), skipped: 'no 1M capture' })],
   ];
   const out: TrafficRow[] = [];
