@@ -67,6 +67,13 @@ export interface AnalyzerOptions {
   renderInOrder?: boolean;
   /** Keep the packet bytes of frames held for later (a copy): display filters on `frame[…]`, `frame contains`. */
   keepPackets?: boolean;
+  /**
+   * The hooks read a frame only during their call and keep nothing of it
+   * (stats): frame objects are reused and payload records not built (read
+   * payload fields in place with protocol/access.ts). Ignored with ordered
+   * hooks (`settled`, `render`), which keep frames by design.
+   */
+  transientFrames?: boolean;
 }
 
 export class Analyzer {
@@ -88,6 +95,7 @@ export class Analyzer {
       compactSessions: opts.compactSessions,
       include: opts.include,
       tracksFinal: ordered || hooks.final !== undefined,
+      transientFrames: (opts.transientFrames ?? false) && !ordered,
     });
     this.releaser = ordered
       ? new OrderedReleaser<AnalyzedFrame>(hooks, (f) => this.tracker.isOpen(f), { renderInOrder: opts.renderInOrder })
@@ -181,6 +189,7 @@ export class Analyzer {
       d.bytes = EMPTY;
       f.packetData = EMPTY;
     }
+    tracker.release(f);
     return f;
   }
 

@@ -9,7 +9,7 @@
 import type { Packet } from '../capture/packet.js';
 import type { FrameEvent } from '../net/types.js';
 import { endpointText } from '../net/endpoint.js';
-import { NO_FINDINGS, addFrameFinding, decodeFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
+import { NO_FINDINGS, addFrameFinding, decodeFrame, decodeFrameInto, emptyDecodedFrame, type DecodeOptions, type DecodedFrame } from '../protocol/decode.js';
 import { finding, type Finding } from '../protocol/expert.js';
 import { Alloc, Free, sessionIdIn } from '../protocol/access.js';
 import {
@@ -27,6 +27,9 @@ import { Clock, stamp, type Stamp } from './time.js';
 /** Decoder options, made once (not an object per frame). */
 const UDP: DecodeOptions = Object.freeze({ udp: true });
 const TCP: DecodeOptions = Object.freeze({ udp: false });
+/** The same without payload records, for transient frames (see ExchangeOptions.transientFrames). */
+const UDP_IN_PLACE: DecodeOptions = Object.freeze({ udp: true, payload: false });
+const TCP_IN_PLACE: DecodeOptions = Object.freeze({ udp: false, payload: false });
 
 /** A timed-out request stays matchable this long past its deadline; then a late reply is unmatched (the Lua dissector mirrors it). */
 export const LATE_REPLY_GRACE_NS = 60e9;
@@ -81,6 +84,13 @@ export interface ExchangeOptions {
   include?: (f: AnalyzedFrame) => boolean;
   /** Keep requests open until final and report them to `final` (ordered output, the `final` hook, or `include`). */
   tracksFinal?: boolean;
+  /**
+   * Whoever receives frames reads each only while it has it and keeps
+   * nothing of it (stats): frames are reused once the tracker no longer
+   * needs them (see `release`), and payload records are not built (the
+   * tracker and the display filters read payload fields in place).
+   */
+  transientFrames?: boolean;
 }
 
 export class ExchangeTracker {
@@ -113,11 +123,21 @@ export class ExchangeTracker {
   private frameSession: SessionRecord | null = null;
   private readonly include: ((f: AnalyzedFrame) => boolean) | null;
   private readonly tracksFinal: boolean;
+  /**
+   * Frames free for reuse (transientFrames only). In `stats` a frame's three
+   * objects (frame, decoded frame, header; ~500 bytes) were the largest
+   * garbage per frame; requests outlived a scavenge or two in the open table
+   * and were copied, then promoted, on the way.
+   */
+  private readonly freeFrames: AnalyzedFrame[] | null;
+  /** The frame `frame` returned last is a request the open table holds (released with its exchange, not by `release`). */
+  private lastHeld = false;
 
   constructor(private readonly listener: ExchangeListener = {}, opts: ExchangeOptions = {}) {
     this.include = opts.include ?? null;
     this.tracksFinal = (opts.tracksFinal ?? false) || this.include !== null;
     this.sessions = new SessionTable(opts.compactSessions ?? false);
+    this.freeFrames = opts.transientFrames ? [] : null;
   }
 
   /** Whether a display filter selects what the statistics describe. */
@@ -172,39 +192,53 @@ export class ExchangeTracker {
    * other frame is final once the caller calls `close` for it.
    */
   frame(e: FrameEvent): AnalyzedFrame {
-    const d = decodeFrame(e.data, e.transport === 'udp' ? UDP : TCP);
+    const free = this.freeFrames;
+    let f: AnalyzedFrame;
+    if (free === null) f = newFrame(decodeFrame(e.data, e.transport === 'udp' ? UDP : TCP));
+    else {
+      f = free.pop() ?? newFrame(emptyDecodedFrame());
+      decodeFrameInto(f.decoded, e.data, e.transport === 'udp' ? UDP_IN_PLACE : TCP_IN_PLACE);
+    }
+    const d = f.decoded;
     const p = e.packet;
-    const f: AnalyzedFrame = {
-      number: ++this.vvmpFrames,
-      packet: p.index,
-      firstPacket: e.firstPacket ?? p.index,
-      tsSec: p.tsSec,
-      tsNsec: p.tsNsec,
-      tsDigits: p.tsDigits,
-      transport: e.transport,
-      src: e.src,
-      dst: e.dst,
-      srcText: endpointText(e.src),
-      dstText: endpointText(e.dst),
-      flowKey: e.flowKey,
-      decoded: d,
-      session: null,
-      expert: d.findings,
-      latencyMs: null,
-      peer: null,
-      firstSec: this.firstSec,
-      firstNsec: this.firstNsec,
-      prevSec: this.prevSec,
-      prevNsec: this.prevNsec,
-      packetData: p.data,
-      stream: e.stream,
-      flow: e.flow,
-    };
+    f.number = ++this.vvmpFrames;
+    f.packet = p.index;
+    f.firstPacket = e.firstPacket ?? p.index;
+    f.tsSec = p.tsSec;
+    f.tsNsec = p.tsNsec;
+    f.tsDigits = p.tsDigits;
+    f.transport = e.transport;
+    f.src = e.src;
+    f.dst = e.dst;
+    f.srcText = endpointText(e.src);
+    f.dstText = endpointText(e.dst);
+    f.flowKey = e.flowKey;
+    f.session = null;
+    f.expert = d.findings;
+    f.latencyMs = null;
+    f.peer = null;
+    f.firstSec = this.firstSec;
+    f.firstNsec = this.firstNsec;
+    f.prevSec = this.prevSec;
+    f.prevNsec = this.prevNsec;
+    f.packetData = p.data;
+    f.stream = e.stream;
+    f.flow = e.flow;
     if (e.desync) addFinding(f, finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
     const t = this.clock.ns(p.tsSec, p.tsNsec);
     this.frameSession = null;
+    this.lastHeld = false;
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
     return f;
+  }
+
+  /**
+   * Whoever received `f` (the frame `frame` returned last) is done with it:
+   * with transientFrames it is reused, unless the open table holds it (a
+   * request: reused when its exchange is over).
+   */
+  release(f: AnalyzedFrame): void {
+    if (this.freeFrames !== null && !this.lastHeld) this.freeFrames.push(f);
   }
 
   /** `f` is a request waiting to become final (only with `tracksFinal`). */
@@ -328,6 +362,7 @@ export class ExchangeTracker {
     r.rec = rec;
     r.included = this.include === null;
     this.open.add(r);
+    this.lastHeld = true;
     this.deadlines.push(r.deadline, r);
     this.frameSession = rec;
     if (this.tracksFinal) this.unsettled.set(f, r);
@@ -382,6 +417,7 @@ export class ExchangeTracker {
    * the next request instead of making one per request.
    */
   private recycle(r: OpenRequest): void {
+    if (this.freeFrames !== null && r.frame !== null) this.freeFrames.push(r.frame);
     r.frame = null;
     r.session = null;
     r.rec = null;
@@ -484,6 +520,17 @@ export class ExchangeTracker {
     }
   }
 }
+
+/** A frame with every field present (one shape for all frames), to fill. */
+function newFrame(decoded: DecodedFrame): AnalyzedFrame {
+  return {
+    number: 0, packet: 0, firstPacket: 0, tsSec: 0, tsNsec: 0, tsDigits: 0, transport: 'udp', src: NO_ENDPOINT, dst: NO_ENDPOINT,
+    srcText: '', dstText: '', flowKey: '', decoded, session: null, expert: NO_FINDINGS, latencyMs: null, peer: null,
+    firstSec: 0, firstNsec: 0, prevSec: 0, prevNsec: 0, packetData: undefined, stream: undefined, flow: undefined,
+  };
+}
+
+const NO_ENDPOINT = Object.freeze({ ip: '', port: 0 });
 
 /**
  * Adds an exchange finding after the frame's own. The decoder's findings and

@@ -37,9 +37,8 @@
 import { readCaptureFile } from '../capture/file.js';
 import { linkTypeNotes, mergeNotes, type CaptureNote } from '../capture/notes.js';
 import { compileFilter, isEmptyFilter } from './filter/index.js';
-import { Pipeline, type PipelineOptions } from './pipeline.js';
-import type { AnalyzerHooks } from './analyzer.js';
-import type { AnalyzedFrame } from './frame.js';
+import type { Pipeline, PipelineOptions } from './pipeline.js';
+import { statsPipeline } from './statsRun.js';
 import { Summary, type FlowRecord } from './summary.js';
 import type { SessionRow } from './sessions.js';
 import { TransactionStats, transactionTransferables, type TransactionData } from './transactions.js';
@@ -92,17 +91,7 @@ export interface FileStats {
 export function analyseFile(file: string, opts: StatsJobOptions, progress?: (frames: number) => void): FileStats {
   const filter = opts.filter === null || isEmptyFilter(opts.filter) ? null : compileFilter(opts.filter);
   const summary = new Summary({ intervalMs: opts.intervalMs ?? null });
-  const hooks: AnalyzerHooks = filter
-    ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
-    : {
-      frame: (f) => summary.frame(f),
-      lateFinding: (f, x) => summary.lateFinding(f, x),
-      segment: (e) => summary.segment(e),
-    };
-  const pipeline = new Pipeline(hooks, {
-    ...opts.pipeline, compactSessions: true, keepPackets: filter?.packets,
-    ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
-  });
+  const pipeline = statsPipeline(summary, filter, opts.pipeline);
   let n = 0;
   const onPacket = progress
     ? (p: Parameters<typeof pipeline.packet>[0]): void => {

@@ -3,8 +3,7 @@
 import type { Command } from 'commander';
 import { readCaptureFile } from '../capture/file.js';
 import { linkTypeNotes } from '../capture/notes.js';
-import { Pipeline } from '../analysis/pipeline.js';
-import type { AnalyzerHooks } from '../analysis/analyzer.js';
+import { statsPipeline } from '../analysis/statsRun.js';
 import { Summary } from '../analysis/summary.js';
 import { writeStatsJson } from '../output/statsJson.js';
 import { BufferedOut } from '../output/frameWriter.js';
@@ -22,7 +21,6 @@ import { writeStatsSourceJson } from '../output/statsJson.js';
 import { statsSourceText } from '../output/statsText.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
 import type { CompiledFilter } from '../analysis/filter/index.js';
-import type { AnalyzedFrame } from '../analysis/frame.js';
 import { groupDigits } from '../output/format.js';
 import { tuneHeapGrowth } from './heap.js';
 
@@ -226,17 +224,7 @@ export function statsCommand(file: string, flags: StatsFlags): void {
   tuneHeapGrowth();
   const filter = statsFilter(flags);
   const summary = new Summary({ intervalMs: flags.interval ?? null });
-  // Without a filter, count frames at once and late findings as they come; a
-  // filter must see each frame final (a request with its timeout or session),
-  // in any order, and the Analyzer counts transactions and marks sessions by
-  // the same test. Either way no frame is held back.
-  const hooks: AnalyzerHooks = filter
-    ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
-    : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
-  const pipeline = new Pipeline(hooks, {
-    ...pipelineOptions(flags), compactSessions: true, keepPackets: filter?.packets,
-    ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
-  });
+  const pipeline = statsPipeline(summary, filter, pipelineOptions(flags));
   const result = readCaptureFile(file, pipeline.packet);
   pipeline.end();
   const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];

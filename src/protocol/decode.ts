@@ -44,6 +44,7 @@ export interface DecodedFrame {
   trailing: number;
   /** Layout the payload was decoded with (for the tree and hex highlighting). */
   payloadBlock: BlockLayout | null;
+  /** The payload's records; null without a payload, and when decoded with `payload: false` (see DecodeOptions). */
   payload: Payload | null;
   /** Sum of the present bytes mod 256; 0 means the checksum is good. */
   sum: number;
@@ -71,6 +72,13 @@ export function addFrameFinding(frame: DecodedFrame, x: Finding): void {
 export interface DecodeOptions {
   /** The bytes are a whole UDP datagram: extra bytes after the frame are `udp_trailing`. */
   udp?: boolean;
+  /**
+   * false: do not build the payload records (`payload` stays null; the
+   * findings, `payloadBlock` and everything else are the same). For readers
+   * that take payload fields in place with protocol/access.ts (`stats`): a
+   * record per frame was most of the decoder's garbage.
+   */
+  payload?: boolean;
 }
 
 function hex2(v: number): string {
@@ -83,31 +91,62 @@ export function isDevicesPayload(p: Payload): p is DevicesPayload {
 
 const H = Header.get;
 
-/** Header fields whose bytes are present; the rest null (OUTPUT.md convention 2). */
-function readHeader(b: Buffer, n: number): HeaderFields {
+/** A header with every field absent, to fill (all fields present: one shape for every header). */
+export function emptyHeader(): HeaderFields {
+  return {
+    opcode: null, src_san: null, dst_san: null, client_id: null, server_id: null, transaction_id: null,
+    sub_opcode: null, length: null, checksum: null,
+  };
+}
+
+/** Fills `h` with the header fields whose bytes are present; the rest null (OUTPUT.md convention 2). */
+function readHeader(b: Buffer, n: number, h: HeaderFields): HeaderFields {
   // The usual case, a whole header: each field read where it lies by the table's compiled readers.
   if (n >= HEADER_SIZE) {
-    return {
-      opcode: H.opcode(b, 0), src_san: H.src_san(b, 0), dst_san: H.dst_san(b, 0), client_id: H.client_id(b, 0),
-      server_id: H.server_id(b, 0), transaction_id: H.transaction_id(b, 0), sub_opcode: H.sub_opcode(b, 0),
-      length: H.length(b, 0), checksum: H.checksum(b, 0),
-    };
+    h.opcode = H.opcode(b, 0);
+    h.src_san = H.src_san(b, 0);
+    h.dst_san = H.dst_san(b, 0);
+    h.client_id = H.client_id(b, 0);
+    h.server_id = H.server_id(b, 0);
+    h.transaction_id = H.transaction_id(b, 0);
+    h.sub_opcode = H.sub_opcode(b, 0);
+    h.length = H.length(b, 0);
+    h.checksum = H.checksum(b, 0);
+    return h;
   }
+  h.opcode = n >= 2 ? (readUint(b, 0, 2) as number) : null;
+  h.src_san = n >= 5 ? (readUint(b, 2, 3) as number) : null;
+  h.dst_san = n >= 8 ? (readUint(b, 5, 3) as number) : null;
+  h.client_id = n >= 16 ? readId(b, 8) : null;
+  h.server_id = n >= 24 ? readId(b, 16) : null;
+  h.transaction_id = n >= 28 ? (readUint(b, 24, 4) as number) : null;
+  h.sub_opcode = n >= 29 ? b[28]! : null;
+  h.length = n >= 31 ? (readUint(b, 29, 2) as number) : null;
+  h.checksum = n >= 32 ? b[31]! : null;
+  return h;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/** A decoded frame to fill with `decodeFrameInto` (every field present, so all frames share one shape). */
+export function emptyDecodedFrame(): DecodedFrame {
   return {
-    opcode: n >= 2 ? (readUint(b, 0, 2) as number) : null,
-    src_san: n >= 5 ? (readUint(b, 2, 3) as number) : null,
-    dst_san: n >= 8 ? (readUint(b, 5, 3) as number) : null,
-    client_id: n >= 16 ? readId(b, 8) : null,
-    server_id: n >= 24 ? readId(b, 16) : null,
-    transaction_id: n >= 28 ? (readUint(b, 24, 4) as number) : null,
-    sub_opcode: n >= 29 ? b[28]! : null,
-    length: n >= 31 ? (readUint(b, 29, 2) as number) : null,
-    checksum: n >= 32 ? b[31]! : null,
+    bytes: NO_BYTES, header: emptyHeader(), def: undefined, reply: null, status: null, declaredSize: null, complete: false,
+    trailing: 0, name: null, payloadBlock: null, payload: null, sum: 0, checksumOk: true, findings: NO_FINDINGS,
   };
 }
 
 export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFrame {
-  const header = readHeader(input, input.length);
+  return decodeFrameInto(emptyDecodedFrame(), input, opts);
+}
+
+/**
+ * decodeFrame into `frame`, which is overwritten whole (its header object
+ * too): for a caller that reuses frames nobody holds any more (the analysis
+ * in `stats`), so decoding allocates nothing for a frame without findings.
+ */
+export function decodeFrameInto(frame: DecodedFrame, input: Buffer, opts: DecodeOptions = {}): DecodedFrame {
+  const header = readHeader(input, input.length, frame.header);
   const declaredSize = header.length === null ? null : HEADER_SIZE + 4 * header.length;
   let frameLen = input.length;
   let trailing = 0;
@@ -124,11 +163,19 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   const sub = header.sub_opcode;
   const statusCode = opcode === null || sub === null ? null : replyStatus(opcode, sub);
   const status = statusCode === null ? null : statusName(statusCode);
-  const frame: DecodedFrame = {
-    bytes, header, def, reply, status, declaredSize, complete, trailing,
-    name: opcode === null ? null : def ? def.name : 'Unknown',
-    payloadBlock: null, payload: null, sum, checksumOk: sum === 0, findings: NO_FINDINGS,
-  };
+  frame.bytes = bytes;
+  frame.def = def;
+  frame.reply = reply;
+  frame.status = status;
+  frame.declaredSize = declaredSize;
+  frame.complete = complete;
+  frame.trailing = trailing;
+  frame.name = opcode === null ? null : def ? def.name : 'Unknown';
+  frame.payloadBlock = null;
+  frame.payload = null;
+  frame.sum = sum;
+  frame.checksumOk = sum === 0;
+  frame.findings = NO_FINDINGS;
 
   if (sum !== 0) {
     addFrameFinding(frame, finding('checksum_bad', `frame bytes sum to ${hex2(sum)}, not 0`));
@@ -180,6 +227,19 @@ export function decodeFrame(input: Buffer, opts: DecodeOptions = {}): DecodedFra
   if (!complete) return frame;
 
   frame.payloadBlock = block;
+  if (opts.payload === false) {
+    // Reserved bits are checked in place; a record is built only for the finding's text.
+    const check = reservedCheck(block);
+    const n = block.repeated ? (frameLen - HEADER_SIZE) / block.size : 1;
+    for (let i = 0; i < n; i++) {
+      const bad = check(bytes, HEADER_SIZE + i * block.size);
+      if (bad >= 0) {
+        addFrameFinding(frame, reservedFinding(block, bad, readBlock(bytes, HEADER_SIZE + i * block.size, block), block.repeated ? i : -1));
+        break;
+      }
+    }
+    return frame;
+  }
   if (block.repeated) {
     const devices: BlockRecord[] = [];
     for (let at = HEADER_SIZE; at < frameLen; at += block.size) devices.push(readBlock(bytes, at, block));

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { byteSum } from '../../src/protocol/checksum.js';
-import { decodeFrame, isDevicesPayload } from '../../src/protocol/decode.js';
+import { decodeFrame, decodeFrameInto, emptyDecodedFrame, isDevicesPayload } from '../../src/protocol/decode.js';
 import { encodeFrame } from '../../src/protocol/encode.js';
 import { fieldMax, OPCODES, REPLY_BIT, STATUSES, type BlockLayout } from '../../src/protocol/fields.js';
 import type { BlockRecord } from '../../src/protocol/codec.js';
@@ -97,6 +97,26 @@ describe('decoder robustness', () => {
         const input = Buffer.concat([bytes.subarray(0, Math.max(0, bytes.length - cut)), extra]);
         const d = decodeFrame(input, { udp: true });
         expect(Array.isArray(d.findings)).toBe(true);
+      }), { numRuns: 3000 });
+  });
+});
+
+describe('decoding into a reused frame (the analysis of stats reuses frames)', () => {
+  it('gives what a fresh decode gives, payload records apart with payload: false', () => {
+    // One target for every run: whatever the previous frame left must not leak into the next.
+    const reused = emptyDecodedFrame();
+    const reusedInPlace = emptyDecodedFrame();
+    fc.assert(fc.property(frameArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      fc.nat({ max: 80 }), fc.uint8Array({ maxLength: 8 }), fc.boolean(), (spec, flips, cut, extra, udp) => {
+        const bytes = Buffer.from(encodeFrame(spec as Parameters<typeof encodeFrame>[0]));
+        for (const [at, v] of flips) bytes[at % bytes.length] = v;
+        const input = Buffer.concat([bytes.subarray(0, Math.max(0, bytes.length - cut)), extra]);
+        const fresh = decodeFrame(input, { udp });
+        const into = decodeFrameInto(reused, input, { udp });
+        expect(into).toBe(reused);
+        expect({ ...into, header: { ...into.header } }).toEqual({ ...fresh, header: { ...fresh.header } });
+        const inPlace = decodeFrameInto(reusedInPlace, input, { udp, payload: false });
+        expect({ ...inPlace, header: { ...inPlace.header } }).toEqual({ ...fresh, header: { ...fresh.header }, payload: null });
       }), { numRuns: 3000 });
   });
 });
