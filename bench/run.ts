@@ -119,6 +119,16 @@ export const ROWS: readonly RowDef[] = [
       targets: s.id === '10m' ? { minFps: 2_000_000, minVsTshark: 20, maxRssMb: 300, flatWith: 'stats-1m' } : { minFps: 2_000_000, minVsTshark: 20 },
     },
     {
+      id: `stats-filter-${s.id}`, label: "vvmp stats --json -Y 'vvmp.opcode == 2' FILE", size: s.id, skip: needs('stats'),
+      command: (c) => vvmp('stats', c.file, '--json', '-Y', 'vvmp.opcode == 2'), targets: { minFps: 1_000_000 },
+    },
+    {
+      id: `read-fields-${s.id}`, label: 'vvmp read -T fields -e frame.number -e vvmp.opcode -e vvmp.transaction_id -e vvmp.session FILE', size: s.id,
+      skip: needs('read'),
+      command: (c) => vvmp('read', c.file, '-T', 'fields', '-e', 'frame.number', '-e', 'vvmp.opcode', '-e', 'vvmp.transaction_id', '-e', 'vvmp.session'),
+      targets: { minFps: 500_000 },
+    },
+    {
       id: `tcpdump-${s.id}`, label: 'tcpdump -r FILE -w /dev/null', size: s.id, skip: hasTool('tcpdump'), baseline: 'tcpdump',
       command: (c) => ({ cmd: 'tcpdump', args: ['-r', c.file, '-w', '/dev/null'] }),
     },
