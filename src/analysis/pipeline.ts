@@ -3,6 +3,7 @@
 
 import type { Packet } from '../capture/packet.js';
 import { NetDecoder, netOptions } from '../net/decoder.js';
+import { readCaptureThreaded, type ThreadedRead } from '../net/threaded.js';
 import { Analyzer, type AnalyzerHooks, type AnalyzerOptions } from './analyzer.js';
 
 export interface PipelineOptions extends AnalyzerOptions {
@@ -15,10 +16,12 @@ export interface PipelineOptions extends AnalyzerOptions {
 export class Pipeline {
   readonly analyzer: Analyzer;
   readonly net: NetDecoder;
+  private readonly opts: PipelineOptions;
 
   constructor(hooks: AnalyzerHooks, opts: PipelineOptions = {}) {
     const analyzer = new Analyzer(hooks, opts);
     this.analyzer = analyzer;
+    this.opts = opts;
     this.net = new NetDecoder(netOptions(opts), {
       frame: (e) => void analyzer.frame(e),
       segment: (e) => analyzer.segment(e),
@@ -30,6 +33,24 @@ export class Pipeline {
     this.analyzer.packet(p);
     this.net.packet(p);
   };
+
+  /**
+   * Every packet of `file` as `packet` would take them, with the capture
+   * read and the network layers run on a second thread (net/threaded.ts):
+   * the analysis gets the same events in the same order. Call `end` after.
+   * The network counters come back in the result (`net.counters` stays
+   * empty), and frames carry no packet bytes (`packetData`): not for
+   * display filters that read them.
+   */
+  readFileThreaded(file: string): Promise<ThreadedRead> {
+    const a = this.analyzer;
+    const { ports, heuristic, maxPayload } = this.opts;
+    return readCaptureThreaded(file, { ports, heuristic, maxPayload }, {
+      packet: (p) => a.packet(p),
+      frame: (e) => void a.frame(e),
+      segment: (e) => a.segment(e),
+    });
+  }
 
   /** Live capture: time passes without packets (see Analyzer.tick). */
   tick(sec: number, nsec: number): void {

@@ -1,0 +1,276 @@
+// The network layers' output as records in a byte ring (net/ring.ts): what
+// one thread's NetDecoder emits, another thread's analysis receives, in the
+// same order and with the same values (net/threaded.ts). Records:
+//
+//   PACKET   a capture packet's number and time (the analysis moves its
+//            clock on with every packet, before that packet's frames)
+//   FRAME    a FrameEvent: its packet's number and time, transport, flags,
+//            endpoints (by reference, see ENDPOINTS), stream, flow, bytes
+//   ENDPOINTS the texts of a conversation direction's endpoints and flow key,
+//            sent when the writer meets a new pair of endpoint objects
+//   SEGMENT  a SegmentEvent (rare: JSON)
+//   END      the capture result and the network counters (JSON)
+//   ERROR    why reading failed (JSON)
+//
+// Endpoint references: a direct-mapped table of ENDPOINT_SLOTS × 2 entries
+// indexed by the conversation (FrameEvent.flow). Both sides apply the same
+// replacements in record order, so the reader's table mirrors the writer's
+// exactly and stays bounded however many conversations a capture has.
+
+import type { Packet } from '../capture/packet.js';
+import { newPacketSlot } from '../capture/packet.js';
+import type { RingReader, RingWriter } from './ring.js';
+import { newFrameEventSlot, type Endpoint, type FrameEvent, type NetSink, type SegmentEvent } from './types.js';
+
+const PACKET = 1;
+const FRAME = 2;
+const ENDPOINTS = 3;
+const SEGMENT = 4;
+const END = 5;
+const ERROR = 6;
+
+const F_TCP = 1;
+const F_DESYNC = 2;
+const F_FIRST_PACKET = 4;
+const F_STREAM = 8;
+
+/** Conversation slots of the endpoint table (a power of two); both sides must use the same. */
+export const ENDPOINT_SLOTS = 1 << 15;
+
+/** What the writer sends after the last event. */
+export interface WireEnd {
+  /** The capture reader's result (capture/file.ts CaptureResult). */
+  result: unknown;
+  /** NetDecoder.counters.undecoded as entries. */
+  undecoded: [string, number][];
+}
+
+/** Why the writer could not read the capture. */
+export interface WireError {
+  message: string;
+  /** A CaptureError: its path and reason. */
+  capture: { path: string; reason: string } | null;
+}
+
+// A packet's fields as FRAME and PACKET carry them: index f64, tsSec f64, tsNsec u32, tsDigits u8.
+const PACKET_BYTES = 21;
+
+function putPacket(v: DataView, at: number, p: Packet): void {
+  v.setFloat64(at, p.index, true);
+  v.setFloat64(at + 8, p.tsSec, true);
+  v.setUint32(at + 16, p.tsNsec, true);
+  v.setUint8(at + 20, p.tsDigits);
+}
+
+function getPacket(v: DataView, at: number, p: Packet): void {
+  p.index = v.getFloat64(at, true);
+  p.tsSec = v.getFloat64(at + 8, true);
+  p.tsNsec = v.getUint32(at + 16, true);
+  p.tsDigits = v.getUint8(at + 20);
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** Writes the network layers' events into a ring. */
+export class WireWriter implements NetSink {
+  private readonly src: (Endpoint | null)[];
+  private readonly dst: (Endpoint | null)[];
+  /** Per slot, which of its two entries is replaced next. */
+  private readonly victim: Uint8Array;
+
+  constructor(private readonly ring: RingWriter, private readonly endpointSlots = ENDPOINT_SLOTS) {
+    this.src = new Array<Endpoint | null>(2 * endpointSlots).fill(null);
+    this.dst = new Array<Endpoint | null>(2 * endpointSlots).fill(null);
+    this.victim = new Uint8Array(endpointSlots);
+  }
+
+  /** A capture packet, before the frames it completes. */
+  packet(p: Packet): void {
+    const r = this.ring;
+    const at = r.reserve(1 + PACKET_BYTES);
+    r.view.setUint8(at, PACKET);
+    putPacket(r.view, at + 1, p);
+    r.pos = at + 1 + PACKET_BYTES;
+  }
+
+  frame(e: FrameEvent): void {
+    const ep = this.endpoints(e);
+    const r = this.ring;
+    const data = e.data;
+    const n = 1 + 1 + 4 + PACKET_BYTES + 8 + 4 + 4 + 4 + data.length;
+    const at = r.reserve(n);
+    const v = r.view;
+    let flags = e.transport === 'tcp' ? F_TCP : 0;
+    if (e.desync) flags |= F_DESYNC;
+    if (e.firstPacket !== undefined) flags |= F_FIRST_PACKET;
+    if (e.stream !== undefined) flags |= F_STREAM;
+    v.setUint8(at, FRAME);
+    v.setUint8(at + 1, flags);
+    v.setUint32(at + 2, ep, true);
+    putPacket(v, at + 6, e.packet);
+    let o = at + 6 + PACKET_BYTES;
+    v.setFloat64(o, e.firstPacket ?? 0, true);
+    v.setInt32(o + 8, e.stream ?? 0, true);
+    v.setInt32(o + 12, e.flow, true);
+    v.setUint32(o + 16, data.length, true);
+    o += 20;
+    r.bytes.set(data, o);
+    r.pos = o + data.length;
+  }
+
+  segment(e: SegmentEvent): void {
+    this.json(SEGMENT, { flowKey: e.flowKey, src: e.src, dst: e.dst, code: e.code, message: e.message, loss: e.loss ?? null }, e.packet);
+  }
+
+  end(x: WireEnd): void {
+    this.json(END, x, null);
+  }
+
+  error(x: WireError): void {
+    this.json(ERROR, x, null);
+  }
+
+  /** The reference of the frame's endpoints, sending their texts first when the reader lacks them. */
+  private endpoints(e: FrameEvent): number {
+    const slot = e.flow & (this.endpointSlots - 1);
+    const a = slot * 2;
+    if (this.src[a] === e.src && this.dst[a] === e.dst) return a;
+    if (this.src[a + 1] === e.src && this.dst[a + 1] === e.dst) return a + 1;
+    const i = a + this.victim[slot]!;
+    this.victim[slot] ^= 1;
+    this.src[i] = e.src;
+    this.dst[i] = e.dst;
+    const texts = [e.src.ip, e.dst.ip, e.flowKey].map((s) => utf8.encode(s));
+    const r = this.ring;
+    const at = r.reserve(1 + 4 + 4 + texts.reduce((n, t) => n + 4 + t.length, 0));
+    const v = r.view;
+    v.setUint8(at, ENDPOINTS);
+    v.setUint32(at + 1, i, true);
+    v.setUint16(at + 5, e.src.port, true);
+    v.setUint16(at + 7, e.dst.port, true);
+    let o = at + 9;
+    for (const t of texts) {
+      v.setUint32(o, t.length, true);
+      r.bytes.set(t, o + 4);
+      o += 4 + t.length;
+    }
+    r.pos = o;
+    return i;
+  }
+
+  private json(type: number, x: unknown, p: Packet | null): void {
+    const text = utf8.encode(JSON.stringify(x));
+    const r = this.ring;
+    const at = r.reserve(1 + 1 + PACKET_BYTES + 4 + text.length);
+    const v = r.view;
+    v.setUint8(at, type);
+    v.setUint8(at + 1, p ? 1 : 0);
+    if (p) putPacket(v, at + 2, p);
+    v.setUint32(at + 2 + PACKET_BYTES, text.length, true);
+    r.bytes.set(text, at + 6 + PACKET_BYTES);
+    r.pos = at + 6 + PACKET_BYTES + text.length;
+  }
+}
+
+/** What the reader hands on: the same calls a Pipeline makes on its Analyzer. */
+export interface WireSink extends NetSink {
+  /** A capture packet (before its frames). */
+  packet(p: Packet): void;
+}
+
+/**
+ * Reads records from a ring and calls `sink` as the writer's NetDecoder
+ * called its own. Events and their packets are refilled slots, valid during
+ * the call (as from a NetDecoder); frame bytes are views into the ring slot.
+ */
+export class WireReader {
+  private readonly src: Endpoint[] = [];
+  private readonly dst: Endpoint[] = [];
+  private readonly flowKey: string[] = [];
+  private readonly packetSlot = newPacketSlot();
+  private readonly frameSlot: FrameEvent = newFrameEventSlot('udp', newPacketSlot());
+  /** Set by END / ERROR. */
+  ended: WireEnd | null = null;
+  failed: WireError | null = null;
+
+  constructor(private readonly ring: RingReader, private readonly sink: WireSink) {}
+
+  /** Handles the records of one published slot [start, end). */
+  slot(start: number, end: number): void {
+    const v = this.ring.view;
+    let o = start;
+    while (o < end) {
+      const type = v.getUint8(o);
+      if (type === PACKET) {
+        getPacket(v, o + 1, this.packetSlot);
+        o += 1 + PACKET_BYTES;
+        this.sink.packet(this.packetSlot);
+      } else if (type === FRAME) {
+        o = this.frame(v, o);
+      } else if (type === ENDPOINTS) {
+        o = this.endpoints(v, o);
+      } else {
+        o = this.json(v, o, type);
+      }
+    }
+  }
+
+  private frame(v: DataView, at: number): number {
+    const e = this.frameSlot;
+    const flags = v.getUint8(at + 1);
+    const ep = v.getUint32(at + 2, true);
+    getPacket(v, at + 6, e.packet);
+    let o = at + 6 + PACKET_BYTES;
+    e.transport = flags & F_TCP ? 'tcp' : 'udp';
+    e.desync = flags & F_DESYNC ? true : undefined;
+    e.firstPacket = flags & F_FIRST_PACKET ? v.getFloat64(o, true) : undefined;
+    e.stream = flags & F_STREAM ? v.getInt32(o + 8, true) : undefined;
+    e.flow = v.getInt32(o + 12, true);
+    const n = v.getUint32(o + 16, true);
+    o += 20;
+    e.src = this.src[ep]!;
+    e.dst = this.dst[ep]!;
+    e.flowKey = this.flowKey[ep]!;
+    e.data = Buffer.from(this.ring.buffer, o, n);
+    this.sink.frame(e);
+    return o + n;
+  }
+
+  private endpoints(v: DataView, at: number): number {
+    const i = v.getUint32(at + 1, true);
+    const srcPort = v.getUint16(at + 5, true);
+    const dstPort = v.getUint16(at + 7, true);
+    let o = at + 9;
+    const texts: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const n = v.getUint32(o, true);
+      texts.push(fromUtf8.decode(this.ring.bytes.subarray(o + 4, o + 4 + n)));
+      o += 4 + n;
+    }
+    this.src[i] = { ip: texts[0]!, port: srcPort };
+    this.dst[i] = { ip: texts[1]!, port: dstPort };
+    this.flowKey[i] = texts[2]!;
+    return o;
+  }
+
+  private json(v: DataView, at: number, type: number): number {
+    const hasPacket = v.getUint8(at + 1) === 1;
+    const n = v.getUint32(at + 2 + PACKET_BYTES, true);
+    const o = at + 6 + PACKET_BYTES;
+    const x: unknown = JSON.parse(fromUtf8.decode(this.ring.bytes.subarray(o, o + n)));
+    if (type === SEGMENT) {
+      const s = x as Omit<SegmentEvent, 'packet' | 'loss'> & { loss: SegmentEvent['loss'] | null };
+      const p = newPacketSlot();
+      if (hasPacket) getPacket(v, at + 2, p);
+      this.sink.segment({ packet: p, flowKey: s.flowKey, src: s.src, dst: s.dst, code: s.code, message: s.message, ...(s.loss ? { loss: s.loss } : {}) });
+    } else if (type === END) {
+      this.ended = x as WireEnd;
+    } else if (type === ERROR) {
+      this.failed = x as WireError;
+    } else {
+      throw new Error(`net wire: unknown record type ${type}`);
+    }
+    return o + n;
+  }
+}
