@@ -72,6 +72,16 @@ function getPacket(v: DataView, at: number, p: Packet): void {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
+/** Writes `t` as UTF-8 at `at`; returns its length. ASCII byte by byte (a TextEncoder call per string cost more than the rest of the record). */
+function putText(b: Uint8Array, at: number, t: string): number {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 0x80) return utf8.encodeInto(t, b.subarray(at)).written;
+    b[at + i] = c;
+  }
+  return t.length;
+}
+
 /** Writes the network layers' events into a ring. */
 export class WireWriter implements NetSink {
   private readonly src: (Endpoint | null)[];
@@ -141,9 +151,10 @@ export class WireWriter implements NetSink {
     this.victim[slot] ^= 1;
     this.src[i] = e.src;
     this.dst[i] = e.dst;
-    const texts = [e.src.ip, e.dst.ip, e.flowKey].map((s) => utf8.encode(s));
+    const texts = [e.src.ip, e.dst.ip, e.flowKey];
     const r = this.ring;
-    const at = r.reserve(1 + 4 + 4 + texts.reduce((n, t) => n + 4 + t.length, 0));
+    // UTF-8 needs at most 3 bytes per UTF-16 unit (addresses and keys are ASCII: one).
+    const at = r.reserve(1 + 4 + 4 + texts.reduce((n, t) => n + 4 + 3 * t.length, 0));
     const v = r.view;
     v.setUint8(at, ENDPOINTS);
     v.setUint32(at + 1, i, true);
@@ -151,9 +162,9 @@ export class WireWriter implements NetSink {
     v.setUint16(at + 7, e.dst.port, true);
     let o = at + 9;
     for (const t of texts) {
-      v.setUint32(o, t.length, true);
-      r.bytes.set(t, o + 4);
-      o += 4 + t.length;
+      const n = putText(r.bytes, o + 4, t);
+      v.setUint32(o, n, true);
+      o += 4 + n;
     }
     r.pos = o;
     return i;
