@@ -22,7 +22,7 @@ import { OpenTable, type OpenEntry } from './openTable.js';
 import type { LatencyStats } from './latency.js';
 import { TransactionStats } from './transactions.js';
 import { SessionTable, sessionKey, type SessionRecord } from './sessions.js';
-import { Clock, stamp, type Stamp } from './time.js';
+import { stamp, type Stamp } from './time.js';
 
 /** Decoder options, made once (not an object per frame). */
 const UDP: DecodeOptions = Object.freeze({ udp: true });
@@ -110,7 +110,13 @@ export class ExchangeTracker {
   private firstSec = 0;
   private firstNsec = 0;
 
-  private readonly clock = new Clock();
+  /**
+   * Capture time as ns since the first packet's whole second (exact), computed
+   * in place: a Clock method returned a boxed double per packet and per frame.
+   */
+  private baseSec = -1;
+  /** The capture time of the frame being analysed (a field, not an argument: a double passed on was boxed per call). */
+  private frameT = 0.5;
   private now = -Infinity;
   /** Requests not finally answered (or timed out within the grace), by transaction id. */
   private readonly open = new OpenTable<OpenRequest>();
@@ -163,7 +169,8 @@ export class ExchangeTracker {
   /** Every capture packet, before its frames: counts it and moves capture time on (timeouts fire). */
   packet(p: Packet): void {
     this.packets++;
-    const t = this.clock.ns(p.tsSec, p.tsNsec);
+    if (this.baseSec < 0) this.baseSec = p.tsSec;
+    const t = (p.tsSec - this.baseSec) * 1e9 + p.tsNsec;
     if (this.first === null) {
       this.first = stamp(p.tsSec, p.tsNsec, p.tsDigits);
       this.firstSec = this.lastSec = p.tsSec;
@@ -181,7 +188,7 @@ export class ExchangeTracker {
   /** The wall clock moved on with no packet (live capture on a quiet line): times out as a packet at that time would. */
   tick(sec: number, nsec: number): void {
     if (this.first === null) return;
-    const t = this.clock.ns(sec, nsec);
+    const t = (sec - this.baseSec) * 1e9 + nsec;
     if (t > this.now) this.now = t;
     this.expire(false);
   }
@@ -225,10 +232,12 @@ export class ExchangeTracker {
     f.stream = e.stream;
     f.flow = e.flow;
     if (e.desync) addFinding(f, finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));
-    const t = this.clock.ns(p.tsSec, p.tsNsec);
+    if (this.baseSec < 0) this.baseSec = p.tsSec;
+    const t = (p.tsSec - this.baseSec) * 1e9 + p.tsNsec;
     this.frameSession = null;
     this.lastHeld = false;
-    if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d, t);
+    this.frameT = t;
+    if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d);
     return f;
   }
 
@@ -296,7 +305,7 @@ export class ExchangeTracker {
 
   // ---- exchanges ----------------------------------------------------------
 
-  private exchange(f: AnalyzedFrame, d: DecodedFrame, t: number): void {
+  private exchange(f: AnalyzedFrame, d: DecodedFrame): void {
     const h = d.header;
     const opcode = h.opcode!;
     const client = h.client_id!;
@@ -307,11 +316,12 @@ export class ExchangeTracker {
       }
       return;
     }
-    if (!d.reply) this.request(f, d, t, client);
-    else this.reply(f, d, t, client, opcode & ~REPLY_BIT);
+    if (!d.reply) this.request(f, d, client);
+    else this.reply(f, d, client, opcode & ~REPLY_BIT);
   }
 
-  private request(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint): void {
+  private request(f: AnalyzedFrame, d: DecodedFrame, client: bigint): void {
+    const t = this.frameT;
     const h = d.header;
     const txid = h.transaction_id!;
     const op = h.opcode!;
@@ -368,7 +378,8 @@ export class ExchangeTracker {
     if (this.tracksFinal) this.unsettled.set(f, r);
   }
 
-  private reply(f: AnalyzedFrame, d: DecodedFrame, t: number, client: bigint, base: number): void {
+  private reply(f: AnalyzedFrame, d: DecodedFrame, client: bigint, base: number): void {
+    const t = this.frameT;
     const h = d.header;
     const txid = h.transaction_id!;
     const r = this.open.find(txid, client, base);

@@ -52,25 +52,38 @@ export interface WireError {
   capture: { path: string; reason: string } | null;
 }
 
-// A packet's fields as FRAME and PACKET carry them: index f64, tsSec f64, tsNsec u32, tsDigits u8.
+// A packet's fields as FRAME and PACKET carry them: index and tsSec as two
+// u32 halves each (read back as small integers: no boxed double per record),
+// tsNsec u32, tsDigits u8.
 const PACKET_BYTES = 21;
+const TWO_32 = 4294967296;
+
+function putU64(v: DataView, at: number, x: number): void {
+  v.setUint32(at, x % TWO_32, true);
+  v.setUint32(at + 4, Math.floor(x / TWO_32), true);
+}
+
+function getU64(v: DataView, at: number): number {
+  const hi = v.getUint32(at + 4, true);
+  const lo = v.getUint32(at, true);
+  return hi === 0 ? lo : hi * TWO_32 + lo;
+}
 
 function putPacket(v: DataView, at: number, p: Packet): void {
-  v.setFloat64(at, p.index, true);
-  v.setFloat64(at + 8, p.tsSec, true);
+  putU64(v, at, p.index);
+  putU64(v, at + 8, p.tsSec);
   v.setUint32(at + 16, p.tsNsec, true);
   v.setUint8(at + 20, p.tsDigits);
 }
 
 function getPacket(v: DataView, at: number, p: Packet): void {
-  p.index = v.getFloat64(at, true);
-  p.tsSec = v.getFloat64(at + 8, true);
+  p.index = getU64(v, at);
+  p.tsSec = getU64(v, at + 8);
   p.tsNsec = v.getUint32(at + 16, true);
   p.tsDigits = v.getUint8(at + 20);
 }
 
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
 
 /** Writes `t` as UTF-8 at `at`; returns its length. ASCII byte by byte (a TextEncoder call per string cost more than the rest of the record). */
 function putText(b: Uint8Array, at: number, t: string): number {
@@ -120,7 +133,7 @@ export class WireWriter implements NetSink {
     v.setUint32(at + 2, ep, true);
     putPacket(v, at + 6, e.packet);
     let o = at + 6 + PACKET_BYTES;
-    v.setFloat64(o, e.firstPacket ?? 0, true);
+    putU64(v, o, e.firstPacket ?? 0);
     v.setInt32(o + 8, e.stream ?? 0, true);
     v.setInt32(o + 12, e.flow, true);
     v.setUint32(o + 16, data.length, true);
@@ -201,11 +214,15 @@ export class WireReader {
   private readonly flowKey: string[] = [];
   private readonly packetSlot = newPacketSlot();
   private readonly frameSlot: FrameEvent = newFrameEventSlot('udp', newPacketSlot());
+  /** The whole ring as one Buffer: texts are sliced from it (no view per string). */
+  private readonly all: Buffer;
   /** Set by END / ERROR. */
   ended: WireEnd | null = null;
   failed: WireError | null = null;
 
-  constructor(private readonly ring: RingReader, private readonly sink: WireSink) {}
+  constructor(private readonly ring: RingReader, private readonly sink: WireSink) {
+    this.all = Buffer.from(ring.buffer);
+  }
 
   /** Handles the records of one published slot [start, end). */
   slot(start: number, end: number): void {
@@ -235,7 +252,7 @@ export class WireReader {
     let o = at + 6 + PACKET_BYTES;
     e.transport = flags & F_TCP ? 'tcp' : 'udp';
     e.desync = flags & F_DESYNC ? true : undefined;
-    e.firstPacket = flags & F_FIRST_PACKET ? v.getFloat64(o, true) : undefined;
+    e.firstPacket = flags & F_FIRST_PACKET ? getU64(v, o) : undefined;
     e.stream = flags & F_STREAM ? v.getInt32(o + 8, true) : undefined;
     e.flow = v.getInt32(o + 12, true);
     const n = v.getUint32(o + 16, true);
@@ -256,7 +273,7 @@ export class WireReader {
     const texts: string[] = [];
     for (let k = 0; k < 3; k++) {
       const n = v.getUint32(o, true);
-      texts.push(fromUtf8.decode(this.ring.bytes.subarray(o + 4, o + 4 + n)));
+      texts.push(this.all.toString('utf8', o + 4, o + 4 + n));
       o += 4 + n;
     }
     this.src[i] = { ip: texts[0]!, port: srcPort };
@@ -269,7 +286,7 @@ export class WireReader {
     const hasPacket = v.getUint8(at + 1) === 1;
     const n = v.getUint32(at + 2 + PACKET_BYTES, true);
     const o = at + 6 + PACKET_BYTES;
-    const x: unknown = JSON.parse(fromUtf8.decode(this.ring.bytes.subarray(o, o + n)));
+    const x: unknown = JSON.parse(this.all.toString('utf8', o, o + n));
     if (type === SEGMENT) {
       const s = x as Omit<SegmentEvent, 'packet' | 'loss'> & { loss: SegmentEvent['loss'] | null };
       const p = newPacketSlot();
