@@ -17,7 +17,16 @@ const waitAsync = (Atomics as unknown as {
 const PUBLISHED = 0;
 const CONSUMED = 1;
 const DONE = 2;
-const CTRL_WORDS = 4;
+/**
+ * 1 while a side waits (WRITER_WAITS: for a slot back; READER_WAITS: for a
+ * slot). A side wakes the other only then: Atomics.notify costs a system call
+ * and a thread switch, and most of the time nobody waits. Each side sets its
+ * flag before it checks the counter it waits on, and the other changes that
+ * counter before it checks the flag, so one of them always sees the other.
+ */
+const WRITER_WAITS = 3;
+const READER_WAITS = 4;
+const CTRL_WORDS = 8;
 
 export interface RingBuffers {
   ctrl: SharedArrayBuffer;
@@ -66,13 +75,15 @@ export class RingWriter {
     const start = this.slot * this.r.slotSize;
     c[CTRL_WORDS + this.slot] = this.pos - start;
     const published = Atomics.add(c, PUBLISHED, 1) + 1;
-    Atomics.notify(c, PUBLISHED);
+    if (Atomics.load(c, READER_WAITS) === 1) Atomics.notify(c, PUBLISHED);
     // All slots written and not given back yet: wait for the consumer.
     for (;;) {
+      Atomics.store(c, WRITER_WAITS, 1);
       const consumed = Atomics.load(c, CONSUMED);
       if (published - consumed < this.r.slots) break;
       Atomics.wait(c, CONSUMED, consumed, 1000);
     }
+    Atomics.store(c, WRITER_WAITS, 0);
     this.slot = published % this.r.slots;
     this.pos = this.slot * this.r.slotSize;
     this.slotEnd = this.pos + this.r.slotSize;
@@ -121,16 +132,21 @@ export class RingReader {
    */
   async wait(): Promise<void> {
     const c = this.ctrl;
+    Atomics.store(c, READER_WAITS, 1);
     const published = Atomics.load(c, PUBLISHED);
-    if (this.consumed < published || Atomics.load(c, DONE) === 1) return;
+    if (this.consumed < published || Atomics.load(c, DONE) === 1) {
+      Atomics.store(c, READER_WAITS, 0);
+      return;
+    }
     const w = waitAsync(c, PUBLISHED, published);
     if (w.async) await w.value;
+    Atomics.store(c, READER_WAITS, 0);
   }
 
   /** The slot `next` returned is handled: the writer may reuse it. */
   release(): void {
     this.consumed++;
     Atomics.store(this.ctrl, CONSUMED, this.consumed);
-    Atomics.notify(this.ctrl, CONSUMED);
+    if (Atomics.load(this.ctrl, WRITER_WAITS) === 1) Atomics.notify(this.ctrl, CONSUMED);
   }
 }
