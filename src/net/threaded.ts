@@ -51,7 +51,7 @@ export async function readCaptureThreaded(file: string, net: NetOptionsInput, si
   const workerData: NetWorkerData = {
     file, net: { ...net, ports: net.ports ? [...net.ports] : undefined }, ring, endpointSlots: tuning.endpointSlots ?? ENDPOINT_SLOTS,
   };
-  const worker = new Worker(WORKER, { workerData });
+  const worker = new Worker(WORKER, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   let stopped: string | null = null;
   const exited = new Promise<void>((resolve) => {
     worker.once('error', (e) => {

@@ -35,7 +35,7 @@ const F_FIRST_PACKET = 4;
 const F_STREAM = 8;
 
 /** Conversation slots of the endpoint table (a power of two); both sides must use the same. */
-export const ENDPOINT_SLOTS = 1 << 15;
+export const ENDPOINT_SLOTS = 1 << 12;
 
 /** What the writer sends after the last event. */
 export interface WireEnd {
