@@ -69,11 +69,13 @@ export interface AnalyzerOptions {
   keepPackets?: boolean;
   /**
    * The hooks read a frame only during their call and keep nothing of it
-   * (stats): frame objects are reused and payload records not built (read
-   * payload fields in place with protocol/access.ts). Ignored with ordered
-   * hooks (`settled`, `render`), which keep frames by design.
+   * (stats; read's `render`): frame objects are reused once the analysis is
+   * done with them. Ignored where frames are kept by design: `settled`, and
+   * `render` with `renderInOrder` (frames wait whole behind an open one).
    */
   transientFrames?: boolean;
+  /** No payload records (`decoded.payload` null): the hooks read payload fields in place (protocol/access.ts). */
+  payloadInPlace?: boolean;
 }
 
 export class Analyzer {
@@ -95,7 +97,9 @@ export class Analyzer {
       compactSessions: opts.compactSessions,
       include: opts.include,
       tracksFinal: ordered || hooks.final !== undefined,
-      transientFrames: (opts.transientFrames ?? false) && !ordered,
+      // With `render`, a frame waits only while open (the tracker holds it then), as text after.
+      transientFrames: (opts.transientFrames ?? false) && hooks.settled === undefined && !(hooks.render !== undefined && opts.renderInOrder),
+      payloadInPlace: opts.payloadInPlace,
     });
     this.releaser = ordered
       ? new OrderedReleaser<AnalyzedFrame>(hooks, (f) => this.tracker.isOpen(f), { renderInOrder: opts.renderInOrder })

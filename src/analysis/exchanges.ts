@@ -27,7 +27,7 @@ import { stamp, type Stamp } from './time.js';
 /** Decoder options, made once (not an object per frame). */
 const UDP: DecodeOptions = Object.freeze({ udp: true });
 const TCP: DecodeOptions = Object.freeze({ udp: false });
-/** The same without payload records, for transient frames (see ExchangeOptions.transientFrames). */
+/** The same without payload records (see ExchangeOptions.payloadInPlace). */
 const UDP_IN_PLACE: DecodeOptions = Object.freeze({ udp: true, payload: false });
 const TCP_IN_PLACE: DecodeOptions = Object.freeze({ udp: false, payload: false });
 
@@ -86,11 +86,12 @@ export interface ExchangeOptions {
   tracksFinal?: boolean;
   /**
    * Whoever receives frames reads each only while it has it and keeps
-   * nothing of it (stats): frames are reused once the tracker no longer
-   * needs them (see `release`), and payload records are not built (the
-   * tracker and the display filters read payload fields in place).
+   * nothing of it (stats, read): frames are reused once the tracker no
+   * longer needs them (see `release`).
    */
   transientFrames?: boolean;
+  /** Build no payload records: everything downstream reads payload fields in place (the tracker and display filters do; stats). */
+  payloadInPlace?: boolean;
 }
 
 export class ExchangeTracker {
@@ -136,6 +137,8 @@ export class ExchangeTracker {
    * and were copied, then promoted, on the way.
    */
   private readonly freeFrames: AnalyzedFrame[] | null;
+  private readonly decodeUdp: DecodeOptions;
+  private readonly decodeTcp: DecodeOptions;
   /** The frame `frame` returned last is a request the open table holds (released with its exchange, not by `release`). */
   private lastHeld = false;
 
@@ -144,6 +147,8 @@ export class ExchangeTracker {
     this.tracksFinal = (opts.tracksFinal ?? false) || this.include !== null;
     this.sessions = new SessionTable(opts.compactSessions ?? false);
     this.freeFrames = opts.transientFrames ? [] : null;
+    this.decodeUdp = opts.payloadInPlace ? UDP_IN_PLACE : UDP;
+    this.decodeTcp = opts.payloadInPlace ? TCP_IN_PLACE : TCP;
   }
 
   /** Whether a display filter selects what the statistics describe. */
@@ -201,10 +206,11 @@ export class ExchangeTracker {
   frame(e: FrameEvent): AnalyzedFrame {
     const free = this.freeFrames;
     let f: AnalyzedFrame;
-    if (free === null) f = newFrame(decodeFrame(e.data, e.transport === 'udp' ? UDP : TCP));
+    const how = e.transport === 'udp' ? this.decodeUdp : this.decodeTcp;
+    if (free === null) f = newFrame(decodeFrame(e.data, how));
     else {
       f = free.pop() ?? newFrame(emptyDecodedFrame());
-      decodeFrameInto(f.decoded, e.data, e.transport === 'udp' ? UDP_IN_PLACE : TCP_IN_PLACE);
+      decodeFrameInto(f.decoded, e.data, how);
     }
     const d = f.decoded;
     const p = e.packet;
