@@ -3,7 +3,7 @@
 
 import type { Packet } from '../capture/packet.js';
 import { NetDecoder, netOptions } from '../net/decoder.js';
-import { readCaptureThreaded, type ThreadedRead } from '../net/threaded.js';
+import { readCaptureThreaded, type ThreadedOptions, type ThreadedRead } from '../net/threaded.js';
 import { Analyzer, type AnalyzerHooks, type AnalyzerOptions } from './analyzer.js';
 
 export interface PipelineOptions extends AnalyzerOptions {
@@ -42,14 +42,14 @@ export class Pipeline {
    * empty), and frames carry no packet bytes (`packetData`): not for
    * display filters that read them.
    */
-  readFileThreaded(file: string): Promise<ThreadedRead> {
+  readFileThreaded(file: string, input?: ThreadedOptions['input']): Promise<ThreadedRead> {
     const a = this.analyzer;
     const { ports, heuristic, maxPayload } = this.opts;
     return readCaptureThreaded(file, { ports, heuristic, maxPayload }, {
       packet: (p) => a.packet(p),
       frame: (e) => void a.frame(e),
       segment: (e) => a.segment(e),
-    });
+    }, { input });
   }
 
   /** Live capture: time passes without packets (see Analyzer.tick). */

@@ -3,7 +3,7 @@
 // for the analysing thread. Started through netWorker.mjs under tsx.
 
 import { workerData } from 'node:worker_threads';
-import { readCaptureFile } from '../capture/file.js';
+import { readCaptureFile, readCaptureInput } from '../capture/file.js';
 import { CaptureError } from '../capture/errors.js';
 import { NetDecoder, netOptions, type NetOptionsInput } from './decoder.js';
 import { RingWriter, type RingBuffers } from './ring.js';
@@ -15,6 +15,8 @@ export interface NetWorkerData {
   ring: RingBuffers;
   /** WireWriter's endpoint table size (the reader needs none: it mirrors the records). */
   endpointSlots: number;
+  /** Read as readCaptureInput does (gzip, a packet limit) instead of readCaptureFile. */
+  input: { maxPackets?: number } | null;
 }
 
 const data = workerData as NetWorkerData | null;
@@ -23,10 +25,11 @@ if (data) {
   const wire = new WireWriter(ring, data.endpointSlots);
   try {
     const net = new NetDecoder(netOptions(data.net), wire);
-    const result = readCaptureFile(data.file, (p) => {
+    const onPacket = (p: Parameters<typeof net.packet>[0]): void => {
       wire.packet(p);
       net.packet(p);
-    });
+    };
+    const result = data.input ? await readCaptureInput(data.file, onPacket, data.input) : readCaptureFile(data.file, onPacket);
     net.end();
     wire.end({ result, undecoded: [...net.counters.undecoded] });
   } catch (e) {

@@ -25,8 +25,13 @@ const WORKER = new URL(import.meta.url.endsWith('.ts') ? './netWorker.mjs' : './
 const SLOTS = 8;
 const MIN_SLOT = 1 << 20;
 
-/** Sizes (tests make them small, to wrap the ring and recycle endpoint entries often). */
-export interface ThreadedTuning {
+export interface ThreadedOptions {
+  /**
+   * Read as readCaptureInput does (gzip-compressed files, `maxPackets`)
+   * instead of readCaptureFile. Not standard input: the worker has none.
+   */
+  input?: { maxPackets?: number };
+  // Sizes (tests make them small, to wrap the ring and recycle endpoint entries often).
   slots?: number;
   slotSize?: number;
   endpointSlots?: number;
@@ -39,17 +44,19 @@ export interface ThreadedRead {
 }
 
 /**
- * Reads `file` as readCaptureFile would, feeding `sink` what a NetDecoder
- * with `net` options gives (packets, frames, segment findings) on this
- * thread. A capture that cannot be read throws the same CaptureError.
+ * Reads `file` as readCaptureFile would (readCaptureInput with
+ * `opts.input`), feeding `sink` what a NetDecoder with `net` options gives
+ * (packets, frames, segment findings) on this thread. A capture that cannot
+ * be read throws the same CaptureError.
  */
-export async function readCaptureThreaded(file: string, net: NetOptionsInput, sink: WireSink, tuning: ThreadedTuning = {}): Promise<ThreadedRead> {
+export async function readCaptureThreaded(file: string, net: NetOptionsInput, sink: WireSink, tuning: ThreadedOptions = {}): Promise<ThreadedRead> {
   const maxPayload = net.maxPayload ?? 65536;
   // A slot holds the largest frame with room to spare.
   const slotSize = Math.max(tuning.slotSize ?? MIN_SLOT, 2 * (maxPayload + 4096));
   const ring = newRing(tuning.slots ?? SLOTS, slotSize);
   const workerData: NetWorkerData = {
     file, net: { ...net, ports: net.ports ? [...net.ports] : undefined }, ring, endpointSlots: tuning.endpointSlots ?? ENDPOINT_SLOTS,
+    input: tuning.input ?? null,
   };
   const worker = new Worker(WORKER, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   let stopped: string | null = null;

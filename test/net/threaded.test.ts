@@ -7,10 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCaptureFile } from '../../src/capture/file.js';
+import { readCaptureFile, readCaptureInput } from '../../src/capture/file.js';
+import { gzipSync } from 'node:zlib';
 import { PcapWriter, fileSink } from '../../src/capture/writer.js';
 import { NetDecoder, netOptions, type NetOptionsInput } from '../../src/net/decoder.js';
-import { readCaptureThreaded, type ThreadedTuning } from '../../src/net/threaded.js';
+import { readCaptureThreaded, type ThreadedOptions } from '../../src/net/threaded.js';
 import type { WireSink } from '../../src/net/wire.js';
 import { generateCapture } from '../../bench/generate.js';
 import { ROOT } from '../helpers/cli.js';
@@ -31,6 +32,18 @@ function recorder(): { sink: WireSink; lines: string[] } {
   return { sink, lines };
 }
 
+/** As `inline`, reading with readCaptureInput (gzip, a packet limit). */
+async function inlineInput(file: string, net: NetOptionsInput, maxPackets?: number): Promise<Read> {
+  const { sink, lines } = recorder();
+  const dec = new NetDecoder(netOptions(net), sink);
+  const result = await readCaptureInput(file, (p) => {
+    sink.packet(p);
+    dec.packet(p);
+  }, { maxPackets });
+  dec.end();
+  return { lines, result, undecoded: [...dec.counters.undecoded] };
+}
+
 function inline(file: string, net: NetOptionsInput): { lines: string[]; result: unknown; undecoded: [string, number][] } {
   const { sink, lines } = recorder();
   const dec = new NetDecoder(netOptions(net), sink);
@@ -42,7 +55,7 @@ function inline(file: string, net: NetOptionsInput): { lines: string[]; result: 
   return { lines, result, undecoded: [...dec.counters.undecoded] };
 }
 
-async function threaded(file: string, net: NetOptionsInput, tuning: ThreadedTuning = {}): Promise<{ lines: string[]; result: unknown; undecoded: [string, number][] }> {
+async function threaded(file: string, net: NetOptionsInput, tuning: ThreadedOptions = {}): Promise<{ lines: string[]; result: unknown; undecoded: [string, number][] }> {
   const { sink, lines } = recorder();
   const r = await readCaptureThreaded(file, net, sink, tuning);
   return { lines, result: r.result, undecoded: [...r.undecoded] };
@@ -127,6 +140,14 @@ describe('reading on a second thread', () => {
     expect(compared).toBeGreaterThan(20);
     expect(frames).toBeGreaterThan(50);
   }, 300_000);
+
+  it('reads as readCaptureInput does when asked: gzip-compressed, and stopping after N packets', async () => {
+    const gz = path.join(dir, 'lossy.pcap.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(lossy)));
+    expect(await threaded(gz, {}, { input: {} })).toEqual(await inlineInput(gz, {}));
+    expect(await threaded(lossy, {}, { input: { maxPackets: 5000 } })).toEqual(await inlineInput(lossy, {}, 5000));
+    expect((await inlineInput(lossy, {}, 5000)).lines.filter((l) => l.startsWith('P')).length).toBe(5000);
+  }, 60_000);
 
   it('fails as reading on this thread fails: no such file, not a capture, empty, damaged', async () => {
     const garbage = path.join(dir, 'garbage.pcap');
