@@ -38,7 +38,7 @@ for (const format of (process.env.FMT ?? 'text,json,verbose').split(',') as Fram
   for (let r = 0; r < rounds; r++) {
     bytes = 0;
     const t0 = process.cpuUsage();
-    for (const f of frames) out.write(w.render(f));
+    for (const f of frames) w.render(f, out);
     out.flush();
     const cpu = process.cpuUsage(t0);
     times.push((cpu.user + cpu.system) / 1000);

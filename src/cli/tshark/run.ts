@@ -102,10 +102,13 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
         if (!o.hex || o.verbose) {
           const ctx = { first: r.first, prevCaptured: r.packet.prev, prevDisplayed: r.prevDisplayed };
           for (const f of r.frames) {
-            const line = text.render(f);
-            // The time column in -t's format (the writer's default is -t r).
+            // The writer's time column is -t r's; other formats replace it in the line.
+            if (o.time === 'r') {
+              text.render(f, out);
+              continue;
+            }
             const t = formatTime(o.time, stampOf(f), Math.min(9, Math.max(6, f.tsDigits)), ctx);
-            out.write(o.time === 'r' ? line : replaceTime(line, t));
+            out.write(replaceTime(text.text(f), t));
           }
         }
         if (o.hex) out.write(hexDump(r));
