@@ -245,8 +245,8 @@ export function writeFrameJson(tb: TextBuilder, d: DecodedFrame, c: FrameJsonPla
   const h = d.header;
   const b = d.bytes;
   tb.lit(K_FRAME).uint(c.number).lit(K_PACKET).uint(c.packet).lit(K_TIME).uint(c.tsSec);
-  if (c.tsDigits > 0) tb.char(0x2e).str(fractionDigits(c.tsNsec, c.tsDigits));
-  tb.lit(K_TRANSPORT).rep(c.transport).lit(K_SRC).repJson(c.srcText).lit(K_DST).repJson(c.dstText)
+  if (c.tsDigits > 0) tb.char(0x2e).frac(c.tsNsec, c.tsDigits);
+  tb.lit(K_TRANSPORT).rep(c.transport).lit(K_SRC).json(c.srcText).lit(K_DST).json(c.dstText)
     .lit(K_OPCODE).numOrNull(h.opcode).lit(K_NAME).repJson(d.name)
     .lit(K_REPLY).lit(d.reply === null ? NULL : d.reply ? TRUE : FALSE)
     .lit(K_SUB_OPCODE).numOrNull(h.sub_opcode).lit(K_STATUS).repJson(d.status)
@@ -257,7 +257,7 @@ export function writeFrameJson(tb: TextBuilder, d: DecodedFrame, c: FrameJsonPla
   tb.lit(K_TRANSACTION_ID).numOrNull(h.transaction_id).lit(K_LENGTH).numOrNull(h.length)
     .lit(K_CHECKSUM).numOrNull(h.checksum).lit(K_CHECKSUM_OK).lit(d.checksumOk ? TRUE : FALSE).lit(K_PAYLOAD);
   writePayload(tb, d);
-  tb.lit(K_SESSION).repJson(c.session).lit(K_EXPERT);
+  tb.lit(K_SESSION).json(c.session).lit(K_EXPERT);
   const ex = c.expert;
   for (let i = 0; i < ex.length; i++) {
     const x = ex[i]!;

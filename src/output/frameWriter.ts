@@ -2,7 +2,7 @@
 
 import type { AnalyzedFrame } from '../analysis/frame.js';
 import { writeFrameJson } from './frameJson.js';
-import { TextBuilder, fractionDigits, raw, utf8 } from './textBuilder.js';
+import { TextBuilder, raw, utf8 } from './textBuilder.js';
 import { findingMarks, writeFrameSummary } from './summary.js';
 import { buildTree, treeLines } from './tree.js';
 
@@ -52,7 +52,7 @@ export class BufferedOut extends TextBuilder implements TextSink {
         return;
       }
     }
-    this.lit(src, start, end);
+    this.copy(src, start, end);
   }
 
   override endRecord(): void {
@@ -85,7 +85,7 @@ export function writeRelTime(tb: TextBuilder, f: Pick<AnalyzedFrame, 'tsSec' | '
   const decimals = Math.min(9, Math.max(6, f.tsDigits));
   if (ns >= 0 && Number.isSafeInteger(ns) && ns % DROPPED[9 - decimals]! === 0) {
     const sec = Math.floor(ns / 1e9);
-    tb.uint(sec).char(0x2e).str(fractionDigits(ns - sec * 1e9, decimals));
+    tb.uint(sec).char(0x2e).frac(ns - sec * 1e9, decimals);
   } else {
     tb.str((ns / 1e9).toFixed(decimals));
   }
@@ -113,7 +113,7 @@ export class FrameWriter {
     tb.uint(f.number).padStartFrom(at, 6).char(0x20);
     at = tb.length;
     writeRelTime(tb, f, this.origin());
-    tb.padStartFrom(at, 12).lit(SEP2).rep(f.srcText).rep(ARROW).rep(f.dstText).lit(f.transport === 'udp' ? UDP : TCP);
+    tb.padStartFrom(at, 12).lit(SEP2).str(f.srcText).rep(ARROW).str(f.dstText).lit(f.transport === 'udp' ? UDP : TCP);
     writeFrameSummary(tb, f);
     if (f.expert.length > 0) {
       const marks = findingMarks(f.expert);

@@ -13,6 +13,9 @@ const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, i) => S
 /** Two hex digits (as bytes) of every byte value: hex ids without a loop per digit. */
 export const HEX_PAIRS: Uint8Array = Uint8Array.from({ length: 512 }, (_, i) => HEX.charCodeAt(i & 1 ? (i >> 1) & 15 : i >> 5));
 
+/** "00" … "99" as bytes: decimal digits two at a time. */
+const DEC_PAIRS: Uint8Array = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
+
 /** Node's Buffer methods without the argument checks of `write`/`toString` (present since Node 0.x). */
 export interface RawBuffer {
   utf8Write(s: string, offset: number): number;
@@ -38,10 +41,11 @@ export function fractionDigits(nsec: number, digits: number): string {
 }
 
 /**
- * Bytes of strings that come back frame after frame (endpoint texts, opcode
- * and status names, session names), as `str` and `json` write them. Bounded:
- * emptied when full, so a capture with millions of distinct values costs
- * one lookup more per value, not memory.
+ * Bytes of strings from a small set that come back frame after frame (opcode
+ * and status names, finding codes), as `str` and `json` write them. Bounded:
+ * emptied when full. Not for endpoints or sessions: a capture has thousands
+ * (a client port per connection), and a missed lookup costs more than
+ * writing the string.
  */
 class ByteCache {
   private readonly map = new Map<string, Uint8Array>();
@@ -103,36 +107,46 @@ export class TextBuilder {
     return this;
   }
 
-  /**
-   * Bytes as they are: an ASCII constant made with `utf8`, or a range of
-   * other output copied into output (`take` reads what `lit` wrote as Latin-1).
-   */
-  lit(src: Uint8Array, start = 0, end = src.length): this {
-    const n = end - start;
+  /** An ASCII constant made once with `utf8` (`take` reads what `lit` wrote as Latin-1). */
+  lit(k: Uint8Array): this {
+    const n = k.length;
     this.room(n);
     const b = this.buf;
     const p = this.pos;
     // Short constants: a loop is cheaper than a native copy's call.
-    if (n <= 32) for (let i = 0; i < n; i++) b[p + i] = src[start + i]!;
-    else b.set(start === 0 && end === src.length ? src : src.subarray(start, end), p);
+    for (let i = 0; i < n; i++) b[p + i] = k[i]!;
     this.pos = p + n;
     return this;
   }
 
-  /** A string that comes back often (endpoint, name), as `str` writes it: its bytes are made once. */
+  /** Bytes `src[start, end)` as they are (output copied into output). */
+  copy(src: Uint8Array, start: number, end: number): this {
+    const n = end - start;
+    this.room(n);
+    this.buf.set(src.subarray(start, end), this.pos);
+    this.pos += n;
+    return this;
+  }
+
+  /** A string of a small set that comes back often (a name), as `str` writes it: its bytes are made once. */
   rep(s: string): this {
     return this.cached(STR_CACHE.get(s));
   }
 
-  /** A string that comes back often, or null, as `json` writes it. */
+  /** A string of a small set that comes back often, or null, as `json` writes it. */
   repJson(s: string | null): this {
     return s === null ? this.lit(NULL) : this.cached(JSON_CACHE.get(s));
   }
 
-  private cached(b: Uint8Array): this {
-    const n = b.length - 1;
-    if (b[n] === 1) this.wide = true;
-    return this.lit(b, 0, n);
+  private cached(k: Uint8Array): this {
+    const n = k.length - 1;
+    if (k[n] === 1) this.wide = true;
+    this.room(n);
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < n; i++) b[p + i] = k[i]!;
+    this.pos = p + n;
+    return this;
   }
 
   /** One ASCII character by code. */
@@ -155,12 +169,20 @@ export class TextBuilder {
       const digits = v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
       let p = this.pos + digits;
       this.pos = p;
-      while (v >= 10) {
-        const q = (v / 10) >>> 0;
-        b[--p] = 48 + (v - q * 10);
+      // Two digits at a time from a table.
+      while (v >= 100) {
+        const q = (v / 100) >>> 0;
+        const r = (v - q * 100) << 1;
+        b[--p] = DEC_PAIRS[r + 1]!;
+        b[--p] = DEC_PAIRS[r]!;
         v = q;
       }
-      b[--p] = 48 + v;
+      if (v >= 10) {
+        b[--p] = DEC_PAIRS[(v << 1) + 1]!;
+        b[--p] = DEC_PAIRS[v << 1]!;
+      } else {
+        b[--p] = 48 + v;
+      }
       return this;
     }
     if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) return this.str(String(v));
@@ -205,6 +227,20 @@ export class TextBuilder {
     }
     b[p++] = 34;
     this.pos = p;
+    return this;
+  }
+
+  /** The first `digits` (at most 9) of nanoseconds `nsec` in 9-digit form: fractionDigits without a string. */
+  frac(nsec: number, digits: number): this {
+    this.room(9);
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 8; i >= 0; i--) {
+      const q = (nsec / 10) >>> 0;
+      b[p + i] = 48 + (nsec - q * 10);
+      nsec = q;
+    }
+    this.pos = p + Math.min(digits, 9);
     return this;
   }
 

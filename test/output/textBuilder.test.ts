@@ -75,7 +75,7 @@ describe('TextBuilder', () => {
   it('copies bytes as they are, short and long', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }).map((a) => a.map((c) => c & 0x7f)), fc.nat(200), fc.nat(200), (src, i, j) => {
       const [a, b] = [Math.min(i, j, src.length), Math.min(Math.max(i, j), src.length)];
-      expect(new TextBuilder(1).char(0x78).lit(src, a, b).take()).toBe('x' + Buffer.from(src.subarray(a, b)).toString('latin1'));
+      expect(new TextBuilder(1).char(0x78).copy(src, a, b).take()).toBe('x' + Buffer.from(src.subarray(a, b)).toString('latin1'));
     }));
   });
 
@@ -88,9 +88,10 @@ describe('TextBuilder', () => {
 });
 
 describe('fractionDigits', () => {
-  it('is the first digits of the 9-digit nanoseconds', () => {
+  it('is the first digits of the 9-digit nanoseconds (and frac writes them)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 1, max: 12 }), (nsec, digits) => {
       expect(fractionDigits(nsec, digits)).toBe(String(nsec).padStart(9, '0').slice(0, Math.min(digits, 9)));
+      expect(new TextBuilder().char(0x2e).frac(nsec, digits).char(0x7c).take()).toBe(`.${fractionDigits(nsec, digits)}|`);
     }), { numRuns: 5000 });
   });
 });
