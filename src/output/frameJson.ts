@@ -106,21 +106,18 @@ function writeRecord(tb: TextBuilder, rec: BlockRecord): void {
   tb.char(0x7d);
 }
 
-/** Reads one field where it lies and writes it as JSON (`num` of its value). */
-type FieldJson = (tb: TextBuilder, b: Uint8Array, at: number) => void;
+/** A layout's record written from the frame's bytes at `base` (see layoutJsonOf). */
+type BlockJson = (tb: TextBuilder, b: Uint8Array, base: number) => void;
 
-function fieldJson(width: number): FieldJson | null {
+/** Source of a statement writing a field of `width` bytes at `base + at` as JSON (`num` of the value the decoder reads). */
+function valueSource(at: number, width: number): string | null {
+  const byte = (i: number): string => `b[base + ${at + i}]`;
   switch (width) {
-    case 1: return (tb, b, at) => void tb.uint(b[at]!);
-    case 2: return (tb, b, at) => void tb.uint((b[at]! << 8) | b[at + 1]!);
-    case 3: return (tb, b, at) => void tb.uint((b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!);
-    case 4: return (tb, b, at) => void tb.uint(u32(b, at));
-    case 8: return (tb, b, at) => {
-      const hi = u32(b, at);
-      // Below 2^53 the digits of hi·2^32 + lo are those of the BigInt; above, the BigInt's own.
-      if (hi < 0x200000) tb.uint(hi * 4294967296 + u32(b, at + 4));
-      else tb.str(((BigInt(hi) << 32n) | BigInt(u32(b, at + 4))).toString());
-    };
+    case 1: return `tb.uint(${byte(0)});`;
+    case 2: return `tb.uint((${byte(0)} << 8) | ${byte(1)});`;
+    case 3: return `tb.uint((${byte(0)} << 16) | (${byte(1)} << 8) | ${byte(2)});`;
+    case 4: return `tb.uint(u32(b, base + ${at}));`;
+    case 8: return `u64(tb, b, base + ${at});`;
     default: return null;
   }
 }
@@ -129,17 +126,23 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
+/** A u64 field as its decimal digits (the decoder's BigInt's), without a BigInt below 2^53. */
+function u64(tb: TextBuilder, b: Uint8Array, at: number): void {
+  const hi = u32(b, at);
+  if (hi < 0x200000) tb.uint(hi * 4294967296 + u32(b, at + 4));
+  else tb.str(((BigInt(hi) << 32n) | BigInt(u32(b, at + 4))).toString());
+}
+
 /**
- * A layout's record as JSON, made once per layout: the keys' bytes
- * (`{"name":`, `,"name":`) precomputed, each value read where it lies in the
+ * A layout's record as JSON, made once per layout (as codec.ts makes its
+ * readers): one straight function that copies each key's precomputed bytes
+ * (`{"name":`, `,"name":`) and writes each value read where it lies in the
  * frame's bytes, as the decoder read it into the record (same order: the
  * record is one object literal of the layout's fields). Null when a field
  * cannot be written so (then the record itself is written).
  */
 interface LayoutJson {
-  keys: Uint8Array[];
-  offsets: number[];
-  writers: FieldJson[];
+  write: BlockJson;
   size: number;
 }
 
@@ -149,36 +152,35 @@ function layoutJsonOf(layout: BlockLayout): LayoutJson | null {
   let j = layoutJson.get(layout);
   if (j !== undefined) return j;
   const names = layout.fields.map((f) => f.name);
-  const writers = layout.fields.map((f) => fieldJson(f.width));
+  const values = layout.fields.map((f) => valueSource(f.offset, f.width));
   // Integer-like or repeated names would change the record's key order: write the record then.
-  const plain = names.every((n) => !/^\d+$/.test(n)) && new Set(names).size === names.length && writers.every((w) => w !== null);
-  j = plain
-    ? { keys: names.map((n, i) => utf8(`${i === 0 ? '{' : ','}${JSON.stringify(n)}:`)), offsets: layout.fields.map((f) => f.offset), writers: writers as FieldJson[], size: layout.size }
-    : null;
+  const plain = names.every((n) => !/^\d+$/.test(n)) && new Set(names).size === names.length && values.every((v) => v !== null);
+  if (plain) {
+    const keys = names.map((n, i) => utf8(`${i === 0 ? '{' : ','}${JSON.stringify(n)}:`));
+    const body = names.length === 0 ? 'tb.char(0x7b);' : values.map((v, i) => `tb.lit(K[${i}]); ${v}`).join(' ');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const write = new Function('K', 'u32', 'u64', `return function writeBlock(tb, b, base) { ${body} tb.char(0x7d); };`)(keys, u32, u64) as BlockJson;
+    j = { write, size: layout.size };
+  } else {
+    j = null;
+  }
   layoutJson.set(layout, j);
   return j;
 }
 
 function writeBlock(tb: TextBuilder, rec: BlockRecord, j: LayoutJson | null, b: Uint8Array, base: number): void {
-  if (j === null || base + j.size > b.length) {
-    writeRecord(tb, rec);
-    return;
-  }
-  const { keys, offsets, writers } = j;
-  if (keys.length === 0) tb.char(0x7b);
-  for (let i = 0; i < keys.length; i++) {
-    tb.lit(keys[i]!);
-    writers[i]!(tb, b, base + offsets[i]!);
-  }
-  tb.char(0x7d);
+  if (j === null || base + j.size > b.length) writeRecord(tb, rec);
+  else j.write(tb, b, base);
 }
 
+/** `,"payload":` and the payload. */
 function writePayload(tb: TextBuilder, d: DecodedFrame): void {
   const p = d.payload;
   if (p === null) {
-    tb.lit(NULL);
+    tb.lit(K_PAYLOAD_NULL);
     return;
   }
+  tb.lit(K_PAYLOAD);
   const layout = d.payloadBlock;
   const j = layout ? layoutJsonOf(layout) : null;
   if (!isDevicesPayload(p)) {
@@ -205,8 +207,6 @@ const SERVER_AT = HEADER.fields.find((f) => f.name === 'server_id')!.offset;
 
 // The record's constant parts, as bytes made once.
 const NULL = utf8('null');
-const TRUE = utf8('true');
-const FALSE = utf8('false');
 const K_FRAME = utf8('{"frame":');
 const K_PACKET = utf8(',"packet":');
 const K_TIME = utf8(',"time":');
@@ -215,7 +215,11 @@ const K_SRC = utf8('","src":');
 const K_DST = utf8(',"dst":');
 const K_OPCODE = utf8(',"opcode":');
 const K_NAME = utf8(',"name":');
-const K_REPLY = utf8(',"reply":');
+const K_UDP_SRC = utf8(',"transport":"udp","src":');
+const K_TCP_SRC = utf8(',"transport":"tcp","src":');
+const K_REPLY_NULL = utf8(',"reply":null');
+const K_REPLY_TRUE = utf8(',"reply":true');
+const K_REPLY_FALSE = utf8(',"reply":false');
 const K_SUB_OPCODE = utf8(',"sub_opcode":');
 const K_STATUS = utf8(',"status":');
 const K_SRC_SAN = utf8(',"src_san":');
@@ -225,8 +229,10 @@ const K_SERVER_ID = utf8(',"server_id":');
 const K_TRANSACTION_ID = utf8(',"transaction_id":');
 const K_LENGTH = utf8(',"length":');
 const K_CHECKSUM = utf8(',"checksum":');
-const K_CHECKSUM_OK = utf8(',"checksum_ok":');
+const K_CHECKSUM_OK_TRUE = utf8(',"checksum_ok":true');
+const K_CHECKSUM_OK_FALSE = utf8(',"checksum_ok":false');
 const K_PAYLOAD = utf8(',"payload":');
+const K_PAYLOAD_NULL = utf8(',"payload":null');
 const K_SESSION = utf8(',"session":');
 const K_EXPERT = utf8(',"expert":[');
 const K_CODE = utf8('{"code":"');
@@ -246,16 +252,19 @@ export function writeFrameJson(tb: TextBuilder, d: DecodedFrame, c: FrameJsonPla
   const b = d.bytes;
   tb.lit(K_FRAME).uint(c.number).lit(K_PACKET).uint(c.packet).lit(K_TIME).uint(c.tsSec);
   if (c.tsDigits > 0) tb.char(0x2e).frac(c.tsNsec, c.tsDigits);
-  tb.lit(K_TRANSPORT).rep(c.transport).lit(K_SRC).json(c.srcText).lit(K_DST).json(c.dstText)
+  if (c.transport === 'udp') tb.lit(K_UDP_SRC);
+  else if (c.transport === 'tcp') tb.lit(K_TCP_SRC);
+  else tb.lit(K_TRANSPORT).rep(c.transport).lit(K_SRC);
+  tb.json(c.srcText).lit(K_DST).json(c.dstText)
     .lit(K_OPCODE).numOrNull(h.opcode).lit(K_NAME).repJson(d.name)
-    .lit(K_REPLY).lit(d.reply === null ? NULL : d.reply ? TRUE : FALSE)
+    .lit(d.reply === null ? K_REPLY_NULL : d.reply ? K_REPLY_TRUE : K_REPLY_FALSE)
     .lit(K_SUB_OPCODE).numOrNull(h.sub_opcode).lit(K_STATUS).repJson(d.status)
     .lit(K_SRC_SAN).numOrNull(h.src_san).lit(K_DST_SAN).numOrNull(h.dst_san).lit(K_CLIENT_ID);
   writeId(tb, h.client_id, b, CLIENT_AT);
   tb.lit(K_SERVER_ID);
   writeId(tb, h.server_id, b, SERVER_AT);
   tb.lit(K_TRANSACTION_ID).numOrNull(h.transaction_id).lit(K_LENGTH).numOrNull(h.length)
-    .lit(K_CHECKSUM).numOrNull(h.checksum).lit(K_CHECKSUM_OK).lit(d.checksumOk ? TRUE : FALSE).lit(K_PAYLOAD);
+    .lit(K_CHECKSUM).numOrNull(h.checksum).lit(d.checksumOk ? K_CHECKSUM_OK_TRUE : K_CHECKSUM_OK_FALSE);
   writePayload(tb, d);
   tb.lit(K_SESSION).json(c.session).lit(K_EXPERT);
   const ex = c.expert;
