@@ -20,10 +20,11 @@ const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith
 const maxFrames = opt('--frames', 200_000);
 const rounds = opt('--rounds', 5);
 
-// Frames are copied out of the hook (the analysis may reuse its objects).
+// Frames are copied out of the hook (the analysis may reuse its objects), with
+// their bytes (keepBytes: the writers read ids and payload values in place).
 const frames: AnalyzedFrame[] = [];
 let first: { sec: number; nsec: number } | null = null;
-const pipeline = new Pipeline({ settled: (f) => { if (frames.length < maxFrames) frames.push({ ...f, expert: [...f.expert] }); } }, { compactSessions: true });
+const pipeline = new Pipeline({ settled: (f) => { if (frames.length < maxFrames) frames.push({ ...f, expert: [...f.expert] }); } }, { compactSessions: true, keepBytes: true });
 readCaptureFile(file, (p) => {
   if (!first) first = { sec: p.tsSec, nsec: p.tsNsec };
   if (frames.length < maxFrames) pipeline.packet(p);
