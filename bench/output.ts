@@ -20,10 +20,11 @@ const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith
 const maxFrames = opt('--frames', 200_000);
 const rounds = opt('--rounds', 5);
 
-// Frames are copied out of the hook (the analysis may reuse its objects).
+// Frames are copied out of the hook (the analysis may reuse its objects), with
+// their bytes (keepBytes: the writers read ids and payload values in place).
 const frames: AnalyzedFrame[] = [];
 let first: { sec: number; nsec: number } | null = null;
-const pipeline = new Pipeline({ settled: (f) => { if (frames.length < maxFrames) frames.push({ ...f, expert: [...f.expert] }); } }, { compactSessions: true });
+const pipeline = new Pipeline({ settled: (f) => { if (frames.length < maxFrames) frames.push({ ...f, expert: [...f.expert] }); } }, { compactSessions: true, keepBytes: true });
 readCaptureFile(file, (p) => {
   if (!first) first = { sec: p.tsSec, nsec: p.tsNsec };
   if (frames.length < maxFrames) pipeline.packet(p);
@@ -38,7 +39,7 @@ for (const format of (process.env.FMT ?? 'text,json,verbose').split(',') as Fram
   for (let r = 0; r < rounds; r++) {
     bytes = 0;
     const t0 = process.cpuUsage();
-    for (const f of frames) out.write(w.render(f));
+    for (const f of frames) w.render(f, out);
     out.flush();
     const cpu = process.cpuUsage(t0);
     times.push((cpu.user + cpu.system) / 1000);

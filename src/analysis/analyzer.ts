@@ -9,7 +9,7 @@ import type { FrameEvent, SegmentEvent } from '../net/types.js';
 import type { Finding } from '../protocol/expert.js';
 import type { AnalyzedFrame } from './frame.js';
 import { ExchangeTracker } from './exchanges.js';
-import { OrderedReleaser } from './release.js';
+import { OrderedReleaser, type HeldBytes } from './release.js';
 import type { LatencyStats } from './latency.js';
 import type { TransactionStats } from './transactions.js';
 import type { SessionTable } from './sessions.js';
@@ -34,12 +34,14 @@ export interface AnalyzerHooks {
    */
   final?(f: AnalyzedFrame, included: boolean): void;
   /**
-   * Instead of `settled`: turns each final frame into its output text at
-   * once, so frames waiting behind an open request cost only their text;
-   * `emit` receives the texts in frame order (read and live output).
+   * Instead of `settled`: writes each final frame's output at once, into the
+   * output itself or (`held`) into `held`'s bytes, so frames waiting behind
+   * an open request cost only their output bytes; the held bytes are
+   * released into the output in frame order (read output).
    */
-  render?(f: AnalyzedFrame): string;
-  emit?(text: string): void;
+  render?(f: AnalyzedFrame, held: boolean): void;
+  /** With `render`: where output waits behind an open request. */
+  held?: HeldBytes;
   /** A finding added to a frame already handed to `frame` (a timeout). */
   lateFinding?(f: AnalyzedFrame, x: Finding): void;
   /** A finding that belongs to a TCP segment (retransmission, gap). */
@@ -61,7 +63,7 @@ export interface AnalyzerOptions {
   include?: (f: AnalyzedFrame) => boolean;
   /**
    * With `render`: call it in frame order (frames behind an open request are
-   * kept whole, not as text). For display filters that read what they
+   * kept whole, not as bytes). For display filters that read what they
    * selected before (frame.time_delta_displayed).
    */
   renderInOrder?: boolean;
@@ -80,7 +82,7 @@ export interface AnalyzerOptions {
 
 export class Analyzer {
   private readonly tracker: ExchangeTracker;
-  /** Ordered output (`settled`, or `render` + `emit`); null when nothing needs frames in order. */
+  /** Ordered output (`settled`, or `render` + `held`); null when nothing needs frames in order. */
   private readonly releaser: OrderedReleaser<AnalyzedFrame> | null;
   private ending = false;
   private ended = false;

@@ -161,10 +161,8 @@ async function runLive(flags: LiveFlags): Promise<void> {
       out.flush();
     });
   };
-  const textSink = { write: (s: string) => { out.write(s); flushSoon(); } };
-
   let pipeline: Pipeline | null = null;
-  const writer = new FrameWriter(textSink, format, () => pipeline?.analyzer.first ?? null);
+  const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
   let shown = 0;
   let stopRequested: ((reason: string) => void) | null = null;
   const loss = new LossReport(iface);
@@ -174,6 +172,7 @@ async function runLive(flags: LiveFlags): Promise<void> {
       if (flags.count !== undefined && shown >= flags.count) return;
       if (filter && !filter.test(f)) return;
       writer.write(f);
+      flushSoon();
       shown++;
       if (flags.count !== undefined && shown >= flags.count) stopRequested?.('count');
     },

@@ -10,6 +10,7 @@ import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
 import { DEFAULT_PORT } from '../net/types.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
+import { HeldOutput } from '../output/heldBytes.js';
 import { addDecodeOptions, addDecodePort, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
 import { reportDamage, reportNotes } from './report.js';
 import { linkTypeNotes } from '../capture/notes.js';
@@ -151,18 +152,18 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
   } else {
     const format: FrameFormat = flags.json ? 'json' : flags.verbose ? 'verbose' : 'text';
     const out = new BufferedOut((s) => process.stdout.write(s));
+    // Output of frames waiting behind an open request: bytes, released into `out` in order.
+    const held = new HeldOutput(out);
     let pipeline: Pipeline | null = null;
     const writer = new FrameWriter(out, format, () => pipeline?.analyzer.first ?? null);
     pipeline = new Pipeline({
       segment: loss.segment,
-      render: (f) => {
-        if (filter && !filter.test(f)) return '';
+      render: (f, isHeld) => {
+        if (filter && !filter.test(f)) return;
         if (flags.write) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i);
-        return writer.render(f);
+        writer.render(f, isHeld ? held : out);
       },
-      emit: (text) => {
-        if (text) out.write(text);
-      },
+      held,
     }, { ...pipeOpts, compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets });
     const result = await readCaptureInput(input, pipeline.packet, { maxPackets: flags.count });
     pipeline.end();

@@ -4,7 +4,7 @@ import type { FieldValue } from '../protocol/codec.js';
 import { hexId } from '../protocol/codec.js';
 import type { FieldDef } from '../protocol/fields.js';
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+export const UNITS: readonly string[] = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
 /** 1536 → "1.5 KiB"; exact small values stay integers ("512 B"). */
 export function humanBytes(bytes: number | bigint): string {

@@ -1,5 +1,5 @@
 // The ordered releaser alone, on fake frames: what it releases, in which
-// order and when, with `settled` and with `render`/`emit` (in order or not).
+// order and when, with `settled` and with `render`/`held` (in order or not).
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -17,9 +17,36 @@ function setup(mode: 'settled' | 'render' | 'renderInOrder') {
     if (f.open) throw new Error(`frame ${f.n} released while open`);
     return f;
   };
+  // Held bytes as strings: what render wrote since the last keep becomes a range (or joins range `after`).
+  let pending = '';
+  const ranges: (string | null)[] = [];
+  const held = {
+    keep: (after: number): number => {
+      const text = pending;
+      pending = '';
+      if (after >= 0 && after === ranges.length - 1 && ranges[after] !== null) {
+        ranges[after] += text;
+        return after;
+      }
+      ranges.push(text);
+      return ranges.length - 1;
+    },
+    release: (h: number): void => {
+      if (ranges[h] === null) throw new Error(`range ${h} released twice`);
+      out.push(ranges[h]!);
+      ranges[h] = null;
+    },
+  };
   const sink = mode === 'settled'
     ? { settled: (f: Fake) => out.push(`#${final(f).n}`) }
-    : { render: (f: Fake) => (rendered.push(final(f).n), `#${f.n}`), emit: (t: string) => out.push(t) };
+    : {
+      render: (f: Fake, isHeld: boolean) => {
+        rendered.push(final(f).n);
+        if (isHeld) pending += `#${f.n}`;
+        else out.push(`#${f.n}`);
+      },
+      held,
+    };
   const r = new OrderedReleaser<Fake>(sink, (f) => f.open, { renderInOrder: mode === 'renderInOrder' });
   const frames: Fake[] = [];
   const add = (open = false): Fake => {
@@ -63,7 +90,7 @@ describe('OrderedReleaser', () => {
     }
   });
 
-  it('with render (not in order) a final frame behind an open one waits as text, rendered at once', () => {
+  it('with render (not in order) a final frame behind an open one waits as bytes, rendered at once', () => {
     const { r, rendered, out, add, settle } = setup('render');
     const a = add(true);
     add();
@@ -71,7 +98,7 @@ describe('OrderedReleaser', () => {
     expect(rendered).toEqual([2]);
     expect(r.holdsObjects).toBe(false);
     settle(c);
-    expect(rendered).toEqual([2, 3]); // #3 final now: only its text waits
+    expect(rendered).toEqual([2, 3]); // #3 final now: only its bytes wait
     settle(a);
     expect(rendered).toEqual([2, 3, 1]);
     expect(out.join('')).toBe('#1#2#3');
@@ -87,7 +114,7 @@ describe('OrderedReleaser', () => {
     expect(rendered).toEqual([1, 2]);
   });
 
-  it('joins waiting texts into pieces and drops released slots (many frames behind one open)', () => {
+  it('joins waiting output into ranges and drops released slots (many frames behind one open)', () => {
     const { out, add, settle } = setup('render');
     const a = add(true);
     for (let i = 0; i < 20_000; i++) add();
@@ -100,7 +127,7 @@ describe('OrderedReleaser', () => {
     expect(out.length).toBeLessThan(100);
   });
 
-  it('needs settled, or render and emit', () => {
+  it('needs settled, or render and held', () => {
     expect(() => new OrderedReleaser<Fake>({}, () => false)).toThrow(TypeError);
   });
 

@@ -56,6 +56,29 @@ describe('TextBuilder', () => {
     }));
   });
 
+  it('writes repeated strings from cached bytes as str and json do', () => {
+    fc.assert(fc.property(fc.array(fc.option(anyText.filter(wellFormed), { nil: null }), { maxLength: 6 }), (parts) => {
+      const tb = new TextBuilder();
+      for (const p of parts) tb.rep(p ?? 'null').repJson(p).rep(p ?? 'null');
+      expect(tb.take()).toBe(parts.map((p) => (p ?? 'null') + (p === null ? 'null' : JSON.stringify(p)) + (p ?? 'null')).join(''));
+    }), { numRuns: 2000 });
+  });
+
+  it('writes ids from their bytes as hexId does', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.nat(8), (v, at) => {
+      const b = new Uint8Array(at + 8);
+      new DataView(b.buffer).setBigUint64(at, v);
+      expect(new TextBuilder().hexId8(b, at).take()).toBe(hexId(v));
+    }), { numRuns: 3000 });
+  });
+
+  it('copies bytes as they are, short and long', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }).map((a) => a.map((c) => c & 0x7f)), fc.nat(200), fc.nat(200), (src, i, j) => {
+      const [a, b] = [Math.min(i, j, src.length), Math.min(Math.max(i, j), src.length)];
+      expect(new TextBuilder(1).char(0x78).copy(src, a, b).take()).toBe('x' + Buffer.from(src.subarray(a, b)).toString('latin1'));
+    }));
+  });
+
   it('grows past its first buffer and starts empty after take', () => {
     const tb = new TextBuilder();
     const long = 'x→'.repeat(10_000);
@@ -65,9 +88,10 @@ describe('TextBuilder', () => {
 });
 
 describe('fractionDigits', () => {
-  it('is the first digits of the 9-digit nanoseconds', () => {
+  it('is the first digits of the 9-digit nanoseconds (and frac writes them)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 1, max: 12 }), (nsec, digits) => {
       expect(fractionDigits(nsec, digits)).toBe(String(nsec).padStart(9, '0').slice(0, Math.min(digits, 9)));
+      expect(new TextBuilder().char(0x2e).frac(nsec, digits).char(0x7c).take()).toBe(`.${fractionDigits(nsec, digits)}|`);
     }), { numRuns: 5000 });
   });
 });
@@ -82,6 +106,30 @@ describe('BufferedOut', () => {
       expect(Buffer.concat(pieces).toString('utf8')).toBe(writes.join(''));
       for (const p of pieces) expect(p.length <= limit || writes.some((w) => Buffer.byteLength(w) === p.length)).toBe(true);
     }), { numRuns: 2000 });
+  });
+
+  it('hands records written into it on between records, whole, and bytes copied in as they were', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string().filter((t) => /^[\x00-\x7f]*$/.test(t)), fc.nat()), { maxLength: 60 }), fc.integer({ min: 16, max: 256 }), (records, limit) => {
+      const pieces: Buffer[] = [];
+      const out = new BufferedOut((b) => pieces.push(b), limit);
+      const want: string[] = [];
+      for (const r of records) {
+        if (typeof r === 'number') {
+          const bytes = Buffer.from(`<${r}>`);
+          out.bytes(bytes, 1, bytes.length - 1);
+          want.push(String(r));
+        } else {
+          // padStartFrom counts bytes: ASCII records.
+          const at = out.length;
+          out.str(r).char(0x31).padStartFrom(at, 3);
+          out.endRecord();
+          want.push((r + '1').length >= 3 ? r + '1' : (r + '1').padStart(3));
+        }
+      }
+      out.flush();
+      expect(Buffer.concat(pieces).toString('utf8')).toBe(want.join(''));
+      for (const p of pieces.slice(0, -1)) expect(p.length).toBeGreaterThan(0);
+    }), { numRuns: 1000 });
   });
 
   it('never reuses a buffer it handed on (stdout may still hold it)', () => {

@@ -11,7 +11,7 @@ import type { CompiledFilter } from '../../analysis/filter/index.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
 import { Pipeline, type PipelineOptions } from '../../analysis/pipeline.js';
 import { BufferedOut, FrameWriter } from '../../output/frameWriter.js';
-import { fieldsHeader, fieldsLine, type FieldsLayout } from '../../output/tshark/fields.js';
+import { fieldsHeader, writeFieldsLine, type FieldsLayout } from '../../output/tshark/fields.js';
 import { hexDump } from '../../output/tshark/hexdump.js';
 import { JsonArrayWriter, ekPacket } from '../../output/tshark/json.js';
 import { stampOf, type PacketInfo, type PacketRecord } from '../../output/tshark/packet.js';
@@ -95,17 +95,20 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
     o.onShown?.(r);
     if (o.quiet) return;
     switch (o.type) {
-      case 'fields': out.write(fieldsLine(o.fields!, r)); break;
+      case 'fields': writeFieldsLine(out, o.fields!, r); break;
       case 'json': json!.packet(r); break;
       case 'ek': out.write(ekPacket(r)); break;
       case 'text': {
         if (!o.hex || o.verbose) {
           const ctx = { first: r.first, prevCaptured: r.packet.prev, prevDisplayed: r.prevDisplayed };
           for (const f of r.frames) {
-            const line = text.render(f);
-            // The time column in -t's format (the writer's default is -t r).
+            // The writer's time column is -t r's; other formats replace it in the line.
+            if (o.time === 'r') {
+              text.render(f, out);
+              continue;
+            }
             const t = formatTime(o.time, stampOf(f), Math.min(9, Math.max(6, f.tsDigits)), ctx);
-            out.write(o.time === 'r' ? line : replaceTime(line, t));
+            out.write(replaceTime(text.text(f), t));
           }
         }
         if (o.hex) out.write(hexDump(r));
@@ -115,10 +118,19 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   };
 
   let group: AnalyzedFrame[] = [];
+  // Each group frame's bytes and packet bytes as kept (see `settled` below).
+  let groupBytes: Buffer[] = [];
+  let groupPackets: (Buffer | undefined)[] = [];
   const flush = (): void => {
     if (group.length === 0) return;
     const frames = group;
+    for (let i = 0; i < frames.length; i++) {
+      frames[i]!.decoded.bytes = groupBytes[i]!;
+      frames[i]!.packetData = groupPackets[i];
+    }
     group = [];
+    groupBytes = [];
+    groupPackets = [];
     // Packets before this one can no longer be shown: frames settle in packet order.
     const info = packets.take(frames[0]!);
     // -z sees every frame read, as tshark's taps do: -Y limits the display only.
@@ -157,15 +169,35 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
     // read earlier: PacketQueue.take describes it from the frame.
   };
 
-  // Frames wait in `group` until their packet is complete: they keep their bytes (lengths, -x).
+  // Frames wait in `group` until their packet is complete, so they keep their
+  // bytes. The analyzer copies those of the frames it holds (open requests and
+  // what waits behind them); a frame final at once is settled inside its own
+  // `frame` call, its bytes still a view into the reader's chunk: copied here
+  // into a shared slab (not a buffer per frame, as keepBytes would). The
+  // analyzer drops a request's bytes once that call returns (it keeps no
+  // request it does not hold): the group keeps its own reference.
+  const slab = new ByteSlab();
+  const keepPackets = o.pipeline.keepPackets === true;
+  let creating: AnalyzedFrame | null = null;
   pipeline = new Pipeline({
     segment: o.segment,
-    frame: remember,
+    frame: (f) => {
+      creating = f;
+      remember(f);
+    },
     settled: (f) => {
       if (group.length && group[0]!.packet !== f.packet) flush();
       group.push(f);
+      if (f === creating) {
+        const d = f.decoded;
+        d.bytes = slab.copy(d.bytes, d.trailing);
+        // As keepBytes keeps them: packet bytes only when a filter reads them.
+        f.packetData = keepPackets && f.packetData ? slab.copy(f.packetData, 0) : undefined;
+      }
+      groupBytes.push(f.decoded.bytes);
+      groupPackets.push(f.packetData);
     },
-  }, { ...o.pipeline, keepBytes: true });
+  }, { ...o.pipeline, keepBytes: false });
 
   const onPacket = (p: Packet): void => {
     if (!first) {
@@ -178,9 +210,12 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
     beforeNsec = lastNsec;
     lastSec = p.tsSec;
     lastNsec = p.tsNsec;
+    // Frames settled by time alone (timeouts) were held, hence copied by the analyzer.
+    creating = null;
     pipeline!.packet(p);
   };
   const result = await readCaptureInput(o.input, onPacket, { maxPackets: o.maxPackets });
+  creating = null;
   pipeline.end();
   flush();
   json?.end();
@@ -190,6 +225,32 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
   const capture = notes.length ? { ...result, notes } : result;
   return { capture, packets: pipeline.analyzer.packets, vvmpFrames: pipeline.analyzer.vvmpFrames };
+}
+
+/** Room for copies of frame bytes (with a UDP frame's trailing bytes after its view, which `vvmp` covers). */
+const SLAB = 256 << 10;
+
+/**
+ * Copies of frame bytes that outlive the reader's chunk, side by side in
+ * shared slabs: no ArrayBuffer (and its finalizer) per frame. A slab is
+ * collected once no frame refers to it; frames live here only until their
+ * packet is shown.
+ */
+class ByteSlab {
+  private slab = Buffer.allocUnsafeSlow(SLAB);
+  private used = 0;
+
+  copy(b: Buffer, trailing: number): Buffer {
+    const n = b.length + trailing;
+    if (this.used + n > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB, n));
+      this.used = 0;
+    }
+    this.slab.set(trailing ? new Uint8Array(b.buffer, b.byteOffset, n) : b, this.used);
+    const c = this.slab.subarray(this.used, this.used + b.length);
+    this.used += n;
+    return c;
+  }
 }
 
 /**

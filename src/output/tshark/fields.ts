@@ -26,24 +26,30 @@ export function fieldsHeader(l: FieldsLayout): string {
   return l.fields.map((f) => l.quote + f.name + l.quote).join(l.separator) + '\n';
 }
 
+/** Writes the packet's line into `tb` (one record). */
+export function writeFieldsLine(tb: TextBuilder, l: FieldsLayout, r: PacketRecord): void {
+  const fields = l.fields;
+  for (let i = 0; i < fields.length; i++) {
+    if (i > 0) tb.str(l.separator);
+    const vs = fields[i]!.values(r);
+    if (vs.length === 0) continue;
+    tb.str(l.quote);
+    if (l.occurrence === 'f') tb.str(vs[0]!);
+    else if (l.occurrence === 'l') tb.str(vs[vs.length - 1]!);
+    else {
+      for (let j = 0; j < vs.length; j++) {
+        if (j > 0) tb.str(l.aggregator);
+        tb.str(vs[j]!);
+      }
+    }
+    tb.str(l.quote);
+  }
+  tb.char(0x0a).endRecord();
+}
+
 const line = new TextBuilder();
 
 export function fieldsLine(l: FieldsLayout, r: PacketRecord): string {
-  const fields = l.fields;
-  for (let i = 0; i < fields.length; i++) {
-    if (i > 0) line.str(l.separator);
-    const vs = fields[i]!.values(r);
-    if (vs.length === 0) continue;
-    line.str(l.quote);
-    if (l.occurrence === 'f') line.str(vs[0]!);
-    else if (l.occurrence === 'l') line.str(vs[vs.length - 1]!);
-    else {
-      for (let j = 0; j < vs.length; j++) {
-        if (j > 0) line.str(l.aggregator);
-        line.str(vs[j]!);
-      }
-    }
-    line.str(l.quote);
-  }
-  return line.char(0x0a).take();
+  writeFieldsLine(line, l, r);
+  return line.take();
 }
