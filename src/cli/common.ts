@@ -1,5 +1,6 @@
 // Options shared by the commands that decode traffic.
 
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { compileFilter, isEmptyFilter, type CompiledFilter } from '../analysis/filter/index.js';
 import type { PipelineOptions } from '../analysis/pipeline.js';
@@ -82,4 +83,13 @@ export function displayFilter(flags: DecodeFlags): CompiledFilter | null {
   const filter = compileFilter(text);
   for (const w of filter.warnings) process.stderr.write(`vvmp: warning: display filter: ${w}\n`);
   return filter;
+}
+
+/**
+ * Whether a command reads its capture on a second thread (net/threaded.ts):
+ * with two or more cores, unless `jobs` (stats -j) is 1 or VVMP_THREADS=1.
+ * The output is the same either way.
+ */
+export function readOnSecondThread(jobs?: number): boolean {
+  return availableParallelism() > 1 && (jobs ?? 2) > 1 && process.env.VVMP_THREADS !== '1';
 }

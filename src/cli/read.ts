@@ -11,7 +11,7 @@ import { Pipeline } from '../analysis/pipeline.js';
 import { DEFAULT_PORT } from '../net/types.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { HeldOutput } from '../output/heldBytes.js';
-import { addDecodeOptions, addDecodePort, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
+import { addDecodeOptions, addDecodePort, displayFilter, pipelineOptions, readOnSecondThread, reportNoVvmp, type DecodeFlags } from './common.js';
 import { reportDamage, reportNotes } from './report.js';
 import { linkTypeNotes } from '../capture/notes.js';
 import { InputError, UsageError, parseIntStrict } from './errors.js';
@@ -164,15 +164,19 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
         writer.render(f, isHeld ? held : out);
       },
       held,
-    }, { ...pipeOpts, compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets });
-    const result = await readCaptureInput(input, pipeline.packet, { maxPackets: flags.count });
+    }, { ...pipeOpts, compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets, transientFrames: true });
+    // A file (not standard input) is read and decoded on a second thread when there are two cores (same output);
+    // filters on packet bytes need the packets here.
+    const { result, undecoded } = input !== STDIN_NAME && readOnSecondThread() && !filter?.packets
+      ? await pipeline.readFileThreaded(input, { maxPackets: flags.count })
+      : { result: await readCaptureInput(input, pipeline.packet, { maxPackets: flags.count }), undecoded: pipeline.net.counters.undecoded };
     pipeline.end();
     out.flush();
     loss.end();
     reportDamage(input, result);
-    reportNotes(input, [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)]);
+    reportNotes(input, [...(result.notes ?? []), ...linkTypeNotes(undecoded)]);
     reportNoVvmp(input, pipeline.analyzer.packets, pipeline.analyzer.vvmpFrames, flags,
-      (result.notes?.length ?? 0) > 0 || pipeline.net.counters.undecoded.size > 0 || stoppedAtCount(flags, result));
+      (result.notes?.length ?? 0) > 0 || undecoded.size > 0 || stoppedAtCount(flags, result));
   }
   if (flags.write) await writeSelected(input, flags.write, keep, flags.count);
 }

@@ -8,7 +8,7 @@ import { Summary } from '../analysis/summary.js';
 import { writeStatsJson } from '../output/statsJson.js';
 import { BufferedOut } from '../output/frameWriter.js';
 import { statsText } from '../output/statsText.js';
-import { addDecodeOptions, displayFilter, pipelineOptions, reportNoVvmp, type DecodeFlags } from './common.js';
+import { addDecodeOptions, displayFilter, pipelineOptions, readOnSecondThread, reportNoVvmp, type DecodeFlags } from './common.js';
 import { reportDamage, reportNotes, warn } from './report.js';
 import { CaptureError } from '../capture/errors.js';
 import { availableParallelism } from 'node:os';
@@ -228,7 +228,7 @@ export async function statsCommand(file: string, flags: StatsFlags): Promise<voi
   // Two threads when there are two cores: reading and the network layers on
   // one, the analysis on this one (same events, same order, same output).
   // Filters on packet bytes need the packets themselves: one thread.
-  const threaded = (flags.jobs ?? availableParallelism()) > 1 && availableParallelism() > 1 && !filter?.packets;
+  const threaded = readOnSecondThread(flags.jobs) && !filter?.packets;
   const { result, undecoded } = threaded
     ? await pipeline.readFileThreaded(file)
     : { result: readCaptureFile(file, pipeline.packet), undecoded: pipeline.net.counters.undecoded };
