@@ -122,7 +122,7 @@ export async function statsManyCommand(args: readonly string[], flags: StatsFlag
   const label = read.length === 1 ? read[0]! : `${read.length} files (${read.join(', ')})`;
   if (flags.json) {
     const out = new BufferedOut((s) => process.stdout.write(s));
-    writeStatsSourceJson(merged, (s) => out.write(s));
+    writeStatsSourceJson(merged, out);
     out.flush();
   } else {
     process.stdout.write(statsSourceText(label, merged, filter?.text ?? null));
@@ -236,7 +236,7 @@ export async function statsCommand(file: string, flags: StatsFlags): Promise<voi
   const notes = [...(result.notes ?? []), ...linkTypeNotes(undecoded)];
   if (flags.json) {
     const out = new BufferedOut((s) => process.stdout.write(s));
-    writeStatsJson(pipeline.analyzer, summary, (s) => out.write(s), notes);
+    writeStatsJson(pipeline.analyzer, summary, out, notes);
     out.flush();
   } else {
     process.stdout.write(statsText(file, pipeline.analyzer, summary, filter?.text ?? null, notes));

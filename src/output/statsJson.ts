@@ -1,11 +1,12 @@
 // `vvmp stats --json`: the object of OUTPUT.md, then the sections it does not name (response times, errors, I/O, loss).
 
 import type { Analyzer } from '../analysis/analyzer.js';
-import { flowFirst, flowLast, type FlowRecord, type Summary } from '../analysis/summary.js';
+import type { FlowRecord, Summary } from '../analysis/summary.js';
 import type { SessionRow } from '../analysis/sessions.js';
 import { hexId } from '../protocol/codec.js';
 import { formatTime } from './frameJson.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
+import { TextBuilder, utf8 } from './textBuilder.js';
 import type { Stamp } from '../analysis/time.js';
 import type { StatsSource } from '../analysis/statsSource.js';
 import { noteKey, type CaptureNote } from '../capture/notes.js';
@@ -66,64 +67,126 @@ export function opcodeKey(op: number): string {
   return '0x' + op.toString(16).padStart(4, '0');
 }
 
+// Sessions and flows are most of a big capture's stats (630,000 sessions at
+// 10 M frames): written as bytes straight into the output buffer, no string
+// per row (the same bytes toJson gives: test/output/statsJson.test.ts).
+const K_SERVER = utf8('{"server_id":"');
+const K_SESSION = utf8('","session_id":');
+const K_CLIENT = utf8(',"client_id":"');
+const K_STATE = utf8('","state":"');
+const K_STORAGE = utf8('","storage_type":');
+const K_CAPACITY = utf8(',"capacity_kb":');
+const K_OPENED = utf8(',"opened":');
+const K_CLOSED = utf8(',"closed":');
+const K_TRANSPORT = utf8('{"transport":"');
+const K_A = utf8('","a":');
+const K_B = utf8(',"b":');
+const K_FRAMES = utf8(',"frames":');
+const K_BYTES = utf8(',"bytes":');
+const K_FIRST = utf8(',"first":');
+const K_LAST = utf8(',"last":');
+const K_ERRORS = utf8(',"errors":');
+const NULL = utf8('null');
+
 /** A JSON number as toJson writes it (null for absent or not finite). */
-function num(v: number | null): string {
-  return v === null || !Number.isFinite(v) ? 'null' : String(v);
+function writeNum(tb: TextBuilder, v: number | null): void {
+  if (v === null || !Number.isFinite(v)) tb.lit(NULL);
+  else tb.uint(v);
 }
 
-function timeText(s: Stamp | null): string {
-  return s === null ? 'null' : formatTime(s.sec, s.nsec, s.digits);
+/** A capture time as formatTime writes it. */
+function writeTime(tb: TextBuilder, sec: number, nsec: number, digits: number): void {
+  tb.uint(sec);
+  if (digits > 0) tb.char(0x2e).frac(nsec, digits);
 }
 
-// Sessions and flows are most of a big capture's stats: written straight to
-// text (the same bytes toJson gives: test/output/statsJson.test.ts).
+function writeStamp(tb: TextBuilder, s: Stamp | null): void {
+  if (s === null) tb.lit(NULL);
+  else writeTime(tb, s.sec, s.nsec, s.digits);
+}
+
+export function writeSessionJson(tb: TextBuilder, s: SessionRow): void {
+  tb.lit(K_SERVER).hexId(s.server_id).lit(K_SESSION);
+  writeNum(tb, s.session_id);
+  tb.lit(K_CLIENT).hexId(s.client_id).lit(K_STATE).rep(s.state).lit(K_STORAGE);
+  writeNum(tb, s.storage_type);
+  tb.lit(K_CAPACITY);
+  writeNum(tb, s.capacity_kb);
+  tb.lit(K_OPENED);
+  writeStamp(tb, s.opened);
+  tb.lit(K_CLOSED);
+  writeStamp(tb, s.closed);
+  tb.char(0x7d);
+}
+
+export function writeFlowJson(tb: TextBuilder, f: FlowRecord): void {
+  tb.lit(K_TRANSPORT).rep(f.transport).lit(K_A).json(f.a).lit(K_B).json(f.b).lit(K_FRAMES);
+  writeNum(tb, f.frames);
+  tb.lit(K_BYTES);
+  writeNum(tb, f.bytes);
+  tb.lit(K_FIRST);
+  writeTime(tb, f.firstSec, f.firstNsec, f.digits);
+  tb.lit(K_LAST);
+  writeTime(tb, f.lastSec, f.lastNsec, f.digits);
+  tb.lit(K_ERRORS);
+  writeNum(tb, f.errors);
+  tb.char(0x7d);
+}
+
+const one = new TextBuilder(512);
+
+/** One session as its JSON text (tests, small output). */
 export function sessionJson(s: SessionRow): string {
-  return `{"server_id":"${hexId(s.server_id)}","session_id":${num(s.session_id)},"client_id":"${hexId(s.client_id)}",`
-    + `"state":"${s.state}","storage_type":${num(s.storage_type)},"capacity_kb":${num(s.capacity_kb)},`
-    + `"opened":${timeText(s.opened)},"closed":${timeText(s.closed)}}`;
+  writeSessionJson(one, s);
+  return one.take();
 }
 
 export function flowJson(f: FlowRecord): string {
-  return `{"transport":"${f.transport}","a":${JSON.stringify(f.a)},"b":${JSON.stringify(f.b)},"frames":${num(f.frames)},`
-    + `"bytes":${num(f.bytes)},"first":${timeText(flowFirst(f))},"last":${timeText(flowLast(f))},"errors":${num(f.errors)}}`;
+  writeFlowJson(one, f);
+  return one.take();
 }
 
-
 /**
- * Writes OUTPUT.md's stats object in pieces (flows and sessions one at a
- * time), so a capture with a million sessions never becomes one giant string.
+ * Writes OUTPUT.md's stats object into `out` (a BufferedOut hands it on in
+ * pieces as it grows: a capture with a million sessions never becomes one
+ * giant string).
  */
-export function writeStatsJson(a: Analyzer, sum: Summary, write: (s: string) => void, undecoded?: readonly CaptureNote[]): void {
-  writeStatsSourceJson(liveSource(a, sum, undecoded), write);
+export function writeStatsJson(a: Analyzer, sum: Summary, out: TextBuilder, undecoded?: readonly CaptureNote[]): void {
+  writeStatsSourceJson(liveSource(a, sum, undecoded), out);
 }
 
 /** `writeStatsJson` for any StatsSource (several files merged). */
-export function writeStatsSourceJson(sum: StatsSource, write: (s: string) => void): void {
+export function writeStatsSourceJson(sum: StatsSource, out: TextBuilder): void {
   const a = sum;
   const byOpcode: Record<string, number> = {};
   for (const [op, n] of [...sum.byOpcode].sort((x, y) => x[0] - y[0])) byOpcode[opcodeKey(op)] = n;
   const expert: Record<string, number> = {};
   for (const [code, n] of [...sum.expertCounts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) expert[code] = n;
-  write(`{"packets":${a.packets},"vvmp_frames":${sum.vvmpFrames},"by_opcode":${toJson(byOpcode)},"expert":${toJson(expert)},"flows":[`);
+  out.str(`{"packets":${a.packets},"vvmp_frames":${sum.vvmpFrames},"by_opcode":${toJson(byOpcode)},"expert":${toJson(expert)},"flows":[`);
   let first = true;
   for (const f of sum.flows.records()) {
-    write((first ? '' : ',') + flowJson(f));
+    if (!first) out.char(0x2c);
+    writeFlowJson(out, f);
+    out.endRecord();
     first = false;
   }
-  write('],"sessions":[');
+  out.str('],"sessions":[');
   first = true;
   for (const s of a.sessions.rows()) {
-    write((first ? '' : ',') + sessionJson(s));
+    if (!first) out.char(0x2c);
+    writeSessionJson(out, s);
+    out.endRecord();
     first = false;
   }
   const pct = a.latency.overall();
-  write('],"transactions":' + toJson({
+  out.str('],"transactions":' + toJson({
     requests: a.requests,
     answered: a.answered,
     timed_out: a.timedOut,
     open_at_end: a.openAtEnd,
     latency_ms: pct ? { p50: pct.p50, p90: pct.p90, p99: pct.p99, max: pct.max } : null,
   }) + extraSections(sum) + undecodedJson(sum.undecoded) + '}\n');
+  out.endRecord();
 }
 
 /** `,"undecoded":{"link type 147":12,…}` (packets, or blocks, per kind); nothing when all was decoded. */
@@ -136,7 +199,7 @@ function undecodedJson(notes: readonly CaptureNote[] | undefined): string {
 
 /** The stats object (for tests and small captures). */
 export function statsObject(a: Analyzer, sum: Summary): Record<string, JsonValue> {
-  const parts: string[] = [];
-  writeStatsJson(a, sum, (s) => parts.push(s));
-  return JSON.parse(parts.join('')) as Record<string, JsonValue>;
+  const tb = new TextBuilder();
+  writeStatsJson(a, sum, tb);
+  return JSON.parse(tb.take()) as Record<string, JsonValue>;
 }

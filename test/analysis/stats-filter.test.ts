@@ -14,6 +14,7 @@ import type { AnalyzedFrame } from '../../src/analysis/frame.js';
 import { analyseFile, mergeStats } from '../../src/analysis/merge.js';
 import { compileFilter } from '../../src/analysis/filter/index.js';
 import { writeStatsSourceJson } from '../../src/output/statsJson.js';
+import { TextBuilder } from '../../src/output/textBuilder.js';
 import { OP_ANNOUNCE, REPLY_BIT } from '../../src/protocol/fields.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -41,9 +42,9 @@ interface Json {
 }
 
 function statsJson(file: string, filter: string | null): Json {
-  const parts: string[] = [];
-  writeStatsSourceJson(mergeStats([analyseFile(file, { pipeline: {}, filter })]), (s) => parts.push(s));
-  return JSON.parse(parts.join('')) as Json;
+  const tb = new TextBuilder();
+  writeStatsSourceJson(mergeStats([analyseFile(file, { pipeline: {}, filter })]), tb);
+  return JSON.parse(tb.take()) as Json;
 }
 
 const hex = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');

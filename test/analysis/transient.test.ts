@@ -15,6 +15,7 @@ import { compileFilter } from '../../src/analysis/filter/index.js';
 import { writeStatsJson } from '../../src/output/statsJson.js';
 import { BufferedOut } from '../../src/output/frameWriter.js';
 import { HeldOutput } from '../../src/output/heldBytes.js';
+import { TextBuilder } from '../../src/output/textBuilder.js';
 import { generateCapture } from '../../bench/generate.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -61,9 +62,9 @@ function stats(file: string, transient: boolean, filter: string | null): string 
   });
   readCaptureFile(file, pipeline.packet);
   pipeline.end();
-  const parts: string[] = [];
-  writeStatsJson(pipeline.analyzer, summary, (s) => void parts.push(s));
-  return parts.join('');
+  const tb = new TextBuilder();
+  writeStatsJson(pipeline.analyzer, summary, tb);
+  return tb.take();
 }
 
 let dir = '';

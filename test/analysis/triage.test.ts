@@ -12,6 +12,7 @@ import { feed, BASE_SEC } from '../helpers/feed.js';
 import { OP_ALLOCATE, OP_QUERY, REPLY_BIT } from '../../src/protocol/fields.js';
 import type { FrameSpec } from '../../src/protocol/encode.js';
 import { liveSource, writeStatsSourceJson } from '../../src/output/statsJson.js';
+import { TextBuilder } from '../../src/output/textBuilder.js';
 
 function exactRank(sorted: number[], p: number): number {
   return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]!;
@@ -162,9 +163,9 @@ describe('transactions in a capture', () => {
     expect(tx.byServer.rows.get(0xa1n)!.summary()).toMatchObject({ count: 3, min: 0.25, max: 1 });
     expect([...tx.errorsByStatus.rows]).toEqual([['DENIED', 2]]);
     expect([...tx.errorsByServer.rows]).toEqual([[0xa1n, 2]]);
-    const parts: string[] = [];
-    writeStatsSourceJson(liveSource(r.analyzer, r.summary), (s) => parts.push(s));
-    const json = JSON.parse(parts.join('')) as Record<string, unknown>;
+    const tb = new TextBuilder();
+    writeStatsSourceJson(liveSource(r.analyzer, r.summary), tb);
+    const json = JSON.parse(tb.take()) as Record<string, unknown>;
     // OUTPUT.md's keys first, in its order; the new sections after them.
     expect(Object.keys(json)).toEqual(['packets', 'vvmp_frames', 'by_opcode', 'expert', 'flows', 'sessions', 'transactions',
       'response_time_ms', 'errors', 'io', 'loss']);
