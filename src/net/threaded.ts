@@ -18,11 +18,11 @@ import { ENDPOINT_SLOTS, WireReader, type WireSink } from './wire.js';
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './netWorker.mjs' : './netWorker.js', import.meta.url);
 
 /**
- * Slots of the ring and their size: 8 MiB in flight, and room in a slot for
+ * Slots of the ring and their size: 4 MiB in flight, and room in a slot for
  * the largest frame (64 KiB payload limit by default; a larger --max-payload
  * gets larger slots).
  */
-const SLOTS = 8;
+const SLOTS = 4;
 const MIN_SLOT = 1 << 20;
 
 export interface ThreadedOptions {
@@ -58,7 +58,8 @@ export async function readCaptureThreaded(file: string, net: NetOptionsInput, si
     file, net: { ...net, ports: net.ports ? [...net.ports] : undefined }, ring, endpointSlots: tuning.endpointSlots ?? ENDPOINT_SLOTS,
     input: tuning.input ?? null,
   };
-  const worker = new Worker(WORKER, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  // A small young generation: the reading thread waits on the analysis anyway, and its memory adds to the process's.
+  const worker = new Worker(WORKER, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   let stopped: string | null = null;
   const exited = new Promise<void>((resolve) => {
     worker.once('error', (e) => {
