@@ -113,7 +113,7 @@ export class ExchangeTracker {
 
   /**
    * Capture time as ns since the first packet's whole second (exact), computed
-   * in place: a Clock method returned a boxed double per packet and per frame.
+   * in place: a method returning it gave a boxed double per packet and per frame.
    */
   private baseSec = -1;
   /** The capture time of the frame being analysed (a field, not an argument: a double passed on was boxed per call). */

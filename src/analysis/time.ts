@@ -8,20 +8,6 @@ export interface Stamp {
   digits: number;
 }
 
-export class Clock {
-  private baseSec: number | null = null;
-
-  /** Nanoseconds since the first packet's whole second; exact. */
-  ns(sec: number, nsec: number): number {
-    if (this.baseSec === null) this.baseSec = sec;
-    return (sec - this.baseSec) * 1e9 + nsec;
-  }
-
-  get base(): number {
-    return this.baseSec ?? 0;
-  }
-}
-
 export function stamp(sec: number, nsec: number, digits: number): Stamp {
   return { sec, nsec, digits };
 }
