@@ -37,7 +37,7 @@
 import { readCaptureFile } from '../capture/file.js';
 import { linkTypeNotes, mergeNotes, type CaptureNote } from '../capture/notes.js';
 import { compileFilter, isEmptyFilter } from './filter/index.js';
-import type { Pipeline, PipelineOptions } from './pipeline.js';
+import type { PipelineOptions } from './pipeline.js';
 import { statsPipeline } from './statsRun.js';
 import { Summary, type FlowRecord } from './summary.js';
 import type { SessionRow } from './sessions.js';

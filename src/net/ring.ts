@@ -44,19 +44,29 @@ export function newRing(slots: number, slotSize: number): RingBuffers {
   };
 }
 
-export class RingWriter {
-  private readonly ctrl: Int32Array;
+/** What both ends see of the ring: its control words and its data. */
+class RingEnd {
+  protected readonly ctrl: Int32Array;
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  readonly buffer: SharedArrayBuffer;
+
+  constructor(protected readonly r: RingBuffers) {
+    this.ctrl = new Int32Array(r.ctrl);
+    this.bytes = new Uint8Array(r.data);
+    this.view = new DataView(r.data);
+    this.buffer = r.data;
+  }
+}
+
+export class RingWriter extends RingEnd {
   /** Where the record being written may start, and the end of the current slot. */
   pos: number;
   private slotEnd: number;
   private slot = 0;
 
-  constructor(private readonly r: RingBuffers) {
-    this.ctrl = new Int32Array(r.ctrl);
-    this.bytes = new Uint8Array(r.data);
-    this.view = new DataView(r.data);
+  constructor(r: RingBuffers) {
+    super(r);
     this.pos = 0;
     this.slotEnd = r.slotSize;
   }
@@ -97,19 +107,8 @@ export class RingWriter {
   }
 }
 
-export class RingReader {
-  private readonly ctrl: Int32Array;
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly buffer: SharedArrayBuffer;
+export class RingReader extends RingEnd {
   private consumed = 0;
-
-  constructor(private readonly r: RingBuffers) {
-    this.ctrl = new Int32Array(r.ctrl);
-    this.bytes = new Uint8Array(r.data);
-    this.view = new DataView(r.data);
-    this.buffer = r.data;
-  }
 
   /** The next published slot as [start, end) byte offsets, or null when none is waiting. */
   next(): [number, number] | null {

@@ -4,7 +4,6 @@ import type { Analyzer } from '../analysis/analyzer.js';
 import type { FlowRecord, Summary } from '../analysis/summary.js';
 import type { SessionRow } from '../analysis/sessions.js';
 import { hexId } from '../protocol/codec.js';
-import { formatTime } from './frameJson.js';
 import { RawNumber, toJson, type JsonValue } from './jsonText.js';
 import { TextBuilder, utf8 } from './textBuilder.js';
 import type { Stamp } from '../analysis/time.js';
@@ -57,10 +56,6 @@ export function msText(ms: number): string {
   const sec = Math.floor(ms / 1000);
   const frac = ms - sec * 1000;
   return frac === 0 ? String(sec) : `${sec}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
-}
-
-function time(s: Stamp | null): JsonValue {
-  return s === null ? null : new RawNumber(formatTime(s.sec, s.nsec, s.digits));
 }
 
 export function opcodeKey(op: number): string {
