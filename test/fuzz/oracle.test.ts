@@ -16,6 +16,7 @@ import { Matcher, applyBindings, type Observation, type Pending, type Transcript
 import { frameExpectation, tcpExpectations, udpExpectation } from '../../src/traffic/fuzz/expect.js';
 import { OFF, build, residue, setResidue, templateByName } from '../../src/traffic/fuzz/frames.js';
 import { MB, MemoryCredit, MemoryWatch, DEFAULT_MEMORY_RULE } from '../../src/traffic/fuzz/memory.js';
+import { sameLeak } from '../../src/traffic/fuzz/memoryOracle.js';
 import { applyChanges, changedPositions, ddmin, minimizeCase } from '../../src/traffic/fuzz/minimize.js';
 import { judge } from '../../src/traffic/fuzz/oracle.js';
 import { writeExchangePcapng } from '../../src/traffic/fuzz/pcap.js';
@@ -279,6 +280,14 @@ describe('minimiser', () => {
 });
 
 describe('memory rule', () => {
+  it('one leak is known by the request that keeps memory and how much, not by growth per case', () => {
+    expect(sameLeak({ at: 'Statistics', mb: 16 }, { at: 'Statistics', mb: 16.1 })).toBe(true);
+    expect(sameLeak({ at: 'Statistics', mb: 16 }, { at: 'Statistics', mb: 13 })).toBe(true);
+    // the double Free's 8 MB is not the Statistics leak's 16 MB, nor 16 MB kept at Free
+    expect(sameLeak({ at: 'Free', mb: 8 }, { at: 'Statistics', mb: 8 })).toBe(false);
+    expect(sameLeak({ at: 'Free', mb: 8 }, { at: 'Free', mb: 16 })).toBe(false);
+  });
+
   const rule = { ...DEFAULT_MEMORY_RULE, thresholdMb: 32 };
   const feed = (f: (t: number) => number, ms: number) => {
     const w = new MemoryWatch(rule);

@@ -325,6 +325,9 @@ export interface ExecOptions {
   settleMs?: number;
   /** Keep a transcript for exchange.pcapng. */
   record?: boolean;
+  /** Called after each step once its replies are in (or timed out): the memory oracle reads the
+   * target's memory here to tell which step keeps what. */
+  afterStep?: (step: number) => void;
 }
 
 export interface ConnState {
@@ -467,10 +470,11 @@ export async function runCase(c: FuzzCase, opts: ExecOptions): Promise<Observati
       for (const p of byStep[i]!) p.sentAt = nowMs();
       sent++;
       if (step.halfClose) conn.end();
-      if (step.await) {
+      if (step.await || opts.afterStep) {
         const mine = byStep[i]!;
         await waitUntil(() => mine.every(answered), nowMs() + opts.timeoutMs);
       }
+      opts.afterStep?.(i);
     }
     if (!aborted) {
       // every reply that is due, each within the timeout of its own send

@@ -5,9 +5,15 @@
 // restarts, so a leak on a target that crashes every few seconds still adds
 // up. A suspect kind is confirmed by repeating one of its cases alone on a
 // freshly restarted target; it is reported with the growth per case.
+//
+// A leak is known by where it keeps memory: the request after whose reply
+// the target's memory jumps, and how much it keeps there (one more run of
+// the leaking case with the memory read after every step). Growth per case
+// alone cannot tell one leak reached through another kind's cases (one in
+// four of them trigger it, or two, depending on the mutations) from a new one.
 
 import type { FuzzCase } from './cases.js';
-import { caseTriggers, isSubsequence } from './triggers.js';
+import { caseTriggers, isSubsequence, opcodeName } from './triggers.js';
 import { combineCases } from './combine.js';
 import { nowMs, runCase, sleep } from './exec.js';
 import type { Investigator, Runner } from './investigate.js';
@@ -20,6 +26,19 @@ export interface MemoryProbe {
   reps: number;
   baseMb: number;
   afterMb: number;
+}
+
+/** Where a leak keeps memory: after which request, and how much each time. */
+export interface LeakSite {
+  /** Opcode name of the step after which memory grows (`Statistics`), or `case` when no step stands out. */
+  at: string;
+  /** MB kept each time that step runs (or per run of the case). */
+  mb: number;
+}
+
+/** The same leak: kept at the same request, within a quarter of the same size. */
+export function sameLeak(a: LeakSite, b: LeakSite): boolean {
+  return a.at === b.at && Math.abs(a.mb - b.mb) <= 0.25 * Math.max(a.mb, b.mb);
 }
 
 export class MemoryOracle {
@@ -52,8 +71,8 @@ export class MemoryOracle {
 
   /** Opcode sequences of the cases that confirmed a leak. */
   private readonly leakSteps: string[][] = [];
-  /** Growth per leaking case (MB) of each leak reported, and the kinds found to repeat one of them. */
-  private readonly leakSizes: number[] = [];
+  /** Where each leak reported keeps memory, and the kinds found to repeat one of them. */
+  private readonly leaks: LeakSite[] = [];
   private readonly aliases = new Set<string>();
 
   private replaysKnownLeak(c: FuzzCase): boolean {
@@ -107,6 +126,40 @@ export class MemoryOracle {
     return { grew: this.run.target.alive && growth >= threshold, growthMb: growth, reps, baseMb: base / MB, afterMb: after / MB };
   }
 
+  /**
+   * Where `c` keeps memory: runs it a few times on a fresh target, reading the target's memory
+   * after every step, and names the step that grows it most (when that is a real share of the
+   * growth). `perRun` (MB) is the growth of one run the probe measured, for when no step stands out.
+   */
+  async site(c: FuzzCase, perRun: number): Promise<LeakSite> {
+    const o = this.run.opts;
+    await this.run.restart('locating the leak');
+    await sleep(200);
+    // per step, not per opcode: a combined case may hold the leaking request several times
+    const grown = new Float64Array(c.steps.length);
+    const runs = 3;
+    let ran = 0;
+    for (let k = 0; k < runs && this.run.target.alive; k++) {
+      let last = this.run.target.rss() ?? 0;
+      await runCase(c, {
+        host: o.host, port: o.port, timeoutMs: this.run.baseline.replyDeadlineMs(), maxPayload: o.maxPayload,
+        afterStep: (i) => {
+          const now = this.run.target.rss() ?? last;
+          grown[i]! += now - last;
+          last = now;
+        },
+      });
+      ran++;
+    }
+    let best = 0;
+    for (let i = 1; i < grown.length; i++) if (grown[i]! > grown[best]!) best = i;
+    if (ran > 0 && grown.length > 0) {
+      const mb = grown[best]! / MB / ran;
+      if (mb >= 0.5 * perRun || mb >= this.rule.thresholdMb / 8) return { at: opcodeName(c.steps[best]!.frame), mb };
+    }
+    return { at: 'case', mb: perRun };
+  }
+
   /** After a batch: is memory growing, and which kind does it? */
   async check(): Promise<void> {
     const flag = this.watch.check();
@@ -146,33 +199,34 @@ export class MemoryOracle {
         }
       }
       const perCase = best.growthMb / (best.reps * leaking.length);
-      // The same memory kept per triggering case as a leak already reported (within 10 %): that
-      // leak reached through this kind's cases, not a second bug (one report per bug).
-      const same = leaking.length === 1 ? this.leakSizes.find((m) => Math.abs(perCase - m) <= 0.1 * m) : undefined;
+      const saved = leaking.length === 1 ? leaking[0]! : c;
+      const site = await this.site(saved, best.growthMb / best.reps);
+      // the same leak as one already reported, reached through this kind's cases: not a second bug
+      const same = this.leaks.find((k) => sameLeak(k, site));
       if (same !== undefined) {
         this.aliases.add(s);
         for (const x of leaking) {
           const seq = caseTriggers(x).sequence;
           if (seq.length > 1) this.leakSteps.push(seq);
         }
-        this.run.event(`memory: ${s} cases keep ${perCase.toFixed(1)} MB each, as a leak already reported (${same.toFixed(1)} MB per case): the same bug`, 'debug');
+        this.run.event(`memory: ${s} cases keep ${site.mb.toFixed(1)} MB at ${site.at}, as a leak already reported (${same.mb.toFixed(1)} MB at ${same.at}): the same bug`, 'debug');
         done = true;
         break;
       }
       const reps = Math.min(4000, Math.max(best.reps, Math.ceil(best.reps * 1.5)));
-      this.leakSizes.push(perCase);
+      this.leaks.push(site);
       const detail = `resident memory grew ${best.baseMb.toFixed(1)} → ${best.afterMb.toFixed(1)} MB (+${best.growthMb.toFixed(1)} MB, `
         + `${perCase >= 0.1 ? perCase.toFixed(1) : perCase.toFixed(3)} MB per case) over ${best.reps * leaking.length} ${s} cases repeated alone on a fresh target`
+        + `${site.at !== 'case' ? `; ${site.mb >= 0.1 ? site.mb.toFixed(1) : site.mb.toFixed(3)} MB kept at each ${site.at}` : ''}`
         + `${flag ? ` (noticed during the run: ${flag.detail})` : ''}`;
       const v: Verdict = { oracle: 'memory', detail };
       for (const x of leaking) {
         const seq = caseTriggers(x).sequence;
         if (seq.length > 1) this.leakSteps.push(seq);
       }
-      const saved = leaking.length === 1 ? leaking[0]! : c;
       const r = await this.run.verify(saved, { record: true });
       this.found.save(saved, v, { v, obs: r.obs, transcript: r.transcript }, null, {
-        signature: `memory|${s}`, cause: { oracle: 'memory', qualifier: `${perCase.toFixed(1)} MB per case` }, fields: [], sequence: [],
+        signature: `memory|${s}`, cause: { oracle: 'memory', qualifier: `${site.mb.toFixed(1)} MB kept at ${site.at}` }, fields: [], sequence: [],
         repeat: reps, memoryThresholdMb: this.rule.thresholdMb,
       }).kind = s;
       done = true;

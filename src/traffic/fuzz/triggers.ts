@@ -27,7 +27,8 @@ export interface Triggers {
   sequence: string[];
 }
 
-function opcodeName(frame: Buffer): string {
+/** The opcode name of a frame (`Query`, `Free-reply`, `0x00ff`, or `frame` when too short for one). */
+export function opcodeName(frame: Buffer): string {
   if (!Header.has.opcode(frame.length)) return 'frame';
   const op = Header.get.opcode(frame, 0);
   const def = OPCODE_BY_CODE.get(op & 0x7fff);
