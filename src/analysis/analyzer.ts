@@ -78,6 +78,12 @@ export interface AnalyzerOptions {
   transientFrames?: boolean;
   /** No payload records (`decoded.payload` null): the hooks read payload fields in place (protocol/access.ts). */
   payloadInPlace?: boolean;
+  /**
+   * Frames carry their packet's bytes (`packetData`; default true). False
+   * where nothing reads them (no display filter on `frame[…]`): the packet's
+   * view is then never made (capture/packet.ts PacketSlot).
+   */
+  packetBytes?: boolean;
 }
 
 export class Analyzer {
@@ -102,6 +108,7 @@ export class Analyzer {
       // With `render`, a frame waits only while open (the tracker holds it then), as text after.
       transientFrames: (opts.transientFrames ?? false) && hooks.settled === undefined && !(hooks.render !== undefined && opts.renderInOrder),
       payloadInPlace: opts.payloadInPlace,
+      packetBytes: opts.packetBytes,
     });
     this.releaser = ordered
       ? new OrderedReleaser<AnalyzedFrame>(hooks, (f) => this.tracker.isOpen(f), { renderInOrder: opts.renderInOrder })

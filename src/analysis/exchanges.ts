@@ -92,6 +92,8 @@ export interface ExchangeOptions {
   transientFrames?: boolean;
   /** Build no payload records: everything downstream reads payload fields in place (the tracker and display filters do; stats). */
   payloadInPlace?: boolean;
+  /** Frames carry their packet's bytes (`packetData`, a view made per frame); false where nothing reads them. Default true. */
+  packetBytes?: boolean;
 }
 
 export class ExchangeTracker {
@@ -141,12 +143,14 @@ export class ExchangeTracker {
   private readonly decodeTcp: DecodeOptions;
   /** The frame `frame` returned last is a request the open table holds (released with its exchange, not by `release`). */
   private lastHeld = false;
+  private readonly packetBytes: boolean;
 
   constructor(private readonly listener: ExchangeListener = {}, opts: ExchangeOptions = {}) {
     this.include = opts.include ?? null;
     this.tracksFinal = (opts.tracksFinal ?? false) || this.include !== null;
     this.sessions = new SessionTable(opts.compactSessions ?? false);
     this.freeFrames = opts.transientFrames ? [] : null;
+    this.packetBytes = opts.packetBytes ?? true;
     this.decodeUdp = opts.payloadInPlace ? UDP_IN_PLACE : UDP;
     this.decodeTcp = opts.payloadInPlace ? TCP_IN_PLACE : TCP;
   }
@@ -234,7 +238,7 @@ export class ExchangeTracker {
     f.firstNsec = this.firstNsec;
     f.prevSec = this.prevSec;
     f.prevNsec = this.prevNsec;
-    f.packetData = p.data;
+    f.packetData = this.packetBytes ? p.data : undefined;
     f.stream = e.stream;
     f.flow = e.flow;
     if (e.desync) addFinding(f, finding('tcp_desync', `length ${d.header.length} words is over the receiver's limit; the rest of this direction cannot be framed`));

@@ -21,7 +21,7 @@ export function statsPipeline(summary: Summary, filter: CompiledFilter | null, o
     ? { final: (f, included) => { if (included) summary.frame(f); }, segment: (e) => summary.segment(e, false) }
     : { frame: (f) => summary.frame(f), lateFinding: (f, x) => summary.lateFinding(f, x), segment: (e) => summary.segment(e) };
   return new Pipeline(hooks, {
-    ...opts, compactSessions: true, keepPackets: filter?.packets, transientFrames: true, payloadInPlace: true,
+    ...opts, compactSessions: true, keepPackets: filter?.packets, packetBytes: filter?.packets === true, transientFrames: true, payloadInPlace: true,
     ...(filter ? { include: (f: AnalyzedFrame) => filter.test(f) } : {}),
   });
 }

@@ -36,7 +36,54 @@ export interface Packet {
 
 export type PacketHandler = (p: Packet) => void;
 
-/** A Packet to refill (a parser's slot); every field present, so its shape never changes. */
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * A Packet to refill (a parser's slot). Its bytes are a range of the
+ * reader's chunk (`fill`): the network layers read them there (net/decoder.ts),
+ * and the `data` view is made only when someone asks for it, so a packet
+ * costs no object on the read path. A copy (`{ ...p, data }`) is a plain Packet.
+ */
+export class PacketSlot implements Packet {
+  index = 0;
+  tsSec = 0;
+  tsNsec = 0;
+  tsDigits = 6;
+  linkType = 0;
+  origLen = 0;
+  interfaceId = 0;
+  fileOffset = 0;
+  /** The buffer holding the bytes, and where they lie in it: [start, end). */
+  chunk: Buffer = NO_BYTES;
+  start = 0;
+  end = 0;
+  private view: Buffer | null = NO_BYTES;
+  declare data: Buffer;
+
+  constructor() {
+    // An own enumerable accessor, not a class getter: `{ ...p }` copies the bytes' view like any field.
+    Object.defineProperty(this, 'data', {
+      enumerable: true,
+      get: (): Buffer => (this.view ??= this.chunk.subarray(this.start, this.end)),
+      set: (b: Buffer) => {
+        this.chunk = b;
+        this.start = 0;
+        this.end = b.length;
+        this.view = b;
+      },
+    });
+  }
+
+  /** The packet's bytes are chunk[start, end). */
+  fill(chunk: Buffer, start: number, end: number): void {
+    this.chunk = chunk;
+    this.start = start;
+    this.end = end;
+    this.view = null;
+  }
+}
+
+/** A plain Packet to refill (events' slots, kept copies); every field present, so its shape never changes. */
 export function newPacketSlot(): Packet {
-  return { index: 0, tsSec: 0, tsNsec: 0, tsDigits: 6, linkType: 0, data: Buffer.alloc(0), origLen: 0, interfaceId: 0, fileOffset: 0 };
+  return { index: 0, tsSec: 0, tsNsec: 0, tsDigits: 6, linkType: 0, data: NO_BYTES, origLen: 0, interfaceId: 0, fileOffset: 0 };
 }

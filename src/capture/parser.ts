@@ -18,7 +18,7 @@
 // which are skipped without ever being held in memory (memory stays flat whatever the file says).
 
 import { CaptureError } from './errors.js';
-import { newPacketSlot, type Packet } from './packet.js';
+import { PacketSlot, type Packet } from './packet.js';
 import { readInterface, tsFromUnits, type Interface } from './pcapngInterface.js';
 import { MAX_RECORD, type CaptureNote } from './notes.js';
 import {
@@ -70,7 +70,7 @@ export class CaptureParser {
   private lastNsec = 0;
   private lastDigits = 6;
   /** The one Packet handed to `onPacket`, refilled for every packet (see packet.ts: keepers copy). */
-  private readonly slot: Packet = newPacketSlot();
+  private readonly slot = new PacketSlot();
   /** Scratch result of tsFromUnits (avoids allocating a pair per packet). */
   private readonly t = { sec: 0, nsec: 0 };
 
@@ -269,7 +269,7 @@ export class CaptureParser {
             pkt.tsNsec = nsec;
             pkt.tsDigits = tsDigits;
             pkt.linkType = linkType;
-            pkt.data = buf.subarray(p + 16, p + total);
+            pkt.fill(buf, p + 16, p + total);
             pkt.origLen = u32(buf, p + 12, le);
             pkt.interfaceId = 0;
             pkt.fileOffset = base + p;
@@ -503,7 +503,7 @@ export class CaptureParser {
     pkt.tsNsec = this.t.nsec;
     pkt.tsDigits = tsDigits;
     pkt.linkType = linkType;
-    pkt.data = buf.subarray(start, stop);
+    pkt.fill(buf, start, stop);
     pkt.origLen = origLen;
     pkt.interfaceId = interfaceId;
     pkt.fileOffset = fileOffset;

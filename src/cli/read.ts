@@ -164,7 +164,7 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
         writer.render(f, isHeld ? held : out);
       },
       held,
-    }, { ...pipeOpts, compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets, transientFrames: true });
+    }, { ...pipeOpts, compactSessions: true, renderInOrder: filter?.ordered, keepPackets: filter?.packets, packetBytes: filter?.packets === true, transientFrames: true });
     // A file (not standard input) is read and decoded on a second thread when there are two cores (same output);
     // filters on packet bytes need the packets here.
     const { result, undecoded } = input !== STDIN_NAME && readOnSecondThread() && !filter?.packets

@@ -1,6 +1,6 @@
 // The network layers in one place: packets in, candidate VVMP frames and TCP segment findings out.
 
-import type { Packet } from '../capture/packet.js';
+import { PacketSlot, type Packet } from '../capture/packet.js';
 import type { FragmentDrop } from './fragments.js';
 import { IP_OK, IP_UNDECODED, PROTO_TCP, PROTO_UDP, newIpOut, type IpOut } from './ip.js';
 import { Ipv4 } from './ipv4.js';
@@ -121,13 +121,26 @@ export class NetDecoder {
   }
 
   private decode(p: Packet): void {
-    const net = decodeLink(p.linkType, p.data, this.link);
+    // The slot's bytes where they lie in the reader's chunk (no view made); any other packet's data.
+    let d: Buffer;
+    let s = 0;
+    let e: number;
+    if (p instanceof PacketSlot) {
+      d = p.chunk;
+      s = p.start;
+      e = p.end;
+    } else {
+      d = p.data;
+      e = d.length;
+    }
+    const net = decodeLink(p.linkType, d, s, e, this.link);
     if (net !== NET_IPV4 && net !== NET_IPV6) {
       this.count(net === NET_UNSUPPORTED ? this.reason(0x10000 + p.linkType, 'link type ')
         : net === NET_SHORT ? 'link header truncated' : 'not IP', 1);
       return;
     }
-    const r = net === NET_IPV4 ? this.ipv4.decode(p, this.link.offset, this.ip) : this.ipv6.decode(p, this.link.offset, this.ip);
+    const snapCut = p.origLen - (e - s);
+    const r = net === NET_IPV4 ? this.ipv4.decode(d, e, snapCut, this.link.offset, this.ip) : this.ipv6.decode(d, e, snapCut, this.link.offset, this.ip);
     if (r !== IP_OK) {
       if (r === IP_UNDECODED) this.count(this.ip.reason, 1);
       return;

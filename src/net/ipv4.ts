@@ -1,6 +1,5 @@
 // IPv4: header checks, trimming to the total length, fragment reassembly.
 
-import type { Packet } from '../capture/packet.js';
 import { Reassembler, type FragmentDrop } from './fragments.js';
 import { IP_HELD, IP_OK, cutBytes, undecoded, type IpOut, type IpResult } from './ip.js';
 
@@ -15,12 +14,11 @@ export class Ipv4 {
   }
 
   /**
-   * Decodes the IPv4 header at `o` of `p.data`. Returns IP_OK with `out`
+   * Decodes the IPv4 header at `o` of `d`, a packet whose captured bytes end
+   * at `len` (`snapCut` more were on the wire). Returns IP_OK with `out`
    * filled, IP_HELD for a stored fragment, or IP_UNDECODED with `out.reason`.
    */
-  decode(p: Packet, o: number, out: IpOut): IpResult {
-    const d = p.data;
-    const len = d.length;
+  decode(d: Buffer, len: number, snapCut: number, o: number, out: IpOut): IpResult {
     if (len - o < 20) return undecoded(out, 'IPv4 header truncated');
     const vihl = d[o]!;
     if (vihl >> 4 !== 4) return undecoded(out, 'IPv4 bad version');
@@ -38,7 +36,7 @@ export class Ipv4 {
       end = o + total; // drops link-layer padding
     } else {
       end = len; // cut by the snaplen (or a bad length): hand on what was captured
-      missing = cutBytes(o + total, len, p.origLen - len);
+      missing = cutBytes(o + total, len, snapCut);
     }
     const proto = d[o + 9]!;
     const frag = (d[o + 6]! << 8) | d[o + 7]!;

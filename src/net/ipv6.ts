@@ -1,6 +1,5 @@
 // IPv6: header checks, extension headers, fragment reassembly.
 
-import type { Packet } from '../capture/packet.js';
 import { Reassembler, type FragmentDrop } from './fragments.js';
 import { IP_HELD, IP_OK, cutBytes, undecoded, type IpOut, type IpResult } from './ip.js';
 
@@ -22,10 +21,8 @@ export class Ipv6 {
     this.frags = new Reassembler(maxPendingDatagrams, IPV6_MAX_DATAGRAM, onDrop);
   }
 
-  /** As Ipv4.decode, for the IPv6 header at `o` of `p.data`. */
-  decode(p: Packet, o: number, out: IpOut): IpResult {
-    const d = p.data;
-    const len = d.length;
+  /** As Ipv4.decode, for the IPv6 header at `o` of `d`. */
+  decode(d: Buffer, len: number, snapCut: number, o: number, out: IpOut): IpResult {
     if (len - o < 40) return undecoded(out, 'IPv6 header truncated');
     if (d[o]! >> 4 !== 6) return undecoded(out, 'IPv6 bad version');
     const plen = (d[o + 4]! << 8) | d[o + 5]!;
@@ -38,7 +35,7 @@ export class Ipv6 {
       end = start + plen;
     } else {
       end = len;
-      missing = cutBytes(start + plen, len, p.origLen - len);
+      missing = cutBytes(start + plen, len, snapCut);
     }
     return this.walk(d, o + 8, d[o + 6]!, start, end, missing, out, false);
   }

@@ -35,19 +35,18 @@ function isVlanTpid(type: number): boolean {
   return type === 0x8100 || type === 0x88a8 || type === 0x9100 || type === 0x9200;
 }
 
-/** Ethertype at `at`, then any stacked VLAN tags; the payload offset goes to `out`. */
-function ethertypeAt(d: Uint8Array, at: number, payload: number, out: LinkOut): number {
-  const len = d.length;
+/** Ethertype at `at`, then any stacked VLAN tags up to `end`; the payload offset goes to `out`. */
+function ethertypeAt(d: Uint8Array, at: number, payload: number, end: number, out: LinkOut): number {
   let type = (d[at]! << 8) | d[at + 1]!;
   let o = payload;
   while (isVlanTpid(type)) {
-    if (len - o < 4) return NET_SHORT;
+    if (end - o < 4) return NET_SHORT;
     type = (d[o + 2]! << 8) | d[o + 3]!;
     o += 4;
   }
   if (type <= 1500) {
     // 802.3 length field: only LLC/SNAP with an ethertype can carry IP here.
-    if (len - o < 8) return NET_OTHER;
+    if (end - o < 8) return NET_OTHER;
     if (d[o] !== 0xaa || d[o + 1] !== 0xaa || d[o + 2] !== 0x03) return NET_OTHER;
     type = (d[o + 6]! << 8) | d[o + 7]!;
     o += 8;
@@ -69,46 +68,47 @@ function versionNet(d: Uint8Array, at: number): number {
 }
 
 /**
- * Decodes the link header of a packet of link type `linkType`. Returns one of
- * NET_IPV4, NET_IPV6 (offset of the IP header in `out.offset`), NET_OTHER,
+ * Decodes the link header of a packet of link type `linkType` whose bytes
+ * are d[s, e) (a range of the reader's chunk). Returns one of NET_IPV4,
+ * NET_IPV6 (offset of the IP header in d in `out.offset`), NET_OTHER,
  * NET_UNSUPPORTED or NET_SHORT. Reads bytes only; never throws.
  */
-export function decodeLink(linkType: number, d: Uint8Array, out: LinkOut): number {
-  const len = d.length;
+export function decodeLink(linkType: number, d: Uint8Array, s: number, e: number, out: LinkOut): number {
+  const len = e - s;
   switch (linkType) {
     case LINKTYPE_ETHERNET:
       if (len < 14) return NET_SHORT;
-      return ethertypeAt(d, 12, 14, out);
+      return ethertypeAt(d, s + 12, s + 14, e, out);
     case LINKTYPE_LINUX_SLL:
       if (len < 16) return NET_SHORT;
-      return ethertypeAt(d, 14, 16, out);
+      return ethertypeAt(d, s + 14, s + 16, e, out);
     case LINKTYPE_LINUX_SLL2:
       if (len < 20) return NET_SHORT;
-      return ethertypeAt(d, 0, 20, out);
+      return ethertypeAt(d, s, s + 20, e, out);
     case LINKTYPE_NULL: {
       if (len < 4) return NET_SHORT;
       // Host byte order of the capturing machine: either endianness.
-      const le = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
-      const be = ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
-      out.offset = 4;
+      const le = (d[s]! | (d[s + 1]! << 8) | (d[s + 2]! << 16) | (d[s + 3]! << 24)) >>> 0;
+      const be = ((d[s]! << 24) | (d[s + 1]! << 16) | (d[s + 2]! << 8) | d[s + 3]!) >>> 0;
+      out.offset = s + 4;
       return afNet(le <= 0xffff ? le : be);
     }
     case LINKTYPE_LOOP: {
       if (len < 4) return NET_SHORT;
-      out.offset = 4;
-      return afNet(((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0);
+      out.offset = s + 4;
+      return afNet(((d[s]! << 24) | (d[s + 1]! << 16) | (d[s + 2]! << 8) | d[s + 3]!) >>> 0);
     }
     case LINKTYPE_RAW:
     case 12:
     case 14:
       if (len < 1) return NET_SHORT;
-      out.offset = 0;
-      return versionNet(d, 0);
+      out.offset = s;
+      return versionNet(d, s);
     case LINKTYPE_IPV4:
-      out.offset = 0;
+      out.offset = s;
       return NET_IPV4;
     case LINKTYPE_IPV6:
-      out.offset = 0;
+      out.offset = s;
       return NET_IPV6;
     default:
       return NET_UNSUPPORTED;

@@ -32,7 +32,7 @@ export interface StreamOwner {
 
 interface Queued {
   seq: number;
-  /** Captured bytes (a copy, or a view into `pkt.data`, which is a copy). */
+  /** Captured bytes (a copy). */
   data: Buffer;
   /** Bytes of the segment the snaplen cut after `data`. */
   missing: number;
@@ -321,7 +321,7 @@ export class TcpStream implements ConsumerHost {
     if (seen > 0) this.retransmission(pkt, Math.min(seen, len), len);
     if (covered >= d + len) return;
     const kept = keepPacket(pkt);
-    const data = buf === pkt.data ? kept.data.subarray(s, e) : Buffer.from(buf.subarray(s, e));
+    const data = Buffer.from(buf.subarray(s, e));
     q.splice(pos, 0, { seq, data, missing, pkt: kept });
     this.queuedBytes += len;
   }

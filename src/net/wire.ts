@@ -13,7 +13,8 @@
 //   ERROR    why reading failed (JSON)
 //
 // Endpoint references: a direct-mapped table of ENDPOINT_SLOTS × 2 entries
-// indexed by the conversation (FrameEvent.flow). Both sides apply the same
+// indexed by the conversation (FrameEvent.flow); an entry serves both
+// directions (F_SWAPPED). Both sides apply the same
 // replacements in record order, so the reader's table mirrors the writer's
 // exactly and stays bounded however many conversations a capture has.
 
@@ -33,9 +34,11 @@ const F_TCP = 1;
 const F_DESYNC = 2;
 const F_FIRST_PACKET = 4;
 const F_STREAM = 8;
+/** The frame goes the other way of the entry's endpoints (one entry serves both directions of a flow). */
+const F_SWAPPED = 16;
 
 /** Conversation slots of the endpoint table (a power of two); both sides must use the same. */
-export const ENDPOINT_SLOTS = 1 << 12;
+export const ENDPOINT_SLOTS = 1 << 14;
 
 /** What the writer sends after the last event. */
 export interface WireEnd {
@@ -118,7 +121,8 @@ export class WireWriter implements NetSink {
   }
 
   frame(e: FrameEvent): void {
-    const ep = this.endpoints(e);
+    const ref = this.endpoints(e);
+    const ep = ref >>> 1;
     const r = this.ring;
     const data = e.data;
     const n = 1 + 1 + 4 + PACKET_BYTES + 8 + 4 + 4 + 4 + data.length;
@@ -128,6 +132,7 @@ export class WireWriter implements NetSink {
     if (e.desync) flags |= F_DESYNC;
     if (e.firstPacket !== undefined) flags |= F_FIRST_PACKET;
     if (e.stream !== undefined) flags |= F_STREAM;
+    if (ref & 1) flags |= F_SWAPPED;
     v.setUint8(at, FRAME);
     v.setUint8(at + 1, flags);
     v.setUint32(at + 2, ep, true);
@@ -154,12 +159,19 @@ export class WireWriter implements NetSink {
     this.json(ERROR, x, null);
   }
 
-  /** The reference of the frame's endpoints, sending their texts first when the reader lacks them. */
+  /**
+   * The entry of the frame's endpoints × 2, + 1 when the frame goes the
+   * entry's other way; their texts are sent first when the reader lacks them.
+   */
   private endpoints(e: FrameEvent): number {
     const slot = e.flow & (this.endpointSlots - 1);
     const a = slot * 2;
-    if (this.src[a] === e.src && this.dst[a] === e.dst) return a;
-    if (this.src[a + 1] === e.src && this.dst[a + 1] === e.dst) return a + 1;
+    const s = this.src;
+    const d = this.dst;
+    if (s[a] === e.src && d[a] === e.dst) return 2 * a;
+    if (s[a] === e.dst && d[a] === e.src) return 2 * a + 1;
+    if (s[a + 1] === e.src && d[a + 1] === e.dst) return 2 * (a + 1);
+    if (s[a + 1] === e.dst && d[a + 1] === e.src) return 2 * (a + 1) + 1;
     const i = a + this.victim[slot]!;
     this.victim[slot] ^= 1;
     this.src[i] = e.src;
@@ -180,7 +192,7 @@ export class WireWriter implements NetSink {
       o += 4 + n;
     }
     r.pos = o;
-    return i;
+    return 2 * i;
   }
 
   private json(type: number, x: unknown, p: Packet | null): void {
@@ -257,8 +269,13 @@ export class WireReader {
     e.flow = v.getInt32(o + 12, true);
     const n = v.getUint32(o + 16, true);
     o += 20;
-    e.src = this.src[ep]!;
-    e.dst = this.dst[ep]!;
+    if (flags & F_SWAPPED) {
+      e.src = this.dst[ep]!;
+      e.dst = this.src[ep]!;
+    } else {
+      e.src = this.src[ep]!;
+      e.dst = this.dst[ep]!;
+    }
     e.flowKey = this.flowKey[ep]!;
     e.data = Buffer.from(this.ring.buffer, o, n);
     this.sink.frame(e);
