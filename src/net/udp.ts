@@ -19,7 +19,7 @@ interface UdpFlow {
  * again moves to the newer one, and when that fills, the older is dropped.
  * Busy flows stay cached; at most 2 × this many are kept.
  */
-const FLOWS_PER_GENERATION = 32768;
+const FLOWS_PER_GENERATION = 8192;
 
 export class UdpDecoder {
   /** By conversation index × 2 + direction. */

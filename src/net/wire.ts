@@ -38,7 +38,7 @@ const F_STREAM = 8;
 const F_SWAPPED = 16;
 
 /** Conversation slots of the endpoint table (a power of two); both sides must use the same. */
-export const ENDPOINT_SLOTS = 1 << 14;
+export const ENDPOINT_SLOTS = 1 << 12;
 
 /** What the writer sends after the last event. */
 export interface WireEnd {
