@@ -24,6 +24,12 @@ const EMPTY = Buffer.alloc(0);
 export interface AnalyzerHooks {
   /** Every frame at once, in order (terminal UI, live). Exchange findings may follow via `lateFinding`. */
   frame?(f: AnalyzedFrame): void;
+  /**
+   * Every frame as soon as it has its number and packet, before its exchange
+   * is judged: a request its reply makes final is rendered after this call
+   * for the reply (tshark output names the reply by its packet).
+   */
+  numbered?(f: AnalyzedFrame): void;
   /** Every frame in order once nothing about it can change. */
   settled?(f: AnalyzedFrame): void;
   /**
@@ -97,6 +103,7 @@ export class Analyzer {
     const ordered = hooks.settled !== undefined || hooks.render !== undefined;
     this.tracker = new ExchangeTracker({
       lateFinding: hooks.lateFinding ? (f, x) => hooks.lateFinding!(f, x) : undefined,
+      numbered: hooks.numbered,
       final: (f, included, wasOpen) => {
         hooks.final?.(f, included);
         if (wasOpen && !this.ending) this.releaser?.settle(f);

@@ -75,6 +75,8 @@ export interface ExchangeListener {
    * ended); other frames are final once `close` is called for them.
    */
   final?(f: AnalyzedFrame, included: boolean, wasOpen: boolean): void;
+  /** A frame got its number and packet, before its exchange is judged (a request it answers may become final then). */
+  numbered?(f: AnalyzedFrame): void;
 }
 
 export interface ExchangeOptions {
@@ -247,6 +249,7 @@ export class ExchangeTracker {
     this.frameSession = null;
     this.lastHeld = false;
     this.frameT = t;
+    this.listener.numbered?.(f);
     if (d.bytes.length >= HEADER_SIZE) this.exchange(f, d);
     return f;
   }

@@ -83,6 +83,11 @@ export class PacketSlot implements Packet {
   }
 }
 
+/** Captured bytes of `p` (no view made for a slot). */
+export function capturedLength(p: Packet): number {
+  return p instanceof PacketSlot ? p.end - p.start : p.data.length;
+}
+
 /** A plain Packet to refill (events' slots, kept copies); every field present, so its shape never changes. */
 export function newPacketSlot(): Packet {
   return { index: 0, tsSec: 0, tsNsec: 0, tsDigits: 6, linkType: 0, data: NO_BYTES, origLen: 0, interfaceId: 0, fileOffset: 0 };

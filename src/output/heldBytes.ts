@@ -6,7 +6,6 @@
 // string per frame.
 
 import type { HeldBytes } from '../analysis/release.js';
-import type { BufferedOut } from './frameWriter.js';
 import { TextBuilder } from './textBuilder.js';
 
 /** A chunk takes records until it holds this many bytes… */
@@ -15,6 +14,11 @@ const CHUNK = 64 << 10;
 const SLACK = 16 << 10;
 /** Free chunks kept for reuse. */
 const SPARE = 4;
+
+/** Where released bytes go: the output (a BufferedOut), or whatever reads them on (output/tshark/fieldRecords.ts). */
+export interface ByteSink {
+  bytes(src: Uint8Array, start: number, end: number): void;
+}
 
 export class HeldOutput extends TextBuilder implements HeldBytes {
   /** Chunk buffers by id (null: free id); `this.buf` is chunk `current`. */
@@ -31,7 +35,7 @@ export class HeldOutput extends TextBuilder implements HeldBytes {
   private rangeCount = 0;
   private readonly freeRanges: number[] = [];
 
-  constructor(private readonly out: BufferedOut) {
+  constructor(private readonly out: ByteSink) {
     super(0);
     this.nextChunk();
   }
@@ -41,6 +45,11 @@ export class HeldOutput extends TextBuilder implements HeldBytes {
     // A record larger than the slack: the chunk grows (its ranges keep their offsets).
     super.room(n);
     this.chunks[this.current] = this.buf;
+  }
+
+  /** Bytes as they are, into the held bytes (as `render` writes; see ByteSink). */
+  bytes(src: Uint8Array, start: number, end: number): void {
+    this.copy(src, start, end);
   }
 
   keep(after: number): number {

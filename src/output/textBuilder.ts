@@ -123,6 +123,14 @@ export class TextBuilder {
   copy(src: Uint8Array, start: number, end: number): this {
     const n = end - start;
     this.room(n);
+    if (n <= 32) {
+      // A few bytes (a field value, a short line): a byte loop, no view made.
+      const b = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) b[p++] = src[i]!;
+      this.pos = p;
+      return this;
+    }
     // A plain view: Buffer#subarray would construct a Buffer (slower) for the same copy.
     this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
     this.pos += n;

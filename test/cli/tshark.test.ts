@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir, vvmp } from '../helpers/cli.js';
 import { writeLuaDissector } from '../dissector/compare.js';
 import { filterFieldNames } from '../../src/analysis/filter/index.js';
+import { generateCapture } from '../../bench/generate.js';
 
 const HAVE_TSHARK = !spawnSync('tshark', ['--version']).error;
 const files = readdirSync(join(ROOT, 'captures')).filter((f) => /\.pcap(ng)?$/.test(f));
@@ -195,6 +196,32 @@ describe('tshark flags against tshark with the generated dissector', () => {
 });
 
 describe('tshark flags of vvmp read', () => {
+  it('vvmp.response_in names the reply\'s packet, also when the request waited behind a frame of another packet', () => {
+    // contention.pcap: the Free in packet 19 is answered in packet 21; packet 20 is final before it.
+    const lines = ok(['read', join(ROOT, 'captures/contention.pcap'), '-T', 'fields', '-e', 'frame.number', '-e', 'vvmp.response_in', '-e', 'vvmp.response_to']).split('\n');
+    expect(lines).toContain('19\t21\t');
+    expect(lines).toContain('21\t\t19');
+    // the same in -T ek, which shows packets whole
+    const ek = ok(['read', join(ROOT, 'captures/contention.pcap'), '-T', 'ek']).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const p19 = ek.find((d) => d.layers?.frame?.frame_frame_number === '19');
+    expect(p19!.layers.vvmp.vvmp_vvmp_response_in).toBe('21');
+  });
+
+  it('-T fields written frame by frame (as records) equals the packet-holding path (-w takes that one), every field and layout', () => {
+    const all = [...new Set([...filterFieldNames(), 'frame.time', 'frame.time_epoch', 'frame.time_delta_displayed', 'frame.cap_len', 'ipv6.src', 'ipv6.dst'])].flatMap((n) => ['-e', n]);
+    const gen = join(tempDir(), 'gen.pcap');
+    generateCapture({ frames: 6000, out: gen, seed: 3, clients: 40 });
+    const layouts = [[], ['-E', 'occurrence=f', '-E', 'quote=d', '-E', 'header=y'], ['-E', 'occurrence=l', '-E', 'aggregator=;', '-E', 'separator=,'],
+      ['-Y', 'vvmp.reply == 1'], ['-Y', 'vvmp.opcode == 2', '-E', 'occurrence=f'], ['-Y', 'expert']];
+    for (const file of [gen, ...files.map((f) => join(ROOT, 'captures', f))]) {
+      for (const l of layouts) {
+        const args = ['read', file, '-T', 'fields', ...all, ...l];
+        const held = ok([...args, '-w', join(tempDir(), 'shown.pcap')]);
+        expect(ok(args), `${file} ${l.join(' ')}`).toBe(held);
+      }
+    }
+  }, 120_000);
+
   it('-T ek: index action and document lines, flattened names', () => {
     const lines = ok(['read', demo, '-T', 'ek', '-c', '10']).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
     expect(lines.length).toBe(4);

@@ -3,46 +3,24 @@
 // completes matches -Y, with all of them; -T fields/json/ek, -x, -t and -z
 // describe packets the way tshark does with the generated Lua dissector.
 
-import { readCaptureInput, type CaptureResult } from '../../capture/file.js';
+import { readCaptureInput } from '../../capture/file.js';
 import { linkTypeNotes } from '../../capture/notes.js';
-import type { SegmentEvent } from '../../net/types.js';
 import type { Packet } from '../../capture/packet.js';
-import type { CompiledFilter } from '../../analysis/filter/index.js';
 import type { AnalyzedFrame } from '../../analysis/frame.js';
-import { Pipeline, type PipelineOptions } from '../../analysis/pipeline.js';
+import { Pipeline } from '../../analysis/pipeline.js';
 import { BufferedOut, FrameWriter } from '../../output/frameWriter.js';
-import { fieldsHeader, writeFieldsLine, type FieldsLayout } from '../../output/tshark/fields.js';
+import { fieldsHeader, writeFieldsLine } from '../../output/tshark/fields.js';
 import { hexDump } from '../../output/tshark/hexdump.js';
 import { JsonArrayWriter, ekPacket } from '../../output/tshark/json.js';
-import { stampOf, type PacketInfo, type PacketRecord } from '../../output/tshark/packet.js';
-import { formatTime, type Stamp, type TimeFormat } from '../../output/tshark/time.js';
+import { stampOf, type PacketRecord } from '../../output/tshark/packet.js';
+import { formatTime, type Stamp } from '../../output/tshark/time.js';
 import { FlowStat, IoStat, ShownLatencies, convText, endpointsText, srtText } from '../../output/tshark/zstats.js';
-import type { OutputType, StatSpec } from './options.js';
+import type { StatSpec } from './options.js';
+import { fieldsAsRecords, runFieldsAsRecords } from './fieldsRun.js';
+import { PacketBook } from './packets.js';
+import type { TsharkResult, TsharkRun } from './types.js';
 
-export interface TsharkRun {
-  input: string;
-  maxPackets?: number;
-  pipeline: PipelineOptions;
-  filter: CompiledFilter | null;
-  type: OutputType;
-  verbose: boolean;
-  hex: boolean;
-  quiet: boolean;
-  time: TimeFormat;
-  fields: FieldsLayout | null;
-  stats: StatSpec[];
-  /** Called with every shown packet (for -w). */
-  onShown?: (r: PacketRecord) => void;
-  /** TCP gaps and skipped bytes, as they happen (read reports them on stderr). */
-  segment?: (e: SegmentEvent) => void;
-}
-
-export interface TsharkResult {
-  capture: CaptureResult;
-  /** Packets read and VVMP frames decoded (for the "no VVMP on these ports" hint). */
-  packets: number;
-  vvmpFrames: number;
-}
+export type { TsharkResult, TsharkRun } from './types.js';
 
 type StatRunner = { frame(f: AnalyzedFrame, start: Stamp): void; text(ctx: { start: Stamp | null; end: Stamp | null }): string };
 
@@ -75,19 +53,14 @@ function statRunner(s: StatSpec, pipeline: () => Pipeline): StatRunner {
 }
 
 export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
+  if (fieldsAsRecords(o)) return runFieldsAsRecords(o);
   const out = new BufferedOut((s) => process.stdout.write(s));
-  const packets = new PacketQueue();
-  let first: Stamp | null = null;
+  const book = new PacketBook(o.hex);
+  const packetOf = book.packetOf;
   let prevDisplayed: Stamp | null = null;
-  // The packet being read and the one before it, as numbers (no object per packet).
-  let current: Packet | null = null;
-  let beforeSec = 0;
-  let beforeNsec = 0;
-  let lastSec = 0;
-  let lastNsec = 0;
   let pipeline: Pipeline | null = null;
   const stats = o.stats.map((s) => statRunner(s, () => pipeline!));
-  const text = new FrameWriter(out, o.verbose ? 'verbose' : 'text', () => first && { sec: first.sec, nsec: first.nsec });
+  const text = new FrameWriter(out, o.verbose ? 'verbose' : 'text', () => book.first && { sec: book.first.sec, nsec: book.first.nsec });
   const json = o.type === 'json' && !o.quiet ? new JsonArrayWriter((s) => out.write(s)) : null;
   if (o.type === 'fields' && o.fields!.header && !o.quiet) out.write(fieldsHeader(o.fields!));
 
@@ -132,41 +105,15 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
     groupBytes = [];
     groupPackets = [];
     // Packets before this one can no longer be shown: frames settle in packet order.
-    const info = packets.take(frames[0]!);
+    const f0 = frames[0]!;
+    const info = book.take(f0.packet, f0.tsSec, f0.tsNsec, f0.tsDigits);
+    const first = book.first!;
     // -z sees every frame read, as tshark's taps do: -Y limits the display only.
-    for (const st of stats) for (const f of frames) st.frame(f, first!);
+    for (const st of stats) for (const f of frames) st.frame(f, first);
     if (o.filter && !frames.some((f) => o.filter!.test(f))) return;
     const stamp = stampOf(info);
-    show({ packet: info, frames, first: first!, prevDisplayed: prevDisplayed ?? stamp, packetOf });
+    show({ packet: info, frames, first, prevDisplayed: prevDisplayed ?? stamp, packetOf });
     prevDisplayed = stamp;
-  };
-
-  // Each VVMP frame's packet number (4 bytes a frame): tshark names the other
-  // frame of an exchange by its packet (vvmp.response_in / response_to).
-  let packetOfFrame = new Int32Array(1 << 16);
-  const packetOf = (n: number): number | undefined => (n > 0 && n < packetOfFrame.length && packetOfFrame[n] !== 0 ? packetOfFrame[n] : undefined);
-  const notePacket = (f: AnalyzedFrame): void => {
-    if (f.number >= packetOfFrame.length) {
-      const grown = new Int32Array(Math.max(packetOfFrame.length * 2, f.number + 1));
-      grown.set(packetOfFrame);
-      packetOfFrame = grown;
-    }
-    packetOfFrame[f.number] = f.packet;
-  };
-
-  // The packet being read, kept in `packets` only when it completes a VVMP frame.
-  const remember = (f: AnalyzedFrame): void => {
-    notePacket(f);
-    if (packets.lastNumber === f.packet) return;
-    const p = current;
-    if (p && p.index === f.packet) {
-      packets.push({
-        number: p.index, tsSec: p.tsSec, tsNsec: p.tsNsec, tsDigits: p.tsDigits, origLen: p.origLen,
-        capLen: p.data.length, linkType: p.linkType, data: o.hex ? Uint8Array.from(p.data) : null, prev: { sec: beforeSec, nsec: beforeNsec },
-      });
-    }
-    // Otherwise the frame was completed at the end of input (a cut-off TCP stream) by a packet
-    // read earlier: PacketQueue.take describes it from the frame.
   };
 
   // Frames wait in `group` until their packet is complete, so they keep their
@@ -181,9 +128,10 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   let creating: AnalyzedFrame | null = null;
   pipeline = new Pipeline({
     segment: o.segment,
+    // before the frame's exchange is judged: a request its reply makes final names the reply's packet
+    numbered: (f) => book.frame(f),
     frame: (f) => {
       creating = f;
-      remember(f);
     },
     settled: (f) => {
       if (group.length && group[0]!.packet !== f.packet) flush();
@@ -200,16 +148,7 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   }, { ...o.pipeline, keepBytes: false });
 
   const onPacket = (p: Packet): void => {
-    if (!first) {
-      first = stampOf(p);
-      lastSec = p.tsSec;
-      lastNsec = p.tsNsec;
-    }
-    current = p;
-    beforeSec = lastSec;
-    beforeNsec = lastNsec;
-    lastSec = p.tsSec;
-    lastNsec = p.tsNsec;
+    book.packet(p);
     // Frames settled by time alone (timeouts) were held, hence copied by the analyzer.
     creating = null;
     pipeline!.packet(p);
@@ -219,8 +158,7 @@ export async function runTshark(o: TsharkRun): Promise<TsharkResult> {
   pipeline.end();
   flush();
   json?.end();
-  const last: Stamp | null = first && { sec: lastSec, nsec: lastNsec };
-  for (const st of stats) out.write(st.text({ start: first, end: last }));
+  for (const st of stats) out.write(st.text({ start: book.first, end: book.last }));
   out.flush();
   const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
   const capture = notes.length ? { ...result, notes } : result;
@@ -250,35 +188,6 @@ class ByteSlab {
     const c = this.slab.subarray(this.used, this.used + b.length);
     this.used += n;
     return c;
-  }
-}
-
-/**
- * The packets that completed VVMP frames not shown yet, in packet order (the
- * order frames complete and settle in): pushed at the back, taken from the front.
- */
-class PacketQueue {
-  private items: PacketInfo[] = [];
-  private head = 0;
-
-  get lastNumber(): number {
-    return this.items.length > this.head ? this.items[this.items.length - 1]!.number : -1;
-  }
-
-  push(p: PacketInfo): void {
-    this.items.push(p);
-  }
-
-  /** The packet of `f`, dropping the older ones; made from the frame if it was never noted. */
-  take(f: AnalyzedFrame): PacketInfo {
-    while (this.head < this.items.length && this.items[this.head]!.number < f.packet) this.head++;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    const p = this.items[this.head];
-    if (p && p.number === f.packet) return p;
-    return { number: f.packet, tsSec: f.tsSec, tsNsec: f.tsNsec, tsDigits: f.tsDigits, origLen: 0, capLen: 0, linkType: 0, data: null, prev: stampOf(f) };
   }
 }
 

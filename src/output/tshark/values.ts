@@ -69,7 +69,7 @@ function secondsText(t: TimeValue): string {
 
 // Where the visitors below put values: set by frameValues around each visit, so
 // the visitors are made once per field, not per frame.
-let into: string[] = [];
+let into: ValueSink = [];
 let intoPacketOf: ((frameNumber: number) => number | undefined) | undefined;
 
 /** The visitor that collects one field's values as text (made once per field). */
@@ -133,7 +133,7 @@ function makeCollector(field: FilterField): Collector {
 const collectors = new Map<FilterField, Collector>();
 
 /** Appends every value of `field` in `f` to `out`. */
-function collect(field: FilterField, f: AnalyzedFrame, out: string[], packetOf?: (frameNumber: number) => number | undefined): void {
+function collect(field: FilterField, f: AnalyzedFrame, out: ValueSink, packetOf?: (frameNumber: number) => number | undefined): void {
   let c = collectors.get(field);
   if (c === undefined) collectors.set(field, (c = makeCollector(field)));
   const outer = into;
@@ -163,31 +163,68 @@ function isPacketLevel(name: string): boolean {
   return !name.startsWith(`${HEADER.prefix}.`) && name !== HEADER.prefix && !name.startsWith('expert');
 }
 
+/**
+ * Where a field's values come from, for writing a packet's line from its
+ * frames one at a time (output/tshark/fieldRecords.ts): `packet`, the packet
+ * alone (`get` reads no frame); `first`, the packet's first VVMP frame;
+ * `frame`, every VVMP frame of the packet in turn.
+ */
+export type FieldScope =
+  | { scope: 'packet'; get(r: PacketRecord): string | undefined }
+  | { scope: 'first' | 'frame'; collect(f: AnalyzedFrame, out: ValueSink, packetOf?: (frameNumber: number) => number | undefined): void };
+
+/** Where values go, in order: an array, or a writer that writes each at once (fieldRecords.ts). */
+export interface ValueSink {
+  push(v: string): unknown;
+}
+
 export interface TsharkField {
   name: string;
   /** Every value of the field in the packet, in order; empty when absent. */
   values(r: PacketRecord): string[];
+  /** The same values, frame by frame. */
+  source: FieldScope;
 }
 
 /** The field named as in `-e NAME`, or null when neither tshark's frame fields nor the filter know it. */
 export function tsharkField(name: string): TsharkField | null {
   const pf = PACKET_FIELDS.get(name);
   if (pf) {
+    if (name === 'ipv6.src' || name === 'ipv6.dst') {
+      const src = name === 'ipv6.src';
+      const collectV6 = (f: AnalyzedFrame, out: ValueSink): void => {
+        const v = v6((src ? f.src : f.dst).ip);
+        if (v !== undefined) out.push(v);
+      };
+      return { name, values: (r) => frameList(collectV6, r.frames[0]!), source: { scope: 'first', collect: collectV6 } };
+    }
     return { name, values: (r) => {
       const v = pf.get(r);
       return v === undefined ? [] : [v];
-    } };
+    }, source: { scope: 'packet', get: pf.get } };
   }
   const field = FILTER_FIELDS.get(name);
   if (!field) return null;
   // tshark's ip.* fields are IPv4 only (IPv6 addresses are ipv6.*); the filter's cover both.
-  if (field.type === 'ip') return { name, values: (r) => frameValues(field, r.frames[0]!).filter((a) => !a.includes(':')) };
-  if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!, r.packetOf) };
+  if (field.type === 'ip') {
+    const collectV4 = (f: AnalyzedFrame, out: ValueSink): void => {
+      for (const a of frameValues(field, f)) if (!a.includes(':')) out.push(a);
+    };
+    return { name, values: (r) => frameList(collectV4, r.frames[0]!), source: { scope: 'first', collect: collectV4 } };
+  }
+  const each = (f: AnalyzedFrame, out: ValueSink, packetOf?: (frameNumber: number) => number | undefined): void => collect(field, f, out, packetOf);
+  if (isPacketLevel(name)) return { name, values: (r) => frameValues(field, r.frames[0]!, r.packetOf), source: { scope: 'first', collect: each } };
   return { name, values: (r) => {
     const out: string[] = [];
     for (const f of r.frames) collect(field, f, out, r.packetOf);
     return out;
-  } };
+  }, source: { scope: 'frame', collect: each } };
+}
+
+function frameList(c: (f: AnalyzedFrame, out: ValueSink) => void, f: AnalyzedFrame): string[] {
+  const out: string[] = [];
+  c(f, out);
+  return out;
 }
 
 export interface FieldListing {
