@@ -40,13 +40,17 @@ export class Pipeline {
    * the analysis gets the same events in the same order. Call `end` after.
    * The network counters come back in the result (`net.counters` stays
    * empty), and frames carry no packet bytes (`packetData`): not for
-   * display filters that read them.
+   * display filters that read them. `onPacket` sees each packet before the
+   * analysis does (its bytes are zeros: only numbers and lengths cross).
    */
-  readFileThreaded(file: string, input?: ThreadedOptions['input']): Promise<ThreadedRead> {
+  readFileThreaded(file: string, input?: ThreadedOptions['input'], onPacket?: (p: Packet) => void): Promise<ThreadedRead> {
     const a = this.analyzer;
     const { ports, heuristic, maxPayload } = this.opts;
     return readCaptureThreaded(file, { ports, heuristic, maxPayload }, {
-      packet: (p) => a.packet(p),
+      packet: onPacket ? (p) => {
+        onPacket(p);
+        a.packet(p);
+      } : (p) => a.packet(p),
       frame: (e) => void a.frame(e),
       segment: (e) => a.segment(e),
     }, { input });

@@ -144,6 +144,7 @@ export async function readCommand(file: string | undefined, flags: ReadFlags): P
       time: flags.timeFormat ?? 'r', fields, stats,
       onShown: flags.write ? (r) => { for (const f of r.frames) for (let i = f.firstPacket; i <= f.packet; i++) keep.add(i); } : undefined,
       segment: loss.segment,
+      threads: input !== STDIN_NAME && readOnSecondThread(),
     });
     loss.end();
     reportDamage(input, result.capture);

@@ -19,7 +19,7 @@
 // exactly and stays bounded however many conversations a capture has.
 
 import type { Packet } from '../capture/packet.js';
-import { newPacketSlot } from '../capture/packet.js';
+import { PacketSlot, capturedLength, newPacketSlot } from '../capture/packet.js';
 import type { RingReader, RingWriter } from './ring.js';
 import { newFrameEventSlot, type Endpoint, type FrameEvent, type NetSink, type SegmentEvent } from './types.js';
 
@@ -57,8 +57,13 @@ export interface WireError {
 
 // A packet's fields as FRAME and PACKET carry them: index and tsSec as two
 // u32 halves each (read back as small integers: no boxed double per record),
-// tsNsec u32, tsDigits u8.
+// tsNsec u32, tsDigits u8. A PACKET record adds what describes the packet
+// itself (tshark's frame.len, frame.cap_len): origLen u32, captured length
+// u32, linkType u16; its bytes are not carried (frames carry theirs).
 const PACKET_BYTES = 21;
+const PACKET_EXTRA = 10;
+/** What a carried packet's `data` is: zeros of its captured length (a range of this, no view made). */
+let zeros = Buffer.alloc(1 << 16);
 const TWO_32 = 4294967296;
 
 function putU64(v: DataView, at: number, x: number): void {
@@ -114,10 +119,15 @@ export class WireWriter implements NetSink {
   /** A capture packet, before the frames it completes. */
   packet(p: Packet): void {
     const r = this.ring;
-    const at = r.reserve(1 + PACKET_BYTES);
-    r.view.setUint8(at, PACKET);
-    putPacket(r.view, at + 1, p);
-    r.pos = at + 1 + PACKET_BYTES;
+    const at = r.reserve(1 + PACKET_BYTES + PACKET_EXTRA);
+    const v = r.view;
+    v.setUint8(at, PACKET);
+    putPacket(v, at + 1, p);
+    const o = at + 1 + PACKET_BYTES;
+    v.setUint32(o, p.origLen, true);
+    v.setUint32(o + 4, capturedLength(p), true);
+    v.setUint16(o + 8, p.linkType, true);
+    r.pos = o + PACKET_EXTRA;
   }
 
   frame(e: FrameEvent): void {
@@ -219,12 +229,13 @@ export interface WireSink extends NetSink {
  * Reads records from a ring and calls `sink` as the writer's NetDecoder
  * called its own. Events and their packets are refilled slots, valid during
  * the call (as from a NetDecoder); frame bytes are views into the ring slot.
+ * A packet's own bytes are not carried: its `data` is zeros of its captured length.
  */
 export class WireReader {
   private readonly src: Endpoint[] = [];
   private readonly dst: Endpoint[] = [];
   private readonly flowKey: string[] = [];
-  private readonly packetSlot = newPacketSlot();
+  private readonly packetSlot = new PacketSlot();
   private readonly frameSlot: FrameEvent = newFrameEventSlot('udp', newPacketSlot());
   /** The whole ring as one Buffer: texts are sliced from it (no view per string). */
   private readonly all: Buffer;
@@ -243,9 +254,16 @@ export class WireReader {
     while (o < end) {
       const type = v.getUint8(o);
       if (type === PACKET) {
-        getPacket(v, o + 1, this.packetSlot);
+        const p = this.packetSlot;
+        getPacket(v, o + 1, p);
         o += 1 + PACKET_BYTES;
-        this.sink.packet(this.packetSlot);
+        p.origLen = v.getUint32(o, true);
+        const capLen = v.getUint32(o + 4, true);
+        p.linkType = v.getUint16(o + 8, true);
+        o += PACKET_EXTRA;
+        if (capLen > zeros.length) zeros = Buffer.alloc(capLen);
+        p.fill(zeros, 0, capLen);
+        this.sink.packet(p);
       } else if (type === FRAME) {
         o = this.frame(v, o);
       } else if (type === ENDPOINTS) {

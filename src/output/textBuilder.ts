@@ -123,8 +123,8 @@ export class TextBuilder {
   copy(src: Uint8Array, start: number, end: number): this {
     const n = end - start;
     this.room(n);
-    if (n <= 32) {
-      // A few bytes (a field value, a short line): a byte loop, no view made.
+    if (n <= 128) {
+      // A few bytes (a field value, a record, a short line): a byte loop, no view made.
       const b = this.buf;
       let p = this.pos;
       for (let i = start; i < end; i++) b[p++] = src[i]!;

@@ -21,7 +21,8 @@ import { WILD_TCPDUMP, wildOrSkip } from '../helpers/shared.js';
 function recorder(): { sink: WireSink; lines: string[] } {
   const lines: string[] = [];
   const sink: WireSink = {
-    packet: (p) => void lines.push(`P ${p.index} ${p.tsSec} ${p.tsNsec} ${p.tsDigits}`),
+    // a packet's bytes stay on the reading thread: its lengths and link type cross
+    packet: (p) => void lines.push(`P ${p.index} ${p.tsSec} ${p.tsNsec} ${p.tsDigits} ${p.origLen} ${p.data.length} ${p.linkType}`),
     frame: (e) => void lines.push([
       'F', e.transport, e.src.ip, e.src.port, e.dst.ip, e.dst.port, e.flowKey, e.packet.index, e.packet.tsSec, e.packet.tsNsec,
       e.packet.tsDigits, e.firstPacket, e.desync === true, e.stream, e.flow, e.data.toString('hex'),

@@ -41,14 +41,20 @@ export async function runFieldsAsRecords(o: TsharkRun): Promise<TsharkResult> {
     render: (f, isHeld) => records.render(f, filter === null || filter.test(f), isHeld ? held : lines),
     held,
   }, { ...o.pipeline, keepBytes: false, transientFrames: true, payloadInPlace: true, packetBytes: false });
-  const result = await readCaptureInput(o.input, (p) => {
-    book.packet(p);
-    pipeline.packet(p);
-  }, { maxPackets: o.maxPackets });
+  const input = { maxPackets: o.maxPackets };
+  const { result, undecoded } = o.threads
+    ? await pipeline.readFileThreaded(o.input, input, (p) => book.packet(p))
+    : {
+      result: await readCaptureInput(o.input, (p) => {
+        book.packet(p);
+        pipeline.packet(p);
+      }, input),
+      undecoded: pipeline.net.counters.undecoded,
+    };
   pipeline.end();
   lines.flush();
   out.flush();
-  const notes = [...(result.notes ?? []), ...linkTypeNotes(pipeline.net.counters.undecoded)];
+  const notes = [...(result.notes ?? []), ...linkTypeNotes(undecoded)];
   const capture = notes.length ? { ...result, notes } : result;
   return { capture, packets: pipeline.analyzer.packets, vvmpFrames: pipeline.analyzer.vvmpFrames };
 }

@@ -25,6 +25,8 @@ export interface TsharkRun {
   onShown?: (r: PacketRecord) => void;
   /** TCP gaps and skipped bytes, as they happen (read reports them on stderr). */
   segment?: (e: SegmentEvent) => void;
+  /** `input` is a file that may be read and decoded on a second thread (-T fields as records). */
+  threads?: boolean;
 }
 
 export interface TsharkResult {
