@@ -175,7 +175,7 @@ export function writeFrameSummary(tb: TextBuilder, f: AnalyzedFrame): void {
   }
   if (f.latencyMs !== null) {
     if (tb.length > start) tb.char(0x20);
-    tb.char(0x28).str(String(f.latencyMs)).str(' ms)');
+    tb.char(0x28).millis(f.latencyMs).str(' ms)');
   }
 }
 

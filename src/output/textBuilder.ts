@@ -158,6 +158,35 @@ export class TextBuilder {
     return this;
   }
 
+  /**
+   * Milliseconds that are a whole number of microseconds (a response time),
+   * as String() writes them: the integer part, then the thousandths without
+   * trailing zeros. Below 2^43 µs the double us / 1e3 has no shorter text
+   * than that decimal; anything else goes through String().
+   */
+  millis(ms: number): this {
+    const us = Math.round(ms * 1000);
+    if (us < 0 || us >= 2 ** 43 || us / 1e3 !== ms) return this.str(String(ms));
+    const whole = Math.floor(us / 1000);
+    let frac = us - whole * 1000;
+    this.uint(whole);
+    if (frac === 0) return this;
+    this.room(4);
+    const b = this.buf;
+    b[this.pos++] = 0x2e;
+    let digits = 3;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      digits--;
+    }
+    for (let i = digits - 1; i >= 0; i--) {
+      b[this.pos + i] = 48 + (frac % 10);
+      frac = Math.floor(frac / 10);
+    }
+    this.pos += digits;
+    return this;
+  }
+
   /** One ASCII character by code. */
   char(c: number): this {
     this.room(1);

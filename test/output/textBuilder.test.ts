@@ -87,6 +87,17 @@ describe('TextBuilder', () => {
   });
 });
 
+describe('millis (response times)', () => {
+  const text = (ms: number): string => new TextBuilder().millis(ms).take();
+  it('writes whole microseconds as String() does', () => {
+    for (let us = 0; us < 20_000; us++) expect(text(us / 1e3)).toBe(String(us / 1e3));
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 43 - 1 }), (us) => text(us / 1e3) === String(us / 1e3)), { numRuns: 20_000 });
+  });
+  it('anything else as String()', () => {
+    for (const v of [-1, -0.5, 0.0001, 1.2345, 1e21, Number.NaN, 2 ** 43 / 1e3, 123456789.123]) expect(text(v)).toBe(String(v));
+  });
+});
+
 describe('fractionDigits', () => {
   it('is the first digits of the 9-digit nanoseconds (and frac writes them)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 1, max: 12 }), (nsec, digits) => {
