@@ -8,7 +8,6 @@ import { STDIN_NAME, describeFsError, readCaptureInput, type CaptureResult } fro
 import { PcapngWriter, fileSink } from '../capture/writer.js';
 import type { Packet } from '../capture/packet.js';
 import { Pipeline } from '../analysis/pipeline.js';
-import { DEFAULT_PORT } from '../net/types.js';
 import { BufferedOut, FrameWriter, type FrameFormat } from '../output/frameWriter.js';
 import { HeldOutput } from '../output/heldBytes.js';
 import { addDecodeOptions, addDecodePort, displayFilter, pipelineOptions, readOnSecondThread, reportNoVvmp, type DecodeFlags } from './common.js';
